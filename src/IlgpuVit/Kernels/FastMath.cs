@@ -1,0 +1,51 @@
+// Math shared by kernels: exact GELU through erf, in a Vector512 form for the CPU fast path and a
+// scalar form that every backend compiles. Both use the same erf approximation (Abramowitz &
+// Stegun 7.1.26, |error| < 1.5e-7), so the CPU fast path and the GPU kernels agree to rounding.
+using System.Runtime.CompilerServices;
+using ILGPU;
+using System.Runtime.Intrinsics;
+
+namespace IlgpuVit.Kernels;
+
+internal static class FastMath
+{
+    /// <summary>The address of element <paramref name="offset"/> of a CPU view (fast-path helpers only).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe T* Address<T>(ArrayView<T> view, long offset) where T : unmanaged =>
+        (T*)Unsafe.AsPointer(ref view[offset]);
+
+    private const float P = 0.3275911f;
+    private const float A1 = 0.254829592f, A2 = -0.284496736f, A3 = 1.421413741f, A4 = -1.453152027f, A5 = 1.061405429f;
+    private const float InvSqrt2 = 0.70710678118654752f;
+
+    /// <summary>erf(x), scalar; compiles on every backend.</summary>
+    public static float Erf(float x)
+    {
+        float ax = MathF.Abs(x);
+        float t = 1f / (1f + P * ax);
+        float y = 1f - ((((A5 * t + A4) * t + A3) * t + A2) * t + A1) * t * MathF.Exp(-ax * ax);
+        return x < 0 ? -y : y;
+    }
+
+    /// <summary>Exact GELU: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)).</summary>
+    public static float Gelu(float x) => 0.5f * x * (1f + Erf(x * InvSqrt2));
+
+    /// <summary>erf(x) for 16 lanes (CPU only).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Erf(Vector512<float> x)
+    {
+        var ax = Vector512.Abs(x);
+        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(P) * ax);
+        var poly = Vector512.FusedMultiplyAdd(Vector512.Create(A5), t, Vector512.Create(A4));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(A3));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(A2));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(A1));
+        var y = Vector512<float>.One - poly * t * Vector512.Exp(-(ax * ax));
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -y, y);
+    }
+
+    /// <summary>Exact GELU for 16 lanes (CPU only).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Gelu(Vector512<float> x) =>
+        Vector512.Create(0.5f) * x * (Vector512<float>.One + Erf(x * Vector512.Create(InvSqrt2)));
+}

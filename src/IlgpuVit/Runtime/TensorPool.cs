@@ -1,0 +1,111 @@
+// A pooled allocator: disposed tensors return their buffer here, and a later tensor of the same
+// element type and length reuses it, so a training loop that repeats its shapes stops allocating
+// after the first step. Failed allocations trim the pool once, then report the size asked for.
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace IlgpuVit.Runtime;
+
+/// <summary>Per-device memory pool, keyed by element type and length.</summary>
+public sealed class TensorPool : IDisposable
+{
+    private readonly Device _device;
+    private readonly Dictionary<(Type, long), Stack<MemoryBuffer>> _free = new();
+    private readonly Lock _lock = new();
+
+    internal TensorPool(Device device) => _device = device;
+
+    /// <summary>Buffers allocated from the accelerator so far (reuse does not count).</summary>
+    public long Allocations { get; private set; }
+
+    /// <summary>Bytes held by live tensors.</summary>
+    public long LiveBytes { get; private set; }
+
+    /// <summary>Bytes held in the pool, ready for reuse.</summary>
+    public long PooledBytes { get; private set; }
+
+    internal MemoryBuffer1D<T, Stride1D.Dense> Rent<T>(long length) where T : unmanaged
+    {
+        long bytes = length * Interop.SizeOf<T>();
+        lock (_lock)
+        {
+            if (_free.TryGetValue((typeof(T), length), out var stack) && stack.Count > 0)
+            {
+                PooledBytes -= bytes;
+                LiveBytes += bytes;
+                return (MemoryBuffer1D<T, Stride1D.Dense>)stack.Pop();
+            }
+        }
+        var buffer = Allocate<T>(length, bytes);
+        lock (_lock)
+        {
+            Allocations++;
+            LiveBytes += bytes;
+        }
+        return buffer;
+    }
+
+    internal void Return<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer) where T : unmanaged
+    {
+        lock (_lock)
+        {
+            long bytes = buffer.LengthInBytes;
+            LiveBytes -= bytes;
+            PooledBytes += bytes;
+            var key = (typeof(T), buffer.Length);
+            if (!_free.TryGetValue(key, out var stack)) _free[key] = stack = new Stack<MemoryBuffer>();
+            stack.Push(buffer);
+        }
+    }
+
+    /// <summary>Frees every pooled buffer back to the accelerator.</summary>
+    public void Trim()
+    {
+        lock (_lock)
+        {
+            foreach (var stack in _free.Values)
+                while (stack.Count > 0) stack.Pop().Dispose();
+            _free.Clear();
+            PooledBytes = 0;
+        }
+    }
+
+    private MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length, long bytes) where T : unmanaged
+    {
+        try
+        {
+            return _device.Accelerator.Allocate1D<T>(length);
+        }
+        catch (Exception first) when (IsOutOfMemory(first))
+        {
+            Trim();
+            try
+            {
+                return _device.Accelerator.Allocate1D<T>(length);
+            }
+            catch (Exception e) when (IsOutOfMemory(e))
+            {
+                throw new DeviceOutOfMemoryException(
+                    $"{_device} is out of memory: asked for {FormatBytes(bytes)} ({length} x {typeof(T).Name}) " +
+                    $"with {FormatBytes(LiveBytes)} in live tensors.", bytes, e);
+            }
+        }
+    }
+
+    // The CPU accelerator throws OutOfMemoryException; CUDA and OpenCL throw their own exception types naming the error.
+    private static bool IsOutOfMemory(Exception e) =>
+        e is OutOfMemoryException || e.Message.Contains("OUT_OF_MEMORY", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+        || e.GetType().Name.Contains("OutOfMemory", StringComparison.Ordinal);
+
+    internal static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.##} KiB",
+        _ => $"{bytes} B",
+    };
+
+    /// <inheritdoc/>
+    public void Dispose() => Trim();
+}

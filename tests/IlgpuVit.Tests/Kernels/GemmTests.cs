@@ -1,0 +1,146 @@
+using FluentAssertions;
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
+using IlgpuVit.Tests.Support;
+using MathNet.Numerics.LinearAlgebra;
+
+namespace IlgpuVit.Tests.Kernels;
+
+public class GemmTests
+{
+    public static IEnumerable<object[]> Shapes() =>
+        from s in new[] { (1, 1, 1), (7, 7, 7), (33, 31, 17), (197, 64, 31), (64, 64, 64), (9, 385, 40), (8, 32, 1) }
+        from trans in new[] { (false, false), (true, false), (false, true), (true, true) }
+        select new object[] { s.Item1, s.Item2, s.Item3, trans.Item1, trans.Item2 };
+
+    /// <summary>op(A) op(B) in float64 through MathNet, with the stored layouts the kernel reads.</summary>
+    private static Matrix<double> Product(float[] a, float[] b, int m, int n, int k, bool ta, bool tb)
+    {
+        var A = ta ? Matrix<double>.Build.Dense(k, m, (i, j) => a[i * m + j]).Transpose() : Matrix<double>.Build.Dense(m, k, (i, j) => a[i * k + j]);
+        var B = tb ? Matrix<double>.Build.Dense(n, k, (i, j) => b[i * k + j]).Transpose() : Matrix<double>.Build.Dense(k, n, (i, j) => b[i * n + j]);
+        return A * B;
+    }
+
+    private static double[] RowMajor(Matrix<double> m) => Enumerable.Range(0, m.RowCount * m.ColumnCount).Select(i => m[i / m.ColumnCount, i % m.ColumnCount]).ToArray();
+
+    private static void RunPlain(Device device, int m, int n, int k, bool ta, bool tb)
+    {
+        var a = Data.Uniform(m + 3 * n + 7 * k, m * k);
+        var b = Data.Uniform(m * n + k, k * n);
+        using var ta_ = ta ? device.FromArray(a, k, m) : device.FromArray(a, m, k);
+        using var tb_ = tb ? device.FromArray(b, n, k) : device.FromArray(b, k, n);
+        using var c = device.Zeros(m, n);
+        Ops.MatMul(ta_, tb_, c, new GemmOptions { TransposeA = ta, TransposeB = tb });
+        Check.Close(c.ToArray(), RowMajor(Product(a, b, m, n, k, ta, tb)), 1e-4, 1e-4, $"C ({m}x{n}x{k}, ta={ta}, tb={tb})");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Matches_float64_reference_with_every_transpose_on_cpu(int m, int n, int k, bool ta, bool tb) =>
+        RunPlain(Backends.Cpu, m, n, k, ta, tb);
+
+    [SkippableTheory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Matches_float64_reference_on_every_backend(string backend)
+    {
+        var device = Backends.Get(backend);
+        foreach (var (m, n, k) in new[] { (197, 385, 64), (31, 33, 65), (128, 128, 128) })
+            RunPlain(device, m, n, k, false, true);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, false, false)]
+    [InlineData(65, 33, 17, false, false)]
+    [InlineData(70, 130, 40, true, false)]
+    [InlineData(31, 64, 33, false, true)]
+    [InlineData(64, 65, 16, true, true)]
+    public void Gpu_tiled_kernel_matches_reference_on_the_group_simulator(int m, int n, int k, bool ta, bool tb) =>
+        RunPlain(Backends.GpuSimulator, m, n, k, ta, tb);
+
+    public static TheoryData<string> Devices => new() { "cpu", "simulator" };
+
+    private static Device Resolve(string name) => name == "cpu" ? Backends.Cpu : Backends.GpuSimulator;
+
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void Fused_epilogues_match_the_composed_reference(string name)
+    {
+        var device = Resolve(name);
+        int m = 37, n = 45, k = 29;
+        var a = Data.Uniform(1, m * k);
+        var w = Data.Uniform(2, n * k);
+        var bias = Data.Uniform(3, n);
+        var res = Data.Uniform(4, m * n);
+        var prior = Data.Uniform(5, m * n);
+        using var ta = device.FromArray(a, m, k);
+        using var tw = device.FromArray(w, n, k);
+        using var tbias = device.FromArray(bias, n);
+        using var tres = device.FromArray(res, m, n);
+        var product = RowMajor(Product(a, w, m, n, k, false, true));
+        double Gelu(double x) => 0.5 * x * (1 + MathNet.Numerics.SpecialFunctions.Erf(x / Math.Sqrt(2)));
+
+        using var c = device.Zeros(m, n);
+        Ops.MatMul(ta, tw, c, new GemmOptions { TransposeB = true, Bias = tbias });
+        Check.Close(c.ToArray(), product.Select((p, i) => p + bias[i % n]).ToArray(), 1e-4, 1e-4, "bias");
+
+        Ops.MatMul(ta, tw, c, new GemmOptions { TransposeB = true, Bias = tbias, Gelu = true });
+        Check.Close(c.ToArray(), product.Select((p, i) => Gelu(p + bias[i % n])).ToArray(), 1e-4, 1e-4, "bias + GELU");
+
+        Ops.MatMul(ta, tw, c, new GemmOptions { TransposeB = true, Bias = tbias, Residual = tres });
+        Check.Close(c.ToArray(), product.Select((p, i) => p + bias[i % n] + res[i]).ToArray(), 1e-4, 1e-4, "bias + residual");
+
+        c.CopyFrom(prior);
+        Ops.MatMul(ta, tw, c, new GemmOptions { TransposeB = true, Alpha = 0.5f, Accumulate = true });
+        Check.Close(c.ToArray(), product.Select((p, i) => 0.5 * p + prior[i]).ToArray(), 1e-4, 1e-4, "alpha + accumulate");
+    }
+
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void One_strided_launch_computes_every_attention_head_from_a_fused_qkv_buffer(string name)
+    {
+        var device = Resolve(name);
+        int images = 2, t = 13, heads = 3, d = 8, c = heads * d;
+        var qkv = Data.Uniform(9, images * t * 3 * c);       // (B, T, 3, H, D)
+        using var tq = device.FromArray(qkv, images, t, 3 * c);
+        using var scores = device.Zeros(images, heads, t, t);
+        // scores[b, h] = q[b, :, h] k[b, :, h]^T: q at column h*d, k at column c + h*d, rows 3c apart.
+        Ops.Gemm(images, heads, t, t, d,
+            tq, new MatrixLayout(0, 3 * c, t * 3 * c, d),
+            tq, new MatrixLayout(c, 3 * c, t * 3 * c, d),
+            scores, new MatrixLayout(0, t, heads * t * t, t * t),
+            new GemmOptions { TransposeB = true, Alpha = 0.25f });
+        var expected = new double[images * heads * t * t];
+        for (int b = 0; b < images; b++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < t; i++)
+                    for (int j = 0; j < t; j++)
+                    {
+                        double s = 0;
+                        for (int e = 0; e < d; e++)
+                            s += (double)qkv[(b * t + i) * 3 * c + h * d + e] * qkv[(b * t + j) * 3 * c + c + h * d + e];
+                        expected[((b * heads + h) * t + i) * t + j] = 0.25 * s;
+                    }
+        Check.Close(scores.ToArray(), expected, 1e-4, 1e-5, "per-head scores");
+    }
+
+    [Fact]
+    public void Mismatched_inner_dimensions_name_both_shapes()
+    {
+        var device = Backends.Cpu;
+        using var a = device.Zeros(4, 5);
+        using var b = device.Zeros(6, 7);
+        using var c = device.Zeros(4, 7);
+        var act = () => Ops.MatMul(a, b, c);
+        act.Should().Throw<ShapeMismatchException>().WithMessage("*(4, 5)*(6, 7)*");
+    }
+
+    [Fact]
+    public void A_layout_that_reaches_past_its_tensor_is_rejected()
+    {
+        var device = Backends.Cpu;
+        using var a = device.Zeros(4, 4);
+        using var c = device.Zeros(4, 4);
+        var act = () => Ops.Gemm(2, 1, 4, 4, 4, a, new MatrixLayout(0, 4, 16), a, new MatrixLayout(0, 4), c, new MatrixLayout(0, 4));
+        act.Should().Throw<ShapeMismatchException>().WithMessage("*A of shape (4, 4)*");
+    }
+}

@@ -1,0 +1,66 @@
+using FluentAssertions;
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
+using IlgpuVit.Tests.Support;
+
+namespace IlgpuVit.Tests.Kernels;
+
+public class SoftmaxTests
+{
+    public static double[] Reference(float[] x, int n, double scale, float[]? bias, int rowsPerBias)
+    {
+        var y = new double[x.Length];
+        for (int r = 0; r < x.Length / n; r++)
+        {
+            double max = double.NegativeInfinity;
+            var z = new double[n];
+            for (int j = 0; j < n; j++)
+            {
+                z[j] = scale * x[r * n + j] + (bias is null ? 0 : bias[r / rowsPerBias * n + j]);
+                max = Math.Max(max, z[j]);
+            }
+            double sum = z.Sum(v => Math.Exp(v - max));
+            for (int j = 0; j < n; j++) y[r * n + j] = Math.Exp(z[j] - max) / sum;
+        }
+        return y;
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Matches_float64_reference_on_odd_and_round_shapes(string backend)
+    {
+        var device = Backends.Get(backend);
+        foreach (var (rows, n) in new[] { (1, 1), (7, 7), (3, 197), (5, 385), (4, 32), (2, 64), (33, 31) })
+        {
+            var x = Data.Uniform(rows * 31 + n, rows * n, 4f);
+            using var tx = device.FromArray(x, rows, n);
+            using var ty = device.Zeros(rows, n);
+            Ops.Softmax(tx, ty, scale: 0.7f);
+            Check.Close(ty.ToArray(), Reference(x, n, 0.7, null, rows), what: $"softmax ({rows}, {n})");
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Adds_one_key_bias_row_per_image_for_proportional_attention(string backend)
+    {
+        var device = Backends.Get(backend);
+        int images = 3, heads = 2, t = 17;
+        var x = Data.Uniform(1, images * heads * t * t, 3f);
+        var bias = Data.Uniform(2, images * t, 2f);
+        using var tx = device.FromArray(x, images, heads, t, t);
+        using var tb = device.FromArray(bias, images, t);
+        Ops.Softmax(tx, tx, scale: 0.125f, keyBias: tb);   // in place
+        Check.Close(tx.ToArray(), Reference(x, t, 0.125, bias, heads * t), what: "biased softmax");
+    }
+
+    [Fact]
+    public void Rejects_a_bias_that_does_not_divide_the_rows()
+    {
+        var device = Backends.Cpu;
+        using var x = device.Zeros(6, 5);
+        using var bias = device.Zeros(4, 5);
+        var act = () => Ops.Softmax(x, x, keyBias: bias);
+        act.Should().Throw<ShapeMismatchException>().WithMessage("*(4, 5)*(6, 5)*");
+    }
+}
