@@ -48,7 +48,7 @@ public static partial class Ops
         GemmTile(a, packed, c, bias, residual, g, z, rowBlock * GemmRows, p * GemmPanel, panelOffset);
     }
 
-    [IntrinsicImplementation, PortableTwin(nameof(GemmPackPanelPortable))]
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(GemmPackPanelPortable))]
     internal static unsafe void GemmPackPanel(ArrayView<float> b, ArrayView<float> packed, GemmArgs g, int bBase, int panelOffset, int j0)
     {
         float* dst = FastMath.Address(packed, panelOffset);
@@ -74,23 +74,36 @@ public static partial class Ops
                 packed[panelOffset + k * GemmPanel + jj] = jj < cols ? b[g.BIndex(bBase, k, j0 + jj)] : 0f;
     }
 
-    [IntrinsicImplementation, PortableTwin(nameof(GemmTilePortable))]
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(GemmTilePortable))]
     internal static unsafe void GemmTile(ArrayView<float> a, ArrayView<float> packed, ArrayView<float> c,
         ArrayView<float> bias, ArrayView<float> residual, GemmArgs g, int z, int i0, int j0, int panelOffset)
     {
         int rows = Math.Min(GemmRows, g.M - i0);
-        // Element (r, k) of the tile's A rows sits at row_r[k * ks]; rows past M repeat the last one.
         int rs = g.TransA != 0 ? 1 : g.Lda, ks = g.TransA != 0 ? g.Lda : 1;
-        float* a0 = FastMath.Address(a, g.AIndex(g.ABase(z), i0, 0));
-        float* a1 = a0 + Math.Min(1, rows - 1) * rs, a2 = a0 + Math.Min(2, rows - 1) * rs, a3 = a0 + Math.Min(3, rows - 1) * rs;
-        float* a4 = a0 + Math.Min(4, rows - 1) * rs, a5 = a0 + Math.Min(5, rows - 1) * rs, a6 = a0 + Math.Min(6, rows - 1) * rs;
-        float* a7 = a0 + Math.Min(7, rows - 1) * rs;
-        float* bp = FastMath.Address(packed, panelOffset);
+        float* tile = stackalloc float[GemmRows * GemmPanel];
+        GemmMicroKernel(FastMath.Address(a, g.AIndex(g.ABase(z), i0, 0)), rows, rs, ks,
+            FastMath.Address(packed, panelOffset), g.K, tile);
 
+        int cols = Math.Min(GemmPanel, g.N - j0);
+        int cRow = g.CBase(z) + i0 * g.Ldc + j0;
+        float* cp = FastMath.Address(c, 0), bs = FastMath.Address(bias, 0), rp = FastMath.Address(residual, 0);
+        for (int r = 0; r < rows; r++)
+            GemmStoreRow(g, cp, bs, rp, cRow + r * g.Ldc, j0, cols, tile + r * GemmPanel);
+    }
+
+    // The 8x32 micro-kernel: tile = A(8 rows, K) x packed panel (K, 32). Element (r, k) of A sits at
+    // a[r * rs + k * ks]; rows past `rows` repeat the last row. A method of its own, so the JIT keeps
+    // all 16 accumulators in registers (inlined into the epilogue code, it spilled them every k).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GemmMicroKernel(float* a, int rows, int rs, int ks, float* bp, int k, float* tile)
+    {
+        float* a0 = a, a1 = a + Math.Min(1, rows - 1) * rs, a2 = a + Math.Min(2, rows - 1) * rs, a3 = a + Math.Min(3, rows - 1) * rs;
+        float* a4 = a + Math.Min(4, rows - 1) * rs, a5 = a + Math.Min(5, rows - 1) * rs, a6 = a + Math.Min(6, rows - 1) * rs;
+        float* a7 = a + Math.Min(7, rows - 1) * rs;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        nint kk = 0;
-        for (int k = 0; k < g.K; k++, kk += ks, bp += GemmPanel)
+        nint kk = 0, step = ks;
+        for (int p = 0; p < k; p++, kk += step, bp += GemmPanel)
         {
             var b0 = Vector512.Load(bp);
             var b1 = Vector512.Load(bp + 16);
@@ -103,26 +116,18 @@ public static partial class Ops
             v = Vector512.Create(a6[kk]); c60 = Vector512.FusedMultiplyAdd(v, b0, c60); c61 = Vector512.FusedMultiplyAdd(v, b1, c61);
             v = Vector512.Create(a7[kk]); c70 = Vector512.FusedMultiplyAdd(v, b0, c70); c71 = Vector512.FusedMultiplyAdd(v, b1, c71);
         }
-
-        int cols = Math.Min(GemmPanel, g.N - j0);
-        int cRow = g.CBase(z) + i0 * g.Ldc + j0;
-        float* cp = FastMath.Address(c, 0), bs = FastMath.Address(bias, 0), rp = FastMath.Address(residual, 0);
-        // Rows are stored one by one; a row past M (rows < 8) is never stored.
-        GemmStoreRow(g, cp, bs, rp, cRow + 0 * g.Ldc, j0, cols, c00, c01);
-        if (rows > 1) GemmStoreRow(g, cp, bs, rp, cRow + 1 * g.Ldc, j0, cols, c10, c11);
-        if (rows > 2) GemmStoreRow(g, cp, bs, rp, cRow + 2 * g.Ldc, j0, cols, c20, c21);
-        if (rows > 3) GemmStoreRow(g, cp, bs, rp, cRow + 3 * g.Ldc, j0, cols, c30, c31);
-        if (rows > 4) GemmStoreRow(g, cp, bs, rp, cRow + 4 * g.Ldc, j0, cols, c40, c41);
-        if (rows > 5) GemmStoreRow(g, cp, bs, rp, cRow + 5 * g.Ldc, j0, cols, c50, c51);
-        if (rows > 6) GemmStoreRow(g, cp, bs, rp, cRow + 6 * g.Ldc, j0, cols, c60, c61);
-        if (rows > 7) GemmStoreRow(g, cp, bs, rp, cRow + 7 * g.Ldc, j0, cols, c70, c71);
+        c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
+        c60.Store(tile + 192); c61.Store(tile + 208); c70.Store(tile + 224); c71.Store(tile + 240);
     }
 
-    // Applies the epilogue to 32 accumulated columns and stores the first `cols` of them at c[index..].
+    // Applies the epilogue to 32 accumulated columns (acc) and stores the first `cols` of them at c[index..].
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void GemmStoreRow(in GemmArgs g, float* c, float* bias, float* residual, int index, int j0, int cols,
-        Vector512<float> lo, Vector512<float> hi)
+    private static unsafe void GemmStoreRow(in GemmArgs g, float* c, float* bias, float* residual, int index, int j0, int cols, float* acc)
     {
+        var lo = Vector512.Load(acc);
+        var hi = Vector512.Load(acc + 16);
         if (cols == GemmPanel)
         {
             GemmEpilogue(g, lo, c + index, bias + j0, residual + index).Store(c + index);

@@ -2,6 +2,7 @@
 //   y[r, j] = exp(s x[r, j] + bias[g(r), j] - m) / sum_j exp(...),   g(r) = r / rowsPerBias
 // The bias is log(size) for proportional attention (ToMe, VPA): scores (B, H, T, T) share one
 // bias row (B, T) per image. One kernel index is one row; the row helper is the CPU fast path.
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.IR.Intrinsics;
@@ -38,7 +39,7 @@ public static partial class Ops
         int n, int rowsPerBias, float scale, int hasBias) =>
         SoftmaxRow(x, y, bias, row * n, row / rowsPerBias * n, n, scale, hasBias);
 
-    [IntrinsicImplementation, PortableTwin(nameof(SoftmaxRowPortable))]
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(SoftmaxRowPortable))]
     internal static unsafe void SoftmaxRow(ArrayView<float> x, ArrayView<float> y, ArrayView<float> bias,
         int offset, int biasOffset, int n, float scale, int hasBias)
     {

@@ -1,0 +1,56 @@
+// Plain managed implementations measured in the same run as the kernels, so every figure comes
+// with a ratio against code a C# developer would write without ILGPU.
+using System.Runtime.Intrinsics;
+
+namespace IlgpuVit.Benchmarks;
+
+public static class ManagedBaselines
+{
+    /// <summary>C = A B, row-major, i-k-j order with a Vector512 inner loop over j, rows split over cores.</summary>
+    public static unsafe void Gemm(float[] a, float[] b, float[] c, int m, int n, int k)
+    {
+        Parallel.For(0, m, i =>
+        {
+            fixed (float* pa = a, pb = b, pc = c)
+            {
+                float* crow = pc + (long)i * n;
+                new Span<float>(crow, n).Clear();
+                for (int p = 0; p < k; p++)
+                {
+                    var av = Vector512.Create(pa[(long)i * k + p]);
+                    float* brow = pb + (long)p * n;
+                    int j = 0;
+                    for (; j + 16 <= n; j += 16)
+                        Vector512.FusedMultiplyAdd(av, Vector512.Load(brow + j), Vector512.Load(crow + j)).Store(crow + j);
+                    for (; j < n; j++) crow[j] += pa[(long)i * k + p] * brow[j];
+                }
+            }
+        });
+    }
+
+    /// <summary>Row softmax with scalar loops, rows split over cores.</summary>
+    public static void Softmax(float[] x, float[] y, int rows, int n) => Parallel.For(0, rows, r =>
+    {
+        var xs = x.AsSpan(r * n, n);
+        var ys = y.AsSpan(r * n, n);
+        float max = float.NegativeInfinity;
+        foreach (var v in xs) max = MathF.Max(max, v);
+        float sum = 0;
+        for (int j = 0; j < n; j++) sum += ys[j] = MathF.Exp(xs[j] - max);
+        for (int j = 0; j < n; j++) ys[j] /= sum;
+    });
+
+    /// <summary>LayerNorm with scalar loops, rows split over cores.</summary>
+    public static void LayerNorm(float[] x, float[] gamma, float[] beta, float[] y, int rows, int n, float eps) => Parallel.For(0, rows, r =>
+    {
+        var xs = x.AsSpan(r * n, n);
+        var ys = y.AsSpan(r * n, n);
+        float mean = 0;
+        foreach (var v in xs) mean += v;
+        mean /= n;
+        float var = 0;
+        foreach (var v in xs) var += (v - mean) * (v - mean);
+        float rstd = 1f / MathF.Sqrt(var / n + eps);
+        for (int j = 0; j < n; j++) ys[j] = (xs[j] - mean) * rstd * gamma[j] + beta[j];
+    });
+}
