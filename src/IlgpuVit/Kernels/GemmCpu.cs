@@ -81,7 +81,7 @@ public static partial class Ops
         int rows = Math.Min(GemmRows, g.M - i0);
         int rs = g.TransA != 0 ? 1 : g.Lda, ks = g.TransA != 0 ? g.Lda : 1;
         float* tile = stackalloc float[GemmRows * GemmPanel];
-        GemmMicroKernel(FastMath.Address(a, g.AIndex(g.ABase(z), i0, 0)), rows, rs, ks,
+        GemmMicroTile(FastMath.Address(a, g.AIndex(g.ABase(z), i0, 0)), rows, rs, ks,
             FastMath.Address(packed, panelOffset), g.K, tile);
 
         int cols = Math.Min(GemmPanel, g.N - j0);
@@ -95,7 +95,7 @@ public static partial class Ops
     // a[r * rs + k * ks]; rows past `rows` repeat the last row. A method of its own, so the JIT keeps
     // all 16 accumulators in registers (inlined into the epilogue code, it spilled them every k).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void GemmMicroKernel(float* a, int rows, int rs, int ks, float* bp, int k, float* tile)
+    private static unsafe void GemmMicroTile(float* a, int rows, int rs, int ks, float* bp, int k, float* tile)
     {
         float* a0 = a, a1 = a + Math.Min(1, rows - 1) * rs, a2 = a + Math.Min(2, rows - 1) * rs, a3 = a + Math.Min(3, rows - 1) * rs;
         float* a4 = a + Math.Min(4, rows - 1) * rs, a5 = a + Math.Min(5, rows - 1) * rs, a6 = a + Math.Min(6, rows - 1) * rs;
