@@ -60,6 +60,21 @@ internal struct GemmArgs
     public int Accumulate, HasBias, Gelu, HasResidual;
     public int Panels, RowBlocks, PackedBatches;
 
+    public static GemmArgs Create(int batch, int heads, int m, int n, int k, MatrixLayout la, MatrixLayout lb, MatrixLayout lc, GemmOptions o) => new()
+    {
+        M = m, N = n, K = k, Heads = heads,
+        TransA = o.TransposeA ? 1 : 0, TransB = o.TransposeB ? 1 : 0,
+        AOffset = la.Offset, Lda = la.RowStride, ABatch = la.BatchStride, AHead = la.HeadStride,
+        BOffset = lb.Offset, Ldb = lb.RowStride, BBatch = lb.BatchStride, BHead = lb.HeadStride,
+        COffset = lc.Offset, Ldc = lc.RowStride, CBatch = lc.BatchStride, CHead = lc.HeadStride,
+        Alpha = o.Alpha,
+        Accumulate = o.Accumulate ? 1 : 0, HasBias = o.Bias is null ? 0 : 1,
+        Gelu = o.Gelu ? 1 : 0, HasResidual = o.Residual is null ? 0 : 1,
+        Panels = (n + Ops.GemmPanel - 1) / Ops.GemmPanel,
+        RowBlocks = (m + Ops.GemmRows - 1) / Ops.GemmRows,
+        PackedBatches = lb.BatchStride == 0 && lb.HeadStride == 0 ? 1 : batch * heads,
+    };
+
     public readonly int ABase(int z) => AOffset + z / Heads * ABatch + z % Heads * AHead;
     public readonly int BBase(int z) => BOffset + z / Heads * BBatch + z % Heads * BHead;
     public readonly int CBase(int z) => COffset + z / Heads * CBatch + z % Heads * CHead;
@@ -122,20 +137,7 @@ public static partial class Ops
         if (o.Bias is not null && o.Bias.Length != n)
             throw new ShapeMismatchException($"Gemm: bias has shape {o.Bias.Shape}, expected ({n}).");
 
-        var g = new GemmArgs
-        {
-            M = m, N = n, K = k, Heads = heads,
-            TransA = o.TransposeA ? 1 : 0, TransB = o.TransposeB ? 1 : 0,
-            AOffset = la.Offset, Lda = la.RowStride, ABatch = la.BatchStride, AHead = la.HeadStride,
-            BOffset = lb.Offset, Ldb = lb.RowStride, BBatch = lb.BatchStride, BHead = lb.HeadStride,
-            COffset = lc.Offset, Ldc = lc.RowStride, CBatch = lc.BatchStride, CHead = lc.HeadStride,
-            Alpha = o.Alpha,
-            Accumulate = o.Accumulate ? 1 : 0, HasBias = o.Bias is null ? 0 : 1,
-            Gelu = o.Gelu ? 1 : 0, HasResidual = o.Residual is null ? 0 : 1,
-            Panels = (n + GemmPanel - 1) / GemmPanel,
-            RowBlocks = (m + GemmRows - 1) / GemmRows,
-            PackedBatches = lb.BatchStride == 0 && lb.HeadStride == 0 ? 1 : batch * heads,
-        };
+        var g = GemmArgs.Create(batch, heads, m, n, k, la, lb, lc, o);
         var bias = (o.Bias ?? c).View;
         var residual = (o.Residual ?? c).View;
         if (c.Device.Backend == Backend.Cpu && !c.Device.SimulatesGpu)

@@ -100,6 +100,7 @@ public sealed class TensorPool : IDisposable
 
     internal static string FormatBytes(long bytes) => bytes switch
     {
+        >= 1L << 40 => $"{bytes / (double)(1L << 40):0.##} TiB",
         >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
         >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
         >= 1L << 10 => $"{bytes / 1024.0:0.##} KiB",

@@ -144,3 +144,36 @@ public class GemmTests
         act.Should().Throw<ShapeMismatchException>().WithMessage("*A of shape (4, 4)*");
     }
 }
+
+public class GemmFastPathTests
+{
+    [Theory]
+    [InlineData(1, 1, 1, false, false)]
+    [InlineData(33, 45, 29, false, true)]
+    [InlineData(17, 70, 9, true, false)]
+    public void Cpu_fast_path_matches_its_portable_twins_run_on_the_host(int m, int n, int k, bool ta, bool tb)
+    {
+        var device = Backends.Cpu;
+        var a = Data.Uniform(1, m * k);
+        var b = Data.Uniform(2, n * k);
+        var bias = Data.Uniform(3, n);
+        using var tA = ta ? device.FromArray(a, k, m) : device.FromArray(a, m, k);
+        using var tB = tb ? device.FromArray(b, n, k) : device.FromArray(b, k, n);
+        using var tBias = device.FromArray(bias, n);
+        using var fast = device.Zeros(m, n);
+        using var portable = device.Zeros(m, n);
+        var options = new GemmOptions { TransposeA = ta, TransposeB = tb, Bias = tBias, Gelu = true };
+        Ops.MatMul(tA, tB, fast, options);
+
+        // The kernels' index decomposition, with each fast helper replaced by its twin.
+        var g = GemmArgs.Create(1, 1, m, n, k, new MatrixLayout(0, ta ? m : k), new MatrixLayout(0, tb ? k : n), new MatrixLayout(0, n), options);
+        using var packed = device.Zeros(g.Panels, k * Ops.GemmPanel);
+        for (int p = 0; p < g.Panels; p++)
+            Ops.GemmPackPanelPortable(tB.View, packed.View, g, g.BBase(0), p * k * Ops.GemmPanel, p * Ops.GemmPanel);
+        for (int p = 0; p < g.Panels; p++)
+            for (int rb = 0; rb < g.RowBlocks; rb++)
+                Ops.GemmTilePortable(tA.View, packed.View, portable.View, tBias.View, portable.View, g, 0, rb * Ops.GemmRows, p * Ops.GemmPanel, p * k * Ops.GemmPanel);
+
+        Check.Close(fast.ToArray(), portable.ToArray().ToDouble(), 1e-5, 1e-6, "fast vs portable");
+    }
+}

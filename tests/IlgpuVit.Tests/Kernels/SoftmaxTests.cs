@@ -64,3 +64,26 @@ public class SoftmaxTests
         act.Should().Throw<ShapeMismatchException>().WithMessage("*(4, 5)*(6, 5)*");
     }
 }
+
+public class SoftmaxFastPathTests
+{
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(9, 197)]
+    [InlineData(4, 32)]
+    [InlineData(3, 385)]
+    public void Cpu_fast_path_matches_its_portable_twin_run_on_the_host(int rows, int n)
+    {
+        var device = Backends.Cpu;
+        var x = Data.Uniform(rows + n, rows * n, 5f);
+        var bias = Data.Uniform(7, n);
+        using var tx = device.FromArray(x, rows, n);
+        using var tb = device.FromArray(bias, 1, n);
+        using var fast = device.Zeros(rows, n);
+        using var portable = device.Zeros(rows, n);
+        Ops.Softmax(tx, fast, 0.3f, tb);
+        for (int r = 0; r < rows; r++)
+            Ops.SoftmaxRowPortable(tx.View, portable.View, tb.View, r * n, 0, n, 0.3f, 1);
+        Check.Close(fast.ToArray(), portable.ToArray().ToDouble(), 1e-6, 1e-7, "fast vs portable");
+    }
+}

@@ -1,0 +1,57 @@
+using FluentAssertions;
+using IlgpuVit.Runtime;
+using IlgpuVit.Tests.Support;
+
+namespace IlgpuVit.Tests.Runtime;
+
+public class DeviceTests
+{
+    [Fact]
+    public void Lists_the_cpu_accelerator_with_every_core()
+    {
+        var cpu = Device.List().Should().Contain(d => d.Backend == Backend.Cpu).Subject;
+        cpu.ComputeUnits.Should().Be(Environment.ProcessorCount);
+        cpu.Spec.Should().Be("cpu");
+    }
+
+    [Fact]
+    public void The_cpu_device_launches_one_thread_per_core()
+    {
+        var device = Backends.Cpu;
+        device.Accelerator.MaxNumThreadsPerGroup.Should().Be(Device.CpuWorkers);
+        device.Backend.Should().Be(Backend.Cpu);
+    }
+
+    [Fact]
+    public void Default_choice_prefers_cuda_then_opencl_then_cpu()
+    {
+        using var device = Device.Open();
+        var present = Device.List().Select(d => d.Backend).ToList();
+        device.Backend.Should().Be(present.Min());
+    }
+
+    [Fact]
+    public void An_absent_backend_names_the_devices_present()
+    {
+        var absent = Enum.GetValues<Backend>().FirstOrDefault(b => Device.List().All(d => d.Backend != b), Backend.Cpu);
+        var act = () => Device.Open(absent, absent == Backend.Cpu ? 99 : 0);
+        act.Should().Throw<BackendNotFoundException>().WithMessage("*Present:*cpu*");
+    }
+
+    [Theory]
+    [InlineData("gpu")]
+    [InlineData("cuda:x")]
+    [InlineData("cpu:1:2")]
+    public void A_bad_device_spelling_lists_the_valid_ones(string spec)
+    {
+        var act = () => Device.Open(spec);
+        act.Should().Throw<ArgumentException>().WithMessage("*auto, cpu, cuda[:N] or opencl[:N]*");
+    }
+
+    [Fact]
+    public void Opens_by_spelling()
+    {
+        using var device = Device.Open("CPU");
+        device.Backend.Should().Be(Backend.Cpu);
+    }
+}
