@@ -59,6 +59,7 @@ internal struct GemmArgs
     public float Alpha;
     public int Accumulate, HasBias, Gelu, HasResidual;
     public int Panels, RowBlocks, PackedBatches;
+    public int RowBlocksPerTask;   // CPU: row blocks one kernel index computes, to amortise per-index cost
 
     public static GemmArgs Create(int batch, int heads, int m, int n, int k, MatrixLayout la, MatrixLayout lb, MatrixLayout lc, GemmOptions o) => new()
     {
@@ -73,6 +74,7 @@ internal struct GemmArgs
         Panels = (n + Ops.GemmPanel - 1) / Ops.GemmPanel,
         RowBlocks = (m + Ops.GemmRows - 1) / Ops.GemmRows,
         PackedBatches = lb.BatchStride == 0 && lb.HeadStride == 0 ? 1 : batch * heads,
+        RowBlocksPerTask = 1,
     };
 
     public readonly int ABase(int z) => AOffset + z / Heads * ABatch + z % Heads * AHead;

@@ -2,9 +2,10 @@
 // Step 1, GemmPackKernel: op(B) of each batch is copied into panels of 32 columns, each panel a
 // contiguous (K, 32) block zero-padded past N, so the micro-kernel streams B linearly (unpacked rows
 // 4 KiB apart alias in L1 and halve the speed).
-// Step 2, GemmCpuKernel: one index per 8x32 tile of C, row blocks fastest so both cores share a
-// panel while it is hot in cache. The tile helper keeps 16 Vector512 accumulators in registers and
-// issues 16 FMAs per k; ragged tiles repeat the last row and mask the store.
+// Step 2, GemmCpuKernel: one index per run of 8x32 tiles down one panel of C, so the panel stays
+// hot in cache while the index walks the rows of A. The micro-kernel keeps 16 Vector512
+// accumulators in registers and issues 16 FMAs per k; ragged tiles repeat the last row and mask
+// the store.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using ILGPU;
@@ -29,7 +30,12 @@ public static partial class Ops
         pack(stream, g.PackedBatches * g.Panels, b, packed.View, g);
         var multiply = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmCpuKernel, group));
-        multiply(stream, batches * g.Panels * g.RowBlocks, a, packed.View, c, bias, residual, g);
+        // Each index computes a run of row blocks of one panel: enough indices to balance the workers
+        // (8 each), as few as that allows, since every index costs a call through ILGPU's launcher.
+        int tiles = batches * g.Panels * g.RowBlocks;
+        g.RowBlocksPerTask = Math.Clamp(tiles / (8 * Device.CpuWorkers), 1, g.RowBlocks);
+        int tasksPerPanel = (g.RowBlocks + g.RowBlocksPerTask - 1) / g.RowBlocksPerTask;
+        multiply(stream, batches * g.Panels * tasksPerPanel, a, packed.View, c, bias, residual, g);
     }
 
     internal static void GemmPackKernel(Index1D index, ArrayView<float> b, ArrayView<float> packed, GemmArgs g)
@@ -38,14 +44,16 @@ public static partial class Ops
         GemmPackPanel(b, packed, g, g.BBase(z), index * g.K * GemmPanel, p * GemmPanel);
     }
 
-    internal static void GemmCpuKernel(Index1D tile, ArrayView<float> a, ArrayView<float> packed, ArrayView<float> c,
+    internal static void GemmCpuKernel(Index1D task, ArrayView<float> a, ArrayView<float> packed, ArrayView<float> c,
         ArrayView<float> bias, ArrayView<float> residual, GemmArgs g)
     {
-        int rowBlock = tile % g.RowBlocks;
-        int zp = tile / g.RowBlocks;
+        int tasksPerPanel = (g.RowBlocks + g.RowBlocksPerTask - 1) / g.RowBlocksPerTask;
+        int first = task % tasksPerPanel * g.RowBlocksPerTask;
+        int zp = task / tasksPerPanel;
         int p = zp % g.Panels, z = zp / g.Panels;
         int panelOffset = ((g.PackedBatches == 1 ? 0 : z) * g.Panels + p) * g.K * GemmPanel;
-        GemmTile(a, packed, c, bias, residual, g, z, rowBlock * GemmRows, p * GemmPanel, panelOffset);
+        for (int rowBlock = first; rowBlock < Math.Min(first + g.RowBlocksPerTask, g.RowBlocks); rowBlock++)
+            GemmTile(a, packed, c, bias, residual, g, z, rowBlock * GemmRows, p * GemmPanel, panelOffset);
     }
 
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(GemmPackPanelPortable))]
@@ -53,17 +61,28 @@ public static partial class Ops
     {
         float* dst = FastMath.Address(packed, panelOffset);
         int cols = Math.Min(GemmPanel, g.N - j0);
-        if (g.TransB == 0 && cols == GemmPanel)
+        if (cols < GemmPanel) new Span<float>(dst, g.K * GemmPanel).Clear();
+        if (g.TransB == 0)
         {
+            // Rows of B: 32 contiguous columns per k.
             float* src = FastMath.Address(b, bBase + j0);
             for (int k = 0; k < g.K; k++, src += g.Ldb, dst += GemmPanel)
             {
-                Vector512.Load(src).Store(dst);
-                Vector512.Load(src + 16).Store(dst + 16);
+                if (cols == GemmPanel)
+                {
+                    Vector512.Load(src).Store(dst);
+                    Vector512.Load(src + 16).Store(dst + 16);
+                }
+                else new Span<float>(src, cols).CopyTo(new Span<float>(dst, cols));
             }
             return;
         }
-        GemmPackPanelPortable(b, packed, g, bBase, panelOffset, j0);
+        // B stored (N, K): each panel column is a contiguous row of the stored matrix; read rows, write strided.
+        for (int jj = 0; jj < cols; jj++)
+        {
+            float* src = FastMath.Address(b, bBase + (j0 + jj) * g.Ldb);
+            for (int k = 0; k < g.K; k++) dst[k * GemmPanel + jj] = src[k];
+        }
     }
 
     internal static void GemmPackPanelPortable(ArrayView<float> b, ArrayView<float> packed, GemmArgs g, int bBase, int panelOffset, int j0)

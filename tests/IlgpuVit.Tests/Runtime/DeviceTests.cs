@@ -18,7 +18,9 @@ public class DeviceTests
     public void The_cpu_device_launches_one_thread_per_core()
     {
         var device = Backends.Cpu;
-        device.Accelerator.MaxNumThreadsPerGroup.Should().Be(Device.CpuWorkers);
+        device.Accelerator.NumMultiprocessors.Should().Be(Device.CpuWorkers, "one ILGPU multiprocessor per core");
+        device.GroupSize.Should().Be(1, "groups of one thread never wait at ILGPU's per-group barrier");
+        Device.CpuWorkers.Should().Be(Math.Max(2, Environment.ProcessorCount));
         device.Backend.Should().Be(Backend.Cpu);
     }
 
