@@ -1,0 +1,89 @@
+// Argmax per row: the index of the largest element of each row of x (..., n), for predictions
+// (accuracy) and for hosts of pruned tokens (eTPS, VPA: the kept token most similar to j).
+// Same order as TopK: ties go to the lower index, NaN ranks below every number, so a row that is
+// all NaN gives 0. ArgMax(x) equals TopK(x, k = 1). One kernel index is one row.
+// Source: torch.argmax (first occurrence of the maximum), except that torch picks a NaN as the maximum.
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using ILGPU;
+using ILGPU.IR.Intrinsics;
+using ILGPU.Runtime;
+using IlgpuVit.Runtime;
+
+namespace IlgpuVit.Kernels;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// The index of the largest element of each row of <paramref name="x"/> (..., n) into
+    /// <paramref name="index"/> (...): x's shape without its last dimension. Ties go to the lower
+    /// index; NaN counts as smaller than every number (a row of NaNs gives 0).
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">index's shape is not x's without the last dimension.</exception>
+    public static void ArgMax(Tensor<float> x, Tensor<int> index)
+    {
+        ShapeMismatchException.ThrowIfDifferent("ArgMax", "index", new Shape(x.Shape.Dims[..^1].ToArray()), index.Shape);
+        int n = x.Shape[-1];
+        int rows = (int)x.Shape.Outer(-1);
+        var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<float>, ArrayView<int>, int>(ArgMaxKernel, group));
+        launch(x.Device.Accelerator.DefaultStream, rows, x.View, index.View, n);
+    }
+
+    internal static void ArgMaxKernel(Index1D row, ArrayView<float> x, ArrayView<int> index, int n) =>
+        ArgMaxRow(x, index, row * n, row, n);
+
+    /// <summary>index[row] = the argmax of x[offset .. offset + n).</summary>
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(ArgMaxRowPortable))]
+    internal static unsafe void ArgMaxRow(ArrayView<float> x, ArrayView<int> index, int offset, int row, int n)
+    {
+        float* xs = FastMath.Address(x, offset);
+        // Pass 1: the largest number (a NaN never compares greater, so it is never picked).
+        var vbest = Vector512.Create(float.NegativeInfinity);
+        int j = 0;
+        for (; j + 16 <= n; j += 16)
+        {
+            var v = Vector512.Load(xs + j);
+            vbest = Vector512.ConditionalSelect(Vector512.GreaterThan(v, vbest), v, vbest);
+        }
+        float best = float.NegativeInfinity;
+        for (int lane = 0; lane < 16; lane++) if (vbest[lane] > best) best = vbest[lane];
+        for (; j < n; j++) if (xs[j] > best) best = xs[j];
+        // Pass 2: its first occurrence; none when the row is all NaN.
+        var vb = Vector512.Create(best);
+        for (j = 0; j + 16 <= n; j += 16)
+        {
+            ulong hits = Vector512.Equals(Vector512.Load(xs + j), vb).ExtractMostSignificantBits();
+            if (hits != 0)
+            {
+                index[row] = j + BitOperations.TrailingZeroCount(hits);
+                return;
+            }
+        }
+        for (; j < n; j++)
+            if (xs[j] == best)
+            {
+                index[row] = j;
+                return;
+            }
+        index[row] = 0;
+    }
+
+    internal static void ArgMaxRowPortable(ArrayView<float> x, ArrayView<int> index, int offset, int row, int n)
+    {
+        int arg = 0;
+        float best = x[offset];
+        for (int j = 1; j < n; j++)
+        {
+            float v = x[offset + j];
+            // Strictly greater keeps the lower index on ties; any number beats a NaN.
+            if (v > best || (float.IsNaN(best) && !float.IsNaN(v)))
+            {
+                arg = j;
+                best = v;
+            }
+        }
+        index[row] = arg;
+    }
+}

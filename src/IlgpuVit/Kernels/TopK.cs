@@ -1,0 +1,135 @@
+// Top-k per row: the indices (and optionally values) of the k largest elements of each row of x,
+// largest first, for Top-K token pruning (methods.md: keep the tokens with the highest CLS score).
+// Method: a rank count, deterministic and parallel with no sort and no atomics:
+//   rank(i) = #{j < i : x[j] >= x[i]} + #{j > i : x[j] > x[i]}
+// which orders by value descending with ties going to the lower index (methods.md: ties are broken
+// by the lower token index). Ranks are a permutation of 0..n-1, so slot rank(i) < k is written by
+// exactly one i. NaN ranks below every number (below -inf); NaNs tie with each other.
+// O(n^2) per row: for ViT rows (n <= 577) that is a few hundred thousand compares per row, cheaper
+// than a launch of a sorting network, and ILGPU.Algorithms' RadixSort is broken on the CPU accelerator.
+// Each kernel index ranks a chunk of one row's elements: the whole row on the CPU accelerator
+// (Vector512 counting), one element on GPUs (R * n threads reading a shared row).
+// Source: torch.topk(sorted=True), with the tie order that torch leaves unspecified made explicit.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using ILGPU;
+using ILGPU.IR.Intrinsics;
+using ILGPU.Runtime;
+using IlgpuVit.Runtime;
+
+namespace IlgpuVit.Kernels;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// The indices of the <c>k</c> largest elements of each row of <paramref name="x"/> (..., n) into
+    /// <paramref name="index"/> (..., k), largest first; equal values come out in increasing index
+    /// order. NaN counts as smaller than every number, so NaNs come last (in index order).
+    /// With <paramref name="values"/> (..., k), also writes the values in the same order.
+    /// </summary>
+    /// <example><code>Ops.TopK(scores, keep); // scores (B, N-1), keep (B, kept)</code></example>
+    /// <exception cref="ShapeMismatchException">index is not (..., k) with 1 &lt;= k &lt;= n and x's leading dimensions, or values differs from index.</exception>
+    public static void TopK(Tensor<float> x, Tensor<int> index, Tensor<float>? values = null)
+    {
+        int n = x.Shape[-1], k = index.Shape.Rank == 0 ? 0 : index.Shape[-1];
+        ShapeMismatchException.Require(index.Shape.Rank == x.Shape.Rank && k >= 1 && k <= n && LeadingEqual(x.Shape, index.Shape), "TopK",
+            $"index has shape {index.Shape}; x {x.Shape} needs the same leading dimensions and a last dimension k in [1, {n}].");
+        if (values is not null)
+            ShapeMismatchException.ThrowIfDifferent("TopK", "values", index.Shape, values.Shape);
+        int rows = (int)x.Shape.Outer(-1);
+        var device = x.Device;
+        int chunk = device.Backend == Backend.Cpu && !device.SimulatesGpu ? n : 1;
+        int chunks = (n + chunk - 1) / chunk;
+        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(TopKKernel, group));
+        launch(device.Accelerator.DefaultStream, rows * chunks, x.View, index.View, (values ?? x).View, n, k, chunk, values is null ? 0 : 1);
+    }
+
+    // Whether two shapes agree on every dimension but the last.
+    private static bool LeadingEqual(Shape a, Shape b)
+    {
+        if (a.Rank != b.Rank) return false;
+        for (int d = 0; d < a.Rank - 1; d++)
+            if (a[d] != b[d]) return false;
+        return true;
+    }
+
+    // One index = elements [i0, i1) of one row, i0 = chunk * (index % chunks).
+    internal static void TopKKernel(Index1D index, ArrayView<float> x, ArrayView<int> top, ArrayView<float> values,
+        int n, int k, int chunk, int hasValues)
+    {
+        int chunks = (n + chunk - 1) / chunk;
+        int row = index / chunks, i0 = index % chunks * chunk;
+        TopKRanks(x, top, values, row * n, row * k, n, k, i0, Math.Min(n, i0 + chunk), hasValues);
+    }
+
+    /// <summary>Ranks x[xOffset + i] for i in [i0, i1) within its row of n; writes those with rank &lt; k.</summary>
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(TopKRanksPortable))]
+    internal static unsafe void TopKRanks(ArrayView<float> x, ArrayView<int> top, ArrayView<float> values,
+        int xOffset, int topOffset, int n, int k, int i0, int i1, int hasValues)
+    {
+        float* xs = FastMath.Address(x, xOffset);
+        for (int i = i0; i < i1; i++)
+        {
+            float xi = xs[i];
+            int rank;
+            if (float.IsNaN(xi))
+            {
+                // Every earlier element wins (numbers beat NaN; earlier NaNs win the tie); later numbers win.
+                rank = i;
+                var counts = Vector512<int>.Zero;
+                int j = i + 1;
+                for (; j + 16 <= n; j += 16)
+                {
+                    var v = Vector512.Load(xs + j);
+                    counts -= Vector512.Equals(v, v).AsInt32();
+                }
+                rank += Vector512.Sum(counts);
+                for (; j < n; j++) if (!float.IsNaN(xs[j])) rank++;
+            }
+            else
+            {
+                // Compares with NaN are false, so a NaN x[j] never outranks a number.
+                var vi = Vector512.Create(xi);
+                var counts = Vector512<int>.Zero;
+                int j = 0;
+                for (; j + 16 <= i; j += 16) counts -= Vector512.GreaterThanOrEqual(Vector512.Load(xs + j), vi).AsInt32();
+                rank = 0;
+                for (; j < i; j++) if (xs[j] >= xi) rank++;
+                for (j = i + 1; j + 16 <= n; j += 16) counts -= Vector512.GreaterThan(Vector512.Load(xs + j), vi).AsInt32();
+                for (; j < n; j++) if (xs[j] > xi) rank++;
+                rank += Vector512.Sum(counts);
+            }
+            if (rank < k)
+            {
+                top[topOffset + rank] = i;
+                if (hasValues != 0) values[topOffset + rank] = xi;
+            }
+        }
+    }
+
+    internal static void TopKRanksPortable(ArrayView<float> x, ArrayView<int> top, ArrayView<float> values,
+        int xOffset, int topOffset, int n, int k, int i0, int i1, int hasValues)
+    {
+        for (int i = i0; i < i1; i++)
+        {
+            float xi = x[xOffset + i];
+            int rank = 0;
+            if (float.IsNaN(xi))
+            {
+                rank = i;
+                for (int j = i + 1; j < n; j++) if (!float.IsNaN(x[xOffset + j])) rank++;
+            }
+            else
+            {
+                for (int j = 0; j < i; j++) if (x[xOffset + j] >= xi) rank++;
+                for (int j = i + 1; j < n; j++) if (x[xOffset + j] > xi) rank++;
+            }
+            if (rank < k)
+            {
+                top[topOffset + rank] = i;
+                if (hasValues != 0) values[topOffset + rank] = xi;
+            }
+        }
+    }
+}
