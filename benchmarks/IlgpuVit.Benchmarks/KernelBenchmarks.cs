@@ -1,42 +1,69 @@
 // `kernels`: for each kernel and shape, the rate on the chosen device (GFLOP/s or G elements/s)
 // beside a plain managed baseline measured in the same run, and the launch overhead of a trivial
-// kernel. Every kernel's output is checked against the baseline before it is timed.
+// kernel. Every kernel's output is checked against its baseline before it is timed.
 using System.Text.Json;
+using ILGPU;
+using ILGPU.Runtime;
 using IlgpuVit.Kernels;
 using IlgpuVit.Runtime;
+using Device = IlgpuVit.Runtime.Device;
 
 namespace IlgpuVit.Benchmarks;
 
 public sealed record KernelResult(string Kernel, string Shape, string Unit, double Rate, double MedianMs, double P10Ms, double P90Ms,
     double? BaselineRate, double? Speedup);
 
+/// <summary>A kernel with nothing to do, for measuring what a launch costs.</summary>
+public static class TrivialKernels
+{
+    public static void EmptyKernel(Index1D index, ArrayView<float> x) { }
+}
+
 public static class KernelBenchmarks
 {
     public static int Run(string deviceSpec, string? jsonPath, bool quick)
     {
         using var device = Device.Open(deviceSpec);
-        Console.WriteLine($"device: {device}");
+        Console.WriteLine($"device: {device}   (rates: median over repeated runs; managed baseline measured in the same run)");
         double budget = quick ? 0.2 : 1.0;
         var results = new List<KernelResult>();
         void Add(KernelResult r)
         {
             results.Add(r);
-            Console.WriteLine($"{r.Kernel,-22} {r.Shape,-20} {r.Rate,9:F2} {r.Unit,-10} median {r.MedianMs,8:F3} ms" +
+            Console.WriteLine($"{r.Kernel,-24} {r.Shape,-18} {r.Rate,9:F2} {r.Unit,-11} median {r.MedianMs,9:F4} ms" +
                 (r.BaselineRate is { } b ? $"   managed {b,8:F2}  x{r.Speedup:F2}" : ""));
         }
 
+        Add(Launch(device, budget));
         foreach (var n in quick ? new[] { 256, 512 } : new[] { 256, 512, 1024 })
             Add(Gemm(device, n, n, n, budget));
-        Add(Gemm(device, 8 * 197, 384, 384, budget, "gemm (ViT-S qkv/4)"));
+        Add(Gemm(device, 8 * 197, 384, 384, budget, "gemm (ViT-S proj)"));
         Add(Gemm(device, 8 * 197, 1536, 384, budget, "gemm (ViT-S fc1)"));
+        foreach (var (rows, n) in new[] { (8 * 6 * 197, 197), (4096, 1024) })
+            Add(Softmax(device, rows, n, budget));
+        Add(TopK(device, 8, 196, 137, budget));
 
-        var summary = new { device = device.ToString(), results };
+        var summary = new { device = device.ToString(), machine = Environment.ProcessorCount + " cores", results };
         if (jsonPath is not null)
         {
             File.WriteAllText(jsonPath, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"wrote {jsonPath}");
         }
         return 0;
+    }
+
+    /// <summary>A trivial kernel, one index per worker, launched and waited for; baseline: an empty Parallel.For.</summary>
+    private static KernelResult Launch(Device device, double budget)
+    {
+        using var x = device.Zeros(1);
+        var kernel = device.Accelerator.LoadImplicitlyGroupedKernel<Index1D, ArrayView<float>>(TrivialKernels.EmptyKernel, 1);
+        var stream = device.Accelerator.DefaultStream;
+        int workers = device.Accelerator.NumMultiprocessors;
+        var timing = Measure.Time(() => { kernel(stream, workers, x.View); device.Synchronize(); }, warmup: 20, minRuns: 200, budgetSeconds: budget);
+        var baseline = Measure.Time(() => Parallel.For(0, workers, _ => { }), warmup: 20, minRuns: 200, budgetSeconds: budget);
+        // Reported as launches per millisecond so that higher is better, like every other rate.
+        return new KernelResult("launch (empty kernel)", $"{workers} indices", "launch/ms", 1e-3 / timing.MedianSeconds,
+            timing.MedianSeconds * 1e3, timing.P10Seconds * 1e3, timing.P90Seconds * 1e3, 1e-3 / baseline.MedianSeconds, baseline.MedianSeconds / timing.MedianSeconds);
     }
 
     private static KernelResult Gemm(Device device, int m, int n, int k, double budget, string name = "gemm")
@@ -51,8 +78,34 @@ public static class KernelBenchmarks
         Ops.MatMul(ta, tb, tc);
         Verify(name, tc.ToArray(), expected, 1e-3);
         var timing = Measure.Time(() => { Ops.MatMul(ta, tb, tc); device.Synchronize(); }, budgetSeconds: budget);
-        double flops = 2.0 * m * n * k;
-        return Result(name, $"{m}x{n}x{k}", "GFLOP/s", flops, timing, baseline);
+        return Result(name, $"{m}x{n}x{k}", "GFLOP/s", 2.0 * m * n * k, timing, baseline);
+    }
+
+    private static KernelResult Softmax(Device device, int rows, int n, double budget)
+    {
+        var x = Random(3, rows * n, 4f);
+        var expected = new float[rows * n];
+        using var tx = device.FromArray(x, rows, n);
+        using var ty = device.Zeros(rows, n);
+        var baseline = Measure.Time(() => ManagedBaselines.Softmax(x, expected, rows, n), budgetSeconds: budget);
+        Ops.Softmax(tx, ty);
+        Verify("softmax", ty.ToArray(), expected, 1e-5);
+        var timing = Measure.Time(() => { Ops.Softmax(tx, ty); device.Synchronize(); }, budgetSeconds: budget);
+        return Result("softmax", $"{rows}x{n}", "Gelem/s", (double)rows * n, timing, baseline);
+    }
+
+    private static KernelResult TopK(Device device, int rows, int n, int k, double budget)
+    {
+        var x = Random(4, rows * n);
+        var expected = new int[rows * k];
+        using var tx = device.FromArray(x, rows, n);
+        using var ti = Tensor<int>.Zeros(device, rows, k);
+        var baseline = Measure.Time(() => ManagedBaselines.TopK(x, expected, rows, n, k), budgetSeconds: budget);
+        Ops.TopK(tx, ti);
+        var actual = ti.ToArray();
+        if (!actual.SequenceEqual(expected)) throw new InvalidOperationException("topk: indices differ from the managed baseline.");
+        var timing = Measure.Time(() => { Ops.TopK(tx, ti); device.Synchronize(); }, budgetSeconds: budget);
+        return Result("topk (Top-K keep)", $"{rows}x{n} k={k}", "Gelem/s", (double)rows * n, timing, baseline);
     }
 
     private static KernelResult Result(string kernel, string shape, string unit, double work, Timing t, Timing? baseline)
@@ -65,13 +118,13 @@ public static class KernelBenchmarks
     private static void Verify(string kernel, float[] actual, float[] expected, double tolerance)
     {
         for (int i = 0; i < actual.Length; i++)
-            if (Math.Abs(actual[i] - expected[i]) > tolerance * (1 + Math.Abs(expected[i])))
+            if (!(Math.Abs(actual[i] - expected[i]) <= tolerance * (1 + Math.Abs(expected[i]))))
                 throw new InvalidOperationException($"{kernel}: element {i} is {actual[i]}, the managed baseline gives {expected[i]}.");
     }
 
-    private static float[] Random(int seed, int length)
+    private static float[] Random(int seed, int length, float scale = 1f)
     {
         var r = new Random(seed);
-        return Enumerable.Range(0, length).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+        return Enumerable.Range(0, length).Select(_ => (float)((r.NextDouble() * 2 - 1) * scale)).ToArray();
     }
 }

@@ -53,4 +53,12 @@ public static class ManagedBaselines
         float rstd = 1f / MathF.Sqrt(var / n + eps);
         for (int j = 0; j < n; j++) ys[j] = (xs[j] - mean) * rstd * gamma[j] + beta[j];
     });
+
+    /// <summary>Per-row top-k by sorting indices (value descending, lower index first on ties), rows split over cores.</summary>
+    public static void TopK(float[] x, int[] top, int rows, int n, int k) => Parallel.For(0, rows, r =>
+    {
+        var order = Enumerable.Range(0, n).ToArray();
+        Array.Sort(order, (i, j) => x[r * n + j].CompareTo(x[r * n + i]) is var c && c != 0 ? c : i.CompareTo(j));
+        Array.Copy(order, 0, top, r * k, k);
+    });
 }
