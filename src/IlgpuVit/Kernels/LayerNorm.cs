@@ -5,7 +5,9 @@
 // catastrophically when |mean| >> std; the second pass also sums the deviations and corrects the
 // mean by their average (the corrected two-pass algorithm of Chan, Golub & LeVeque 1983), so a
 // float32 first-pass mean costs no accuracy. Per-row mean and rstd = 1/sqrt(var + eps) can be saved
-// for the backward, as in llm.c's layernorm_forward. One kernel index is one row.
+// for the backward, as in llm.c's layernorm_forward. The row helper is the CPU fast path; on the CPU
+// one kernel index covers rows of about 4096 elements in all (ILGPU's per-index cost, a group
+// barrier, would otherwise rival a 384-element row), on GPUs one row.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using ILGPU;
@@ -38,10 +40,12 @@ public static partial class Ops
         CheckPerRow("rstd", rstd);
         var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            int, float, int>(LayerNormKernel, group));
+            int, int, int, float, int>(LayerNormKernel, group));
         int stats = (mean is null ? 0 : SaveMean) | (rstd is null ? 0 : SaveRstd);
-        launch(x.Device.Accelerator.DefaultStream, rows, x.View, gamma.View, beta.View, y.View,
-            (mean ?? x).View, (rstd ?? x).View, c, eps, stats);
+        bool cpu = x.Device.Backend == Backend.Cpu && !x.Device.SimulatesGpu;
+        int rowsPerIndex = cpu ? Math.Max(1, ElementwiseChunk / c) : 1;
+        launch(x.Device.Accelerator.DefaultStream, (rows + rowsPerIndex - 1) / rowsPerIndex, x.View, gamma.View, beta.View, y.View,
+            (mean ?? x).View, (rstd ?? x).View, c, rows, rowsPerIndex, eps, stats);
 
         void CheckPerRow(string name, Tensor<float>? t)
         {
@@ -52,9 +56,13 @@ public static partial class Ops
         }
     }
 
-    internal static void LayerNormKernel(Index1D row, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> y, ArrayView<float> mean, ArrayView<float> rstd, int n, float eps, int stats) =>
-        LayerNormRow(x, gamma, beta, y, mean, rstd, row, n, eps, stats);
+    internal static void LayerNormKernel(Index1D index, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> y, ArrayView<float> mean, ArrayView<float> rstd, int n, int rows, int rowsPerIndex, float eps, int stats)
+    {
+        int first = index * rowsPerIndex;
+        for (int row = first; row < Math.Min(first + rowsPerIndex, rows); row++)
+            LayerNormRow(x, gamma, beta, y, mean, rstd, row, n, eps, stats);
+    }
 
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(LayerNormRowPortable))]
     internal static unsafe void LayerNormRow(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,

@@ -71,6 +71,25 @@ public class LayerNormTests
     }
 
     [Fact]
+    public void Gpu_launch_geometry_of_one_row_per_thread_matches_reference_on_the_group_simulator()
+    {
+        var device = Backends.GpuSimulator;
+        int rows = 9, c = 33;
+        var x = Data.Uniform(5, rows * c, 2f);
+        var gamma = Data.Uniform(6, c);
+        var beta = Data.Uniform(7, c);
+        using var tx = device.FromArray(x, rows, c);
+        using var tg = device.FromArray(gamma, c);
+        using var tb = device.FromArray(beta, c);
+        using var ty = device.Zeros(rows, c);
+        using var tm = device.Zeros(rows);
+        Ops.LayerNorm(tx, tg, tb, ty, mean: tm);
+        var (y, mean, _) = Reference(x, gamma, beta, c, 1e-6);
+        Check.Close(ty.ToArray(), y, 1e-5, 1e-5, "y");
+        Check.Close(tm.ToArray(), mean, 1e-5, 1e-6, "mean");
+    }
+
+    [Fact]
     public void Cpu_fast_path_agrees_with_its_portable_twin()
     {
         var device = Backends.Cpu;
@@ -87,7 +106,7 @@ public class LayerNormTests
             using var twinRstd = device.Zeros(rows);
             Ops.LayerNorm(tx, tg, tb, fast, 1e-6f, fastMean, fastRstd);
             device.Synchronize();
-            for (int r = 0; r < rows; r++)   // the kernel's indices, one per row
+            for (int r = 0; r < rows; r++)   // every row, as the kernel's blocks of rows cover them
                 Ops.LayerNormRowPortable(tx.View, tg.View, tb.View, twin.View, twinMean.View, twinRstd.View, r, c, 1e-6f, 3);
             Check.Close(fast.ToArray(), twin.ToArray().ToDouble(), 1e-6, 1e-6, $"y ({rows}, {c})");
             Check.Close(fastMean.ToArray(), twinMean.ToArray().ToDouble(), 1e-6, 1e-7, $"mean ({rows}, {c})");
