@@ -39,9 +39,15 @@ public static class KernelBenchmarks
             Add(Gemm(device, n, n, n, budget));
         Add(Gemm(device, 8 * 197, 384, 384, budget, "gemm (ViT-S proj)"));
         Add(Gemm(device, 8 * 197, 1536, 384, budget, "gemm (ViT-S fc1)"));
+        Add(AttentionScores(device, 8, 197, 6, 64, budget));
         foreach (var (rows, n) in new[] { (8 * 6 * 197, 197), (4096, 1024) })
             Add(Softmax(device, rows, n, budget));
+        foreach (var (rows, n) in new[] { (8 * 197, 384), (64 * 197, 768) })
+            Add(LayerNorm(device, rows, n, budget));
+        Add(Gelu(device, 8 * 197 * 1536, budget));
         Add(TopK(device, 8, 196, 137, budget));
+        Add(TopK(device, 64, 576, 288, budget));
+        Add(Gather(device, 8, 197, 138, 384, budget));
 
         var summary = new { device = device.ToString(), machine = Environment.ProcessorCount + " cores", results };
         if (jsonPath is not null)
@@ -92,6 +98,72 @@ public static class KernelBenchmarks
         Verify("softmax", ty.ToArray(), expected, 1e-5);
         var timing = Measure.Time(() => { Ops.Softmax(tx, ty); device.Synchronize(); }, budgetSeconds: budget);
         return Result("softmax", $"{rows}x{n}", "Gelem/s", (double)rows * n, timing, baseline);
+    }
+
+    /// <summary>scores[b, h] = q k^T over every head of a fused qkv buffer in one strided launch.</summary>
+    private static KernelResult AttentionScores(Device device, int images, int tokens, int heads, int dim, double budget)
+    {
+        int width = heads * dim;
+        var qkv = Random(11, images * tokens * 3 * width);
+        var expected = new float[images * heads * tokens * tokens];
+        using var tq = device.FromArray(qkv, images, tokens, 3 * width);
+        using var ts = device.Zeros(images, heads, tokens, tokens);
+        void Run() => Ops.Gemm(images, heads, tokens, tokens, dim,
+            tq, new MatrixLayout(0, 3 * width, tokens * 3 * width, dim),
+            tq, new MatrixLayout(width, 3 * width, tokens * 3 * width, dim),
+            ts, new MatrixLayout(0, tokens, heads * tokens * tokens, tokens * tokens),
+            new GemmOptions { TransposeB = true });
+        var baseline = Measure.Time(() => ManagedBaselines.AttentionScores(qkv, expected, images, tokens, heads, dim), budgetSeconds: budget);
+        Run();
+        Verify("attention scores", ts.ToArray(), expected, 1e-3);
+        var timing = Measure.Time(() => { Run(); device.Synchronize(); }, budgetSeconds: budget);
+        return Result("gemm (attention q.kT)", $"{images}x{heads}x{tokens}^2x{dim}", "GFLOP/s", 2.0 * images * heads * tokens * tokens * dim, timing, baseline);
+    }
+
+    private static KernelResult LayerNorm(Device device, int rows, int n, double budget)
+    {
+        var x = Random(5, rows * n, 3f);
+        var gamma = Random(6, n);
+        var beta = Random(7, n);
+        var expected = new float[rows * n];
+        using var tx = device.FromArray(x, rows, n);
+        using var tg = device.FromArray(gamma, n);
+        using var tb = device.FromArray(beta, n);
+        using var ty = device.Zeros(rows, n);
+        var baseline = Measure.Time(() => ManagedBaselines.LayerNorm(x, gamma, beta, expected, rows, n, 1e-6f), budgetSeconds: budget);
+        Ops.LayerNorm(tx, tg, tb, ty);
+        Verify("layernorm", ty.ToArray(), expected, 1e-4);
+        var timing = Measure.Time(() => { Ops.LayerNorm(tx, tg, tb, ty); device.Synchronize(); }, budgetSeconds: budget);
+        return Result("layernorm", $"{rows}x{n}", "Gelem/s", (double)rows * n, timing, baseline);
+    }
+
+    private static KernelResult Gelu(Device device, int length, double budget)
+    {
+        var x = Random(8, length, 4f);
+        var expected = new float[length];
+        using var tx = device.FromArray(x, length);
+        using var ty = device.Zeros(length);
+        var baseline = Measure.Time(() => ManagedBaselines.Gelu(x, expected), budgetSeconds: budget);
+        Ops.Gelu(tx, ty);
+        Verify("gelu", ty.ToArray(), expected, 1e-5);
+        var timing = Measure.Time(() => { Ops.Gelu(tx, ty); device.Synchronize(); }, budgetSeconds: budget);
+        return Result("gelu (exact, erf)", $"{length}", "Gelem/s", length, timing, baseline);
+    }
+
+    private static KernelResult Gather(Device device, int images, int tokens, int kept, int channels, double budget)
+    {
+        var x = Random(9, images * tokens * channels);
+        var r = new Random(10);
+        var index = Enumerable.Range(0, images).SelectMany(_ => Enumerable.Range(0, tokens).OrderBy(_ => r.Next()).Take(kept)).ToArray();
+        var expected = new float[images * kept * channels];
+        using var tx = device.FromArray(x, images, tokens, channels);
+        using var ti = Tensor<int>.FromArray(device, index, images, kept);
+        using var ty = device.Zeros(images, kept, channels);
+        var baseline = Measure.Time(() => ManagedBaselines.GatherRows(x, index, expected, images, tokens, kept, channels), budgetSeconds: budget);
+        Ops.GatherRows(tx, ti, ty);
+        Verify("gather", ty.ToArray(), expected, 0);
+        var timing = Measure.Time(() => { Ops.GatherRows(tx, ti, ty); device.Synchronize(); }, budgetSeconds: budget);
+        return Result("gather rows", $"{images}x{tokens}->{kept}x{channels}", "Gelem/s", (double)images * kept * channels, timing, baseline);
     }
 
     private static KernelResult TopK(Device device, int rows, int n, int k, double budget)

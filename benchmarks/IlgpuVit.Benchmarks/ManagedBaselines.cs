@@ -61,4 +61,40 @@ public static class ManagedBaselines
         Array.Sort(order, (i, j) => x[r * n + j].CompareTo(x[r * n + i]) is var c && c != 0 ? c : i.CompareTo(j));
         Array.Copy(order, 0, top, r * k, k);
     });
+
+    /// <summary>Exact GELU with a scalar erf (MathNet), elements split over cores.</summary>
+    public static void Gelu(float[] x, float[] y) => Parallel.For(0, (x.Length + 4095) / 4096, c =>
+    {
+        for (int i = c * 4096; i < Math.Min(x.Length, (c + 1) * 4096); i++)
+            y[i] = (float)(0.5 * x[i] * (1 + MathNet.Numerics.SpecialFunctions.Erf(x[i] / Math.Sqrt(2))));
+    });
+
+    /// <summary>y[b, k, :] = x[b, index[b, k], :] with Array.Copy per row.</summary>
+    public static void GatherRows(float[] x, int[] index, float[] y, int images, int tokens, int kept, int channels) =>
+        Parallel.For(0, images, b =>
+        {
+            for (int k = 0; k < kept; k++)
+                Array.Copy(x, ((long)b * tokens + index[b * kept + k]) * channels, y, ((long)b * kept + k) * channels, channels);
+        });
+
+    /// <summary>Attention scores q k^T per image and head from a (B, T, 3, H, D) buffer, Vector512 dot products.</summary>
+    public static void AttentionScores(float[] qkv, float[] scores, int images, int tokens, int heads, int dim) =>
+        Parallel.For(0, images * heads, z =>
+        {
+            int b = z / heads, h = z % heads, width = heads * dim;
+            for (int i = 0; i < tokens; i++)
+            {
+                var q = qkv.AsSpan((b * tokens + i) * 3 * width + h * dim, dim);
+                for (int j = 0; j < tokens; j++)
+                {
+                    var k = qkv.AsSpan((b * tokens + j) * 3 * width + width + h * dim, dim);
+                    var acc = Vector512<float>.Zero;
+                    int e = 0;
+                    for (; e + 16 <= dim; e += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Create(q[e..]), Vector512.Create(k[e..]), acc);
+                    float s = Vector512.Sum(acc);
+                    for (; e < dim; e++) s += q[e] * k[e];
+                    scores[(z * tokens + i) * tokens + j] = s;
+                }
+            }
+        });
 }
