@@ -3,12 +3,6 @@
 // Composed, not fused: a row normalisation y = x / max(||x||, eps) (as torch.nn.functional.normalize)
 // of each operand, then one batched GEMM with B transposed. The eps floor makes a zero row score 0
 // against everything instead of NaN. Source: ToMe, tome/merge.py (bipartite_soft_matching).
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using ILGPU;
-using ILGPU.IR.Intrinsics;
-using ILGPU.Runtime;
-using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
 

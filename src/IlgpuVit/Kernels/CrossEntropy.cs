@@ -7,12 +7,6 @@
 // A label outside [0, classes) gives a NaN loss for its row (the launcher cannot read labels on
 // the device cheaply; NaN makes the mistake visible in the mean loss). One kernel index is one row.
 // Source: torch.nn.functional.cross_entropy(label_smoothing=eps), Szegedy et al. 2016.
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using ILGPU;
-using ILGPU.IR.Intrinsics;
-using ILGPU.Runtime;
-using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
 

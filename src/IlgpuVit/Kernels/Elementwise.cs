@@ -12,13 +12,6 @@
 // the CPU fast path. ILGPU only translates the methods a kernel calls: the twin calls the scalar
 // Apply through the struct's constraint (resolved by ILGPU's frontend via the interface map), and
 // the Vector512 overload is never translated, so both can live on one struct.
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using ILGPU;
-using ILGPU.IR.Intrinsics;
-using ILGPU.Runtime;
-using IlgpuVit.Runtime;
-using Device = IlgpuVit.Runtime.Device;
 
 namespace IlgpuVit.Kernels;
 

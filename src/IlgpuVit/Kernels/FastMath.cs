@@ -1,9 +1,6 @@
 // Math shared by kernels: exact GELU through erf, in a Vector512 form for the CPU fast path and a
 // scalar form that every backend compiles. Both use the same erf approximation (Abramowitz &
 // Stegun 7.1.26, |error| < 1.5e-7), so the CPU fast path and the GPU kernels agree to rounding.
-using System.Runtime.CompilerServices;
-using ILGPU;
-using System.Runtime.Intrinsics;
 
 namespace IlgpuVit.Kernels;
 

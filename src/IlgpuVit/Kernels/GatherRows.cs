@@ -9,13 +9,6 @@
 // Each kernel index covers `span` channels of one row: the whole row on the CPU (a Vector512 copy
 // per index), one channel on GPUs (coalesced accesses, B*K*C threads).
 // Source: torch.gather / index_put_(accumulate=True) along the token axis, as ToMe's merge.py uses them.
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using ILGPU;
-using ILGPU.IR.Intrinsics;
-using ILGPU.Runtime;
-using IlgpuVit.Runtime;
-using Device = IlgpuVit.Runtime.Device;
 
 namespace IlgpuVit.Kernels;
 

@@ -6,13 +6,6 @@
 // hot in cache while the index walks the rows of A. The micro-kernel keeps 16 Vector512
 // accumulators in registers and issues 16 FMAs per k; ragged tiles repeat the last row and mask
 // the store.
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using ILGPU;
-using ILGPU.IR.Intrinsics;
-using ILGPU.Runtime;
-using IlgpuVit.Runtime;
-using Device = IlgpuVit.Runtime.Device;
 
 namespace IlgpuVit.Kernels;
 

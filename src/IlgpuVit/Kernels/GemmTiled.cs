@@ -3,10 +3,6 @@
 // (loads follow the stored layout so neighbouring threads read neighbouring addresses), then every
 // thread accumulates a 4x4 register block, rows ty + 16r and columns tx + 16c.
 // Tests run this kernel on the CPU accelerator shaped like a GPU (Device.OpenGpuSimulator).
-using ILGPU;
-using ILGPU.Runtime;
-using IlgpuVit.Runtime;
-using Device = IlgpuVit.Runtime.Device;
 
 namespace IlgpuVit.Kernels;
 

@@ -8,12 +8,6 @@
 // for the backward, as in llm.c's layernorm_forward. The row helper is the CPU fast path; on the CPU
 // one kernel index covers rows of about 4096 elements in all (ILGPU's per-index cost, a group
 // barrier, would otherwise rival a 384-element row), on GPUs one row.
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using ILGPU;
-using ILGPU.IR.Intrinsics;
-using ILGPU.Runtime;
-using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
 

@@ -9,12 +9,6 @@
 //                    four Vector512 accumulators of 16 columns each; R grows when blocks are small.
 //   GPU:             W = R = 1: one thread per output element; neighbouring threads read
 //                    neighbouring columns, so loads coalesce.
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using ILGPU;
-using ILGPU.IR.Intrinsics;
-using ILGPU.Runtime;
-using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
 

@@ -2,12 +2,6 @@
 //   y[r, j] = exp(s x[r, j] + bias[g(r), j] - m) / sum_j exp(...),   g(r) = r / rowsPerBias
 // The bias is log(size) for proportional attention (ToMe, VPA): scores (B, H, T, T) share one
 // bias row (B, T) per image. One kernel index is one row; the row helper is the CPU fast path.
-using System.Runtime.CompilerServices;
-using ILGPU;
-using ILGPU.Runtime;
-using ILGPU.IR.Intrinsics;
-using System.Runtime.Intrinsics;
-using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
 

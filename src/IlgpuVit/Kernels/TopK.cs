@@ -10,12 +10,6 @@
 // Each kernel index ranks a chunk of one row's elements: the whole row on the CPU accelerator
 // (Vector512 counting), one element on GPUs (R * n threads reading a shared row).
 // Source: torch.topk(sorted=True), with the tie order that torch leaves unspecified made explicit.
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using ILGPU;
-using ILGPU.IR.Intrinsics;
-using ILGPU.Runtime;
-using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
 

@@ -15,7 +15,6 @@
 using System.Reflection;
 using ILGPU.Backends.OpenCL;
 using ILGPU.Backends.PTX;
-using ILGPU.IR.Intrinsics;
 
 namespace IlgpuVit.Runtime;
 

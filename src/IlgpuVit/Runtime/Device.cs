@@ -3,10 +3,8 @@
 // launcher calls Load*Kernel on a hot path.
 using System.Collections.Concurrent;
 using System.Reflection;
-using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.IR;
-using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;

@@ -1,8 +1,6 @@
 // Tensor: a contiguous row-major array in accelerator memory with a checked shape.
 // A tensor owns a pooled buffer and returns it to its device's pool on Dispose; Reshape gives a
 // non-owning alias of the same memory. Host<->device copies are explicit (CopyFrom, CopyTo).
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace IlgpuVit.Runtime;
 

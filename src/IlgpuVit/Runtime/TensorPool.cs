@@ -1,8 +1,6 @@
 // A pooled allocator: disposed tensors return their buffer here, and a later tensor of the same
 // element type and length reuses it, so a training loop that repeats its shapes stops allocating
 // after the first step. Failed allocations trim the pool once, then report the size asked for.
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace IlgpuVit.Runtime;
 
