@@ -60,8 +60,8 @@ public sealed class Device : IDisposable
     /// <summary>Threads per group for implicitly grouped launches (the core count on the CPU).</summary>
     internal int GroupSize { get; }
 
-    /// <summary>Number of CPU cores the CPU accelerator uses: every core, and at least two (ILGPU's minimum warp).</summary>
-    public static int CpuWorkers => Math.Max(2, Environment.ProcessorCount);
+    /// <summary>Number of workers of the CPU accelerator: one per core.</summary>
+    public static int CpuWorkers => Environment.ProcessorCount;
 
     /// <summary>Opens a device. With no backend: CUDA, then OpenCL, then CPU.</summary>
     /// <exception cref="BackendNotFoundException">The backend or index is absent; the message lists the devices present.</exception>
@@ -145,15 +145,28 @@ public sealed class Device : IDisposable
     internal static Context CreateContext() => Context.Create(builder =>
     {
         builder.Cuda().OpenCL()
-            // One multiprocessor per core, each running groups of one thread. ILGPU ends every group
-            // with a System.Threading.Barrier across the group's threads; with one thread per group
-            // that barrier never waits (with two per group it cost ~2 us per group, 15x on softmax).
-            .CPU(new CPUDevice(2, 1, CpuWorkers))
+            .CPU(CpuShape())
             .EnableAlgorithms()
             .Math(MathMode.Fast32BitOnly)
             .Optimize(OptimizationLevel.O1);
         CpuFastPath.Register(builder.GetIntrinsicManager(), typeof(Device).Assembly);
     });
+
+    /// <summary>
+    /// The CPU accelerator's shape: one multiprocessor per core, each a single thread running groups
+    /// of one. Why, measured on 2 cores: ILGPU ends every group with a System.Threading.Barrier across
+    /// the group's threads, which never waits with one thread (two per group cost ~2 us per group,
+    /// 15x on softmax); and every launch wakes every thread, so the idle second thread of ILGPU's
+    /// minimum warp of 2 tripled the launch cost (79 us vs 16 us for an empty kernel). CPUDevice's
+    /// public constructor refuses a warp of 1, so its checking-free constructor is called; if a later
+    /// ILGPU lacks it, the public shape with warps of 2 is used.
+    /// </summary>
+    internal static CPUDevice CpuShape()
+    {
+        var unchecked_ = typeof(CPUDevice).GetConstructor(BindingFlags.NonPublic | BindingFlags.Instance,
+            [typeof(int), typeof(int), typeof(int), typeof(bool)]);
+        return unchecked_?.Invoke([1, 1, CpuWorkers, true]) as CPUDevice ?? new CPUDevice(2, 1, CpuWorkers);
+    }
 
     private static List<(ILGPU.Runtime.Device Device, DeviceInfo Info)> Describe(Context context)
     {
@@ -167,7 +180,7 @@ public sealed class Device : IDisposable
                 var cpu = backend == Backend.Cpu;
                 found.Add((d, new DeviceInfo(
                     backend, i,
-                    cpu ? $"CPU ({CpuWorkers} workers, {Environment.ProcessorCount} cores)" : d.Name,
+                    cpu ? $"CPU ({CpuWorkers} cores)" : d.Name,
                     cpu ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : d.MemorySize,
                     cpu ? Environment.ProcessorCount : d.NumMultiprocessors,
                     d.MaxNumThreadsPerGroup)));

@@ -20,7 +20,8 @@ public class DeviceTests
         var device = Backends.Cpu;
         device.Accelerator.NumMultiprocessors.Should().Be(Device.CpuWorkers, "one ILGPU multiprocessor per core");
         device.GroupSize.Should().Be(1, "groups of one thread never wait at ILGPU's per-group barrier");
-        Device.CpuWorkers.Should().Be(Math.Max(2, Environment.ProcessorCount));
+        device.Accelerator.WarpSize.Should().Be(1, "an idle second warp thread would be woken by every launch");
+        Device.CpuWorkers.Should().Be(Environment.ProcessorCount);
         device.Backend.Should().Be(Backend.Cpu);
     }
 
