@@ -17,6 +17,7 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">index's shape is not x's without the last dimension.</exception>
     public static void ArgMax(Tensor<float> x, Tensor<int> index)
     {
+        OnOneDevice("ArgMax", x, index);
         ShapeMismatchException.ThrowIfDifferent("ArgMax", "index", new Shape(x.Shape.Dims[..^1].ToArray()), index.Shape);
         int n = x.Shape[-1];
         int rows = (int)x.Shape.Outer(-1);

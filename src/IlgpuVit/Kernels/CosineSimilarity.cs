@@ -16,6 +16,7 @@ public static partial class Ops
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="eps"/> is not positive.</exception>
     public static void NormalizeRows(Tensor<float> x, Tensor<float> y, float eps = 1e-12f)
     {
+        OnOneDevice("NormalizeRows", x, y);
         ShapeMismatchException.ThrowIfDifferent("NormalizeRows", "y", x.Shape, y.Shape);
         if (!(eps > 0f))
             throw new ArgumentOutOfRangeException(nameof(eps), eps, "NormalizeRows: eps must be positive (it keeps zero rows finite).");
@@ -37,6 +38,7 @@ public static partial class Ops
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="eps"/> is not positive.</exception>
     public static void CosineSimilarity(Tensor<float> a, Tensor<float> b, Tensor<float> s, float eps = 1e-12f)
     {
+        OnOneDevice("CosineSimilarity", a, b, s);
         ShapeMismatchException.Require(a.Shape.Rank == 3 && b.Shape.Rank == 3 && a.Shape[0] == b.Shape[0] && a.Shape[2] == b.Shape[2],
             "CosineSimilarity", $"a has shape {a.Shape} and b {b.Shape}; they need (B, Ta, C) and (B, Tb, C).");
         ShapeMismatchException.ThrowIfDifferent("CosineSimilarity", "s", new Shape(a.Shape[0], a.Shape[1], b.Shape[1]), s.Shape);

@@ -24,6 +24,7 @@ public static partial class Ops
     public static void CrossEntropy(Tensor<float> logits, Tensor<int> labels, Tensor<float> loss,
         float labelSmoothing = 0f, Tensor<float>? probabilities = null)
     {
+        OnOneDevice("CrossEntropy", logits, labels, loss, probabilities);
         ShapeMismatchException.Require(logits.Shape.Rank == 2, "CrossEntropy", $"logits have shape {logits.Shape}; they need (B, classes).");
         int batch = logits.Shape[0], classes = logits.Shape[1];
         ShapeMismatchException.ThrowIfDifferent("CrossEntropy", "labels", new Shape(batch), labels.Shape);

@@ -109,6 +109,7 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">y's shape differs from x's.</exception>
     public static void Map<TOp>(Tensor<float> x, Tensor<float> y, TOp op = default) where TOp : struct, IUnaryOp
     {
+        OnOneDevice("Map", x, y);
         string name = OpName<TOp>();
         ShapeMismatchException.ThrowIfDifferent(name, "y", x.Shape, y.Shape);
         int n = CheckedLength(name, x);
@@ -126,6 +127,7 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">b is not a trailing part of a's shape, or y's shape differs from a's.</exception>
     public static void Map<TOp>(Tensor<float> a, Tensor<float> b, Tensor<float> y, TOp op = default) where TOp : struct, IBinaryOp
     {
+        OnOneDevice("Map", a, b, y);
         string name = OpName<TOp>();
         ShapeMismatchException.Require(IsTrailing(b.Shape, a.Shape), name,
             $"b has shape {b.Shape}, which is neither a's shape {a.Shape} nor a trailing part of it.");
@@ -161,6 +163,7 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">v is not (C) for x's last axis C, or y's shape differs from x's.</exception>
     public static void AddRowVector(Tensor<float> x, Tensor<float> v, Tensor<float> y)
     {
+        OnOneDevice("AddRowVector", x, v, y);
         ShapeMismatchException.Require(v.Shape.Rank == 1 && v.Shape[0] == x.Shape[-1], "AddRowVector",
             $"v has shape {v.Shape}, expected ({x.Shape[-1]}) for x of shape {x.Shape}.");
         ShapeMismatchException.ThrowIfDifferent("AddRowVector", "y", x.Shape, y.Shape);

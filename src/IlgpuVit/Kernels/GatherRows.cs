@@ -23,6 +23,7 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">The shapes are not (B, T, C), (B, K) and (B, K, C).</exception>
     public static void GatherRows(Tensor<float> x, Tensor<int> index, Tensor<float> y)
     {
+        OnOneDevice("GatherRows", x, index, y);
         ShapeMismatchException.Require(x.Shape.Rank == 3 && index.Shape.Rank == 2 && index.Shape[0] == x.Shape[0], "GatherRows",
             $"x has shape {x.Shape} and index {index.Shape}; they need (B, T, C) and (B, K).");
         int batch = x.Shape[0], tokens = x.Shape[1], channels = x.Shape[2], kept = index.Shape[1];
@@ -46,6 +47,7 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">The shapes are not (B, K, C), (B, K) and (B, T, C).</exception>
     public static void ScatterRows(Tensor<float> x, Tensor<int> index, Tensor<float> y, bool accumulate)
     {
+        OnOneDevice("ScatterRows", x, index, y);
         ShapeMismatchException.Require(x.Shape.Rank == 3 && y.Shape.Rank == 3, "ScatterRows",
             $"x has shape {x.Shape} and y {y.Shape}; they need (B, K, C) and (B, T, C).");
         int batch = x.Shape[0], kept = x.Shape[1], channels = x.Shape[2], tokens = y.Shape[1];

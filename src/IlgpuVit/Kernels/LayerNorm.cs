@@ -25,6 +25,7 @@ public static partial class Ops
     public static void LayerNorm(Tensor<float> x, Tensor<float> gamma, Tensor<float> beta, Tensor<float> y,
         float eps = 1e-6f, Tensor<float>? mean = null, Tensor<float>? rstd = null)
     {
+        OnOneDevice("LayerNorm", x, gamma, beta, y, mean, rstd);
         int c = x.Shape[-1];
         ShapeMismatchException.ThrowIfDifferent("LayerNorm", "gamma", new Shape(c), gamma.Shape);
         ShapeMismatchException.ThrowIfDifferent("LayerNorm", "beta", new Shape(c), beta.Shape);

@@ -1,10 +1,23 @@
 // Ops: the launchers of every forward kernel, one partial file per kernel family.
 // Conventions for every launcher: outputs are written, never allocated (the caller owns them);
-// shapes are checked before launch and errors name both shapes; kernels are loaded once per device.
+// all tensors are on one device and shapes are checked before launch, with errors that name both
+// shapes; kernels are loaded once per device.
 namespace IlgpuVit.Kernels;
 
 /// <summary>
 /// Forward kernels of IlgpuVit. Each launcher checks shapes, then runs one ILGPU kernel (GEMM on
 /// the CPU runs two: pack, then multiply) on the tensors' device.
 /// </summary>
-public static partial class Ops;
+public static partial class Ops
+{
+    /// <summary>The device all of an operation's tensors live on (null entries are optional tensors left out).</summary>
+    /// <exception cref="ArgumentException">The tensors live on different devices; the message names them.</exception>
+    internal static Device OnOneDevice(string op, params ITensor?[] tensors)
+    {
+        var first = tensors.First(t => t is not null)!;
+        foreach (var t in tensors)
+            if (t is not null && t.Device != first.Device)
+                throw new ArgumentException($"{op}: tensors live on different devices ({first.Shape} on {first.Device}, {t.Shape} on {t.Device}); copy them to one device first.");
+        return first.Device;
+    }
+}

@@ -90,6 +90,7 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">The axis is outside x, or y's shape is not x's without the axis.</exception>
     public static void Reduce<TOp>(Tensor<float> x, Tensor<float> y, int axis, TOp op = default) where TOp : struct, IReduceOp
     {
+        OnOneDevice("Reduce", x, y);
         string name = OpName<TOp>();
         int rank = x.Shape.Rank;
         ShapeMismatchException.Require(axis >= -rank && axis < rank, name, $"axis {axis} is outside x of shape {x.Shape}.");

@@ -14,6 +14,7 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">Shapes disagree, or G does not divide the row count.</exception>
     public static void Softmax(Tensor<float> x, Tensor<float> y, float scale = 1f, Tensor<float>? keyBias = null)
     {
+        OnOneDevice("Softmax", x, y, keyBias);
         ShapeMismatchException.ThrowIfDifferent("Softmax", "y", x.Shape, y.Shape);
         int n = x.Shape[-1];
         int rows = (int)x.Shape.Outer(-1);

@@ -25,6 +25,7 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">index is not (..., k) with 1 &lt;= k &lt;= n and x's leading dimensions, or values differs from index.</exception>
     public static void TopK(Tensor<float> x, Tensor<int> index, Tensor<float>? values = null)
     {
+        OnOneDevice("TopK", x, index, values);
         int n = x.Shape[-1], k = index.Shape.Rank == 0 ? 0 : index.Shape[-1];
         ShapeMismatchException.Require(index.Shape.Rank == x.Shape.Rank && k >= 1 && k <= n && LeadingEqual(x.Shape, index.Shape), "TopK",
             $"index has shape {index.Shape}; x {x.Shape} needs the same leading dimensions and a last dimension k in [1, {n}].");

@@ -4,8 +4,18 @@
 
 namespace IlgpuVit.Runtime;
 
+/// <summary>What every tensor says about itself, whatever its element type.</summary>
+public interface ITensor
+{
+    /// <summary>The device that holds the memory.</summary>
+    Device Device { get; }
+
+    /// <summary>The shape, outermost dimension first.</summary>
+    Shape Shape { get; }
+}
+
 /// <summary>A contiguous row-major tensor of <typeparamref name="T"/> (float for values, int for indices) on a device.</summary>
-public sealed class Tensor<T> : IDisposable where T : unmanaged
+public sealed class Tensor<T> : ITensor, IDisposable where T : unmanaged
 {
     private readonly MemoryBuffer1D<T, Stride1D.Dense>? _owned;
     private readonly ArrayView<T> _view;

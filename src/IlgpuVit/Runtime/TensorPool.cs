@@ -1,6 +1,8 @@
 // A pooled allocator: disposed tensors return their buffer here, and a later tensor of the same
 // element type and length reuses it, so a training loop that repeats its shapes stops allocating
 // after the first step. Failed allocations trim the pool once, then report the size asked for.
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
 
 namespace IlgpuVit.Runtime;
 
@@ -90,11 +92,15 @@ public sealed class TensorPool : IDisposable
         }
     }
 
-    // The CPU accelerator throws OutOfMemoryException; CUDA and OpenCL throw their own exception types naming the error.
-    private static bool IsOutOfMemory(Exception e) =>
-        e is OutOfMemoryException || e.Message.Contains("OUT_OF_MEMORY", StringComparison.OrdinalIgnoreCase)
-        || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
-        || e.GetType().Name.Contains("OutOfMemory", StringComparison.Ordinal);
+    // Each backend reports exhaustion its own way: the CPU accelerator with OutOfMemoryException,
+    // CUDA with a CudaException naming CUDA_ERROR_OUT_OF_MEMORY, OpenCL with an allocation error code.
+    private static bool IsOutOfMemory(Exception e) => e switch
+    {
+        OutOfMemoryException => true,
+        CudaException cuda => cuda.Error.Contains("OUT_OF_MEMORY", StringComparison.Ordinal),
+        CLException cl => cl.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES or CLError.CL_OUT_OF_HOST_MEMORY,
+        _ => false,
+    };
 
     internal static string FormatBytes(long bytes) => bytes switch
     {

@@ -58,3 +58,16 @@ public class DeviceTests
         device.Backend.Should().Be(Backend.Cpu);
     }
 }
+
+public class OneDeviceTests
+{
+    [Fact]
+    public void Tensors_of_two_devices_cannot_meet_in_one_operation()
+    {
+        using var other = Device.Open(Backend.Cpu);
+        using var x = Backends.Cpu.Zeros(2, 3);
+        using var y = other.Zeros(2, 3);
+        var act = () => IlgpuVit.Kernels.Ops.Softmax(x, y);
+        act.Should().Throw<ArgumentException>().WithMessage("Softmax: tensors live on different devices*(2, 3)*");
+    }
+}
