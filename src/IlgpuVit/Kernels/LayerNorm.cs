@@ -6,8 +6,8 @@
 // mean by their average (the corrected two-pass algorithm of Chan, Golub & LeVeque 1983), so a
 // float32 first-pass mean costs no accuracy. Per-row mean and rstd = 1/sqrt(var + eps) can be saved
 // for the backward, as in llm.c's layernorm_forward. The row helper is the CPU fast path; on the CPU
-// one kernel index covers rows of about 4096 elements in all (ILGPU's per-index cost, a group
-// barrier, would otherwise rival a 384-element row), on GPUs one row.
+// one kernel index covers rows of about 4096 elements in all (ILGPU's per-index call through its
+// launcher would otherwise show beside a 384-element row), on GPUs one row.
 
 namespace IlgpuVit.Kernels;
 

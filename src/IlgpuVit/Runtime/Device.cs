@@ -38,7 +38,7 @@ public sealed class Device : IDisposable
         Info = info;
         Pool = new TensorPool(this);
         GroupSize = accelerator.AcceleratorType == AcceleratorType.CPU
-            ? 1   // see CreateContext: one worker per group, so no per-group barrier
+            ? 1   // see CpuShape: groups of one thread
             : Math.Min(256, accelerator.MaxNumThreadsPerGroup);
     }
 
