@@ -6,7 +6,7 @@ if ! command -v dotnet >/dev/null; then
     echo "The .NET 10 SDK is required: https://dot.net (Debian: apt-get install dotnet-sdk-10.0 from Microsoft's feed)." >&2
     exit 1
 fi
-if ! compgen -c | grep -qE '^clang(-1[4-9])?$'; then
+if ! command -v clang >/dev/null && ! command -v clang-14 >/dev/null && ! command -v clang-15 >/dev/null; then
     if [ "$(id -u)" -eq 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null
     else
