@@ -34,6 +34,8 @@ public static class KernelBenchmarks
                 (r.BaselineRate is { } b ? $"   managed {b,8:F2}  x{r.Speedup:F2}" : ""));
         }
 
+        double peak = ManagedBaselines.FmaPeakGflops();
+        Console.WriteLine($"FMA peak of this machine (Vector512 chains in registers, every core): {peak:F0} GFLOP/s");
         Add(Launch(device, budget));
         foreach (var n in quick ? new[] { 256, 512 } : new[] { 256, 512, 1024 })
             Add(Gemm(device, n, n, n, budget));
@@ -49,7 +51,7 @@ public static class KernelBenchmarks
         Add(TopK(device, 64, 576, 288, budget));
         Add(Gather(device, 8, 197, 138, 384, budget));
 
-        var summary = new { device = device.ToString(), machine = Environment.ProcessorCount + " cores", results };
+        var summary = new { device = device.ToString(), machine = Environment.ProcessorCount + " cores", fmaPeakGflops = peak, results };
         if (jsonPath is not null)
         {
             File.WriteAllText(jsonPath, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
