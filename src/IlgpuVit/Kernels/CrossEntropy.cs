@@ -59,7 +59,7 @@ public static partial class Ops
             vmax = Vector512.Max(vmax, v);
             vsumx += v;
         }
-        float max = MaxAcross(vmax), sumx = Vector512.Sum(vsumx);
+        float max = FastMath.MaxAcross(vmax), sumx = Vector512.Sum(vsumx);
         for (; j < classes; j++)
         {
             max = MathF.Max(max, xs[j]);

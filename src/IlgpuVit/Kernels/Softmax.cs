@@ -52,7 +52,7 @@ public static partial class Ops
             z.Store(ys + j);
             vmax = Vector512.Max(vmax, z);
         }
-        float max = MaxAcross(vmax);
+        float max = FastMath.MaxAcross(vmax);
         for (; j < n; j++)
         {
             float z = xs[j] * scale + (hasBias != 0 ? bs[j] : 0f);
@@ -101,14 +101,5 @@ public static partial class Ops
         }
         float inv = 1f / sum;
         for (int j = 0; j < n; j++) y[offset + j] *= inv;
-    }
-
-    private static float MaxAcross(Vector512<float> v)
-    {
-        var m = Vector256.Max(v.GetLower(), v.GetUpper());
-        var m2 = Vector128.Max(m.GetLower(), m.GetUpper());
-        float r = m2[0];
-        for (int i = 1; i < 4; i++) r = MathF.Max(r, m2[i]);
-        return r;
     }
 }
