@@ -180,7 +180,7 @@ public static partial class Ops
     }
 
     private static int ElementwiseChunkOf(Device device) =>
-        device.Backend == Backend.Cpu && !device.SimulatesGpu ? ElementwiseChunk : 1;
+        device.UsesCpuFastPath ? ElementwiseChunk : 1;
 
     // "GeluOp" names itself "Gelu" in error messages, like the wrapper the user called.
     private static string OpName<TOp>() =>

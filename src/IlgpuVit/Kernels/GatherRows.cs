@@ -63,7 +63,7 @@ public static partial class Ops
 
     // Channels per kernel index: a whole row on the CPU accelerator, one element on GPUs.
     private static int RowSpan(Device device, int channels) =>
-        device.Backend == Backend.Cpu && !device.SimulatesGpu ? channels : 1;
+        device.UsesCpuFastPath ? channels : 1;
 
     private static int Spans(int channels, int span) => (channels + span - 1) / span;
 

@@ -142,7 +142,7 @@ public static partial class Ops
         var g = GemmArgs.Create(batch, heads, m, n, k, la, lb, lc, o);
         var bias = (o.Bias ?? c).View;
         var residual = (o.Residual ?? c).View;
-        if (c.Device.Backend == Backend.Cpu && !c.Device.SimulatesGpu)
+        if (c.Device.UsesCpuFastPath)
             GemmCpu(c.Device, g, batch * heads, a.View, b.View, c.View, bias, residual);
         else
             GemmTiled(c.Device, g, batch * heads, a.View, b.View, c.View, bias, residual);

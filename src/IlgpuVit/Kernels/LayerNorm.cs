@@ -37,7 +37,7 @@ public static partial class Ops
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             int, int, int, float, int>(LayerNormKernel, group));
         int stats = (mean is null ? 0 : SaveMean) | (rstd is null ? 0 : SaveRstd);
-        bool cpu = x.Device.Backend == Backend.Cpu && !x.Device.SimulatesGpu;
+        bool cpu = x.Device.UsesCpuFastPath;
         int rowsPerIndex = cpu ? Math.Max(1, ElementwiseChunk / c) : 1;
         launch(x.Device.Accelerator.DefaultStream, (rows + rowsPerIndex - 1) / rowsPerIndex, x.View, gamma.View, beta.View, y.View,
             (mean ?? x).View, (rstd ?? x).View, c, rows, rowsPerIndex, eps, stats);

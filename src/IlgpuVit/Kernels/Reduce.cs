@@ -102,7 +102,7 @@ public static partial class Ops
         CheckedLength(name, x);
 
         int outer = (int)x.Shape.Outer(axis), length = dims[axis], inner = (int)(x.Length / outer / length);
-        bool cpu = x.Device.Backend == Backend.Cpu && !x.Device.SimulatesGpu;
+        bool cpu = x.Device.UsesCpuFastPath;
         int cols = cpu && inner > 1 ? Math.Min(ReduceWidth, inner) : 1;
         int rowsPerIndex = cpu ? (int)Math.Max(1, ReduceChunk / ((long)length * cols)) : 1;
         int columnBlocks = (inner + cols - 1) / cols;

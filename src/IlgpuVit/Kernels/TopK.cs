@@ -33,7 +33,7 @@ public static partial class Ops
             ShapeMismatchException.ThrowIfDifferent("TopK", "values", index.Shape, values.Shape);
         int rows = (int)x.Shape.Outer(-1);
         var device = x.Device;
-        int chunk = device.Backend == Backend.Cpu && !device.SimulatesGpu ? n : 1;
+        int chunk = device.UsesCpuFastPath ? n : 1;
         int chunks = (n + chunk - 1) / chunk;
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(TopKKernel, group));

@@ -57,6 +57,12 @@ public sealed class Device : IDisposable
     /// <summary>A CPU accelerator shaped like a GPU that runs the GPU kernels (tests only; see <see cref="OpenGpuSimulator"/>).</summary>
     internal bool SimulatesGpu { get; }
 
+    /// <summary>
+    /// Whether kernels run the CPU fast path here: one kernel index covers coarse work (a row, a chunk,
+    /// a run of GEMM tiles). Elsewhere (GPUs and the GPU simulator) an index covers one element or row.
+    /// </summary>
+    internal bool UsesCpuFastPath => Backend == Backend.Cpu && !SimulatesGpu;
+
     /// <summary>Threads per group for implicitly grouped launches (the core count on the CPU).</summary>
     internal int GroupSize { get; }
 
