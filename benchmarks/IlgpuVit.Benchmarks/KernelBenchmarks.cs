@@ -82,11 +82,10 @@ public static class KernelBenchmarks
         using var ta = device.FromArray(a, m, k);
         using var tb = device.FromArray(b, k, n);
         using var tc = device.Zeros(m, n);
-        var baseline = Measure.Time(() => ManagedBaselines.Gemm(a, b, expected, m, n, k), budgetSeconds: budget);
-        Ops.MatMul(ta, tb, tc);
-        Verify(name, tc.ToArray(), expected, 1e-3);
-        var timing = Measure.Time(() => { Ops.MatMul(ta, tb, tc); device.Synchronize(); }, budgetSeconds: budget);
-        return Result(name, $"{m}x{n}x{k}", "GFLOP/s", 2.0 * m * n * k, timing, baseline);
+        return Case(device, name, $"{m}x{n}x{k}", "GFLOP/s", 2.0 * m * n * k, budget,
+            run: () => Ops.MatMul(ta, tb, tc),
+            baseline: () => ManagedBaselines.Gemm(a, b, expected, m, n, k),
+            verify: () => Verify(name, tc.ToArray(), expected, 1e-3));
     }
 
     private static KernelResult Softmax(Device device, int rows, int n, double budget)
@@ -95,11 +94,10 @@ public static class KernelBenchmarks
         var expected = new float[rows * n];
         using var tx = device.FromArray(x, rows, n);
         using var ty = device.Zeros(rows, n);
-        var baseline = Measure.Time(() => ManagedBaselines.Softmax(x, expected, rows, n), budgetSeconds: budget);
-        Ops.Softmax(tx, ty);
-        Verify("softmax", ty.ToArray(), expected, 1e-5);
-        var timing = Measure.Time(() => { Ops.Softmax(tx, ty); device.Synchronize(); }, budgetSeconds: budget);
-        return Result("softmax", $"{rows}x{n}", "Gelem/s", (double)rows * n, timing, baseline);
+        return Case(device, "softmax", $"{rows}x{n}", "Gelem/s", (double)rows * n, budget,
+            run: () => Ops.Softmax(tx, ty),
+            baseline: () => ManagedBaselines.Softmax(x, expected, rows, n),
+            verify: () => Verify("softmax", ty.ToArray(), expected, 1e-5));
     }
 
     /// <summary>scores[b, h] = q k^T over every head of a fused qkv buffer in one strided launch.</summary>
@@ -115,11 +113,10 @@ public static class KernelBenchmarks
             tq, new MatrixLayout(width, 3 * width, tokens * 3 * width, dim),
             ts, new MatrixLayout(0, tokens, heads * tokens * tokens, tokens * tokens),
             new GemmOptions { TransposeB = true });
-        var baseline = Measure.Time(() => ManagedBaselines.AttentionScores(qkv, expected, images, tokens, heads, dim), budgetSeconds: budget);
-        Run();
-        Verify("attention scores", ts.ToArray(), expected, 1e-3);
-        var timing = Measure.Time(() => { Run(); device.Synchronize(); }, budgetSeconds: budget);
-        return Result("gemm (attention q.kT)", $"{images}x{heads}x{tokens}^2x{dim}", "GFLOP/s", 2.0 * images * heads * tokens * tokens * dim, timing, baseline);
+        return Case(device, "gemm (attention q.kT)", $"{images}x{heads}x{tokens}^2x{dim}", "GFLOP/s", 2.0 * images * heads * tokens * tokens * dim, budget,
+            run: Run,
+            baseline: () => ManagedBaselines.AttentionScores(qkv, expected, images, tokens, heads, dim),
+            verify: () => Verify("attention scores", ts.ToArray(), expected, 1e-3));
     }
 
     private static KernelResult LayerNorm(Device device, int rows, int n, double budget)
@@ -132,11 +129,10 @@ public static class KernelBenchmarks
         using var tg = device.FromArray(gamma, n);
         using var tb = device.FromArray(beta, n);
         using var ty = device.Zeros(rows, n);
-        var baseline = Measure.Time(() => ManagedBaselines.LayerNorm(x, gamma, beta, expected, rows, n, 1e-6f), budgetSeconds: budget);
-        Ops.LayerNorm(tx, tg, tb, ty);
-        Verify("layernorm", ty.ToArray(), expected, 1e-4);
-        var timing = Measure.Time(() => { Ops.LayerNorm(tx, tg, tb, ty); device.Synchronize(); }, budgetSeconds: budget);
-        return Result("layernorm", $"{rows}x{n}", "Gelem/s", (double)rows * n, timing, baseline);
+        return Case(device, "layernorm", $"{rows}x{n}", "Gelem/s", (double)rows * n, budget,
+            run: () => Ops.LayerNorm(tx, tg, tb, ty),
+            baseline: () => ManagedBaselines.LayerNorm(x, gamma, beta, expected, rows, n, 1e-6f),
+            verify: () => Verify("layernorm", ty.ToArray(), expected, 1e-4));
     }
 
     private static KernelResult Gelu(Device device, int length, double budget)
@@ -145,11 +141,10 @@ public static class KernelBenchmarks
         var expected = new float[length];
         using var tx = device.FromArray(x, length);
         using var ty = device.Zeros(length);
-        var baseline = Measure.Time(() => ManagedBaselines.Gelu(x, expected), budgetSeconds: budget);
-        Ops.Gelu(tx, ty);
-        Verify("gelu", ty.ToArray(), expected, 1e-5);
-        var timing = Measure.Time(() => { Ops.Gelu(tx, ty); device.Synchronize(); }, budgetSeconds: budget);
-        return Result("gelu (exact, erf)", $"{length}", "Gelem/s", length, timing, baseline);
+        return Case(device, "gelu (exact, erf)", $"{length}", "Gelem/s", length, budget,
+            run: () => Ops.Gelu(tx, ty),
+            baseline: () => ManagedBaselines.Gelu(x, expected),
+            verify: () => Verify("gelu", ty.ToArray(), expected, 1e-5));
     }
 
     private static KernelResult Gather(Device device, int images, int tokens, int kept, int channels, double budget)
@@ -161,11 +156,10 @@ public static class KernelBenchmarks
         using var tx = device.FromArray(x, images, tokens, channels);
         using var ti = Tensor<int>.FromArray(device, index, images, kept);
         using var ty = device.Zeros(images, kept, channels);
-        var baseline = Measure.Time(() => ManagedBaselines.GatherRows(x, index, expected, images, tokens, kept, channels), budgetSeconds: budget);
-        Ops.GatherRows(tx, ti, ty);
-        Verify("gather", ty.ToArray(), expected, 0);
-        var timing = Measure.Time(() => { Ops.GatherRows(tx, ti, ty); device.Synchronize(); }, budgetSeconds: budget);
-        return Result("gather rows", $"{images}x{tokens}->{kept}x{channels}", "Gelem/s", (double)images * kept * channels, timing, baseline);
+        return Case(device, "gather rows", $"{images}x{tokens}->{kept}x{channels}", "Gelem/s", (double)images * kept * channels, budget,
+            run: () => Ops.GatherRows(tx, ti, ty),
+            baseline: () => ManagedBaselines.GatherRows(x, index, expected, images, tokens, kept, channels),
+            verify: () => Verify("gather", ty.ToArray(), expected, 0));
     }
 
     private static KernelResult TopK(Device device, int rows, int n, int k, double budget)
@@ -174,12 +168,27 @@ public static class KernelBenchmarks
         var expected = new int[rows * k];
         using var tx = device.FromArray(x, rows, n);
         using var ti = Tensor<int>.Zeros(device, rows, k);
-        var baseline = Measure.Time(() => ManagedBaselines.TopK(x, expected, rows, n, k), budgetSeconds: budget);
-        Ops.TopK(tx, ti);
-        var actual = ti.ToArray();
-        if (!actual.SequenceEqual(expected)) throw new InvalidOperationException("topk: indices differ from the managed baseline.");
-        var timing = Measure.Time(() => { Ops.TopK(tx, ti); device.Synchronize(); }, budgetSeconds: budget);
-        return Result("topk (Top-K keep)", $"{rows}x{n} k={k}", "Gelem/s", (double)rows * n, timing, baseline);
+        return Case(device, "topk (Top-K keep)", $"{rows}x{n} k={k}", "Gelem/s", (double)rows * n, budget,
+            run: () => Ops.TopK(tx, ti),
+            baseline: () => ManagedBaselines.TopK(x, expected, rows, n, k),
+            verify: () =>
+            {
+                if (!ti.ToArray().SequenceEqual(expected)) throw new InvalidOperationException("topk: indices differ from the managed baseline.");
+            });
+    }
+
+    /// <summary>
+    /// Times the managed baseline, runs the kernel once and checks it against the baseline's output
+    /// (verify throws on a mismatch), then times the kernel, waiting for the device after each run.
+    /// </summary>
+    private static KernelResult Case(Device device, string kernel, string shape, string unit, double work, double budget,
+        Action run, Action baseline, Action verify)
+    {
+        var baselineTiming = Measure.Time(baseline, budgetSeconds: budget);
+        run();
+        verify();
+        var timing = Measure.Time(() => { run(); device.Synchronize(); }, budgetSeconds: budget);
+        return Result(kernel, shape, unit, work, timing, baselineTiming);
     }
 
     private static KernelResult Result(string kernel, string shape, string unit, double work, Timing t, Timing? baseline)
