@@ -12,12 +12,17 @@ public static partial class Ops
 {
     /// <summary>The device all of an operation's tensors live on (null entries are optional tensors left out).</summary>
     /// <exception cref="ArgumentException">The tensors live on different devices; the message names them.</exception>
-    internal static Device OnOneDevice(string op, params ITensor?[] tensors)
+    internal static Device OnOneDevice(string op, params ReadOnlySpan<ITensor?> tensors)
     {
-        var first = tensors.First(t => t is not null)!;
+        // A span, not an array: every launch calls this, and it should not allocate.
+        ITensor? first = null;
         foreach (var t in tensors)
-            if (t is not null && t.Device != first.Device)
+        {
+            if (t is null) continue;
+            first ??= t;
+            if (t.Device != first.Device)
                 throw new ArgumentException($"{op}: tensors live on different devices ({first.Shape} on {first.Device}, {t.Shape} on {t.Device}); copy them to one device first.");
-        return first.Device;
+        }
+        return first!.Device;
     }
 }
