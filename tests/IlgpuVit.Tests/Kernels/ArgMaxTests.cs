@@ -36,7 +36,7 @@ public class ArgMaxTests
         var device = Backends.Get(backend);
         foreach (var (rows, n) in new[] { (1, 1), (7, 7), (33, 31), (5, 32), (3, 33), (4, 197), (2, 385), (16, 1000) })
         {
-            Run(device, Data.Uniform(rows * 3 + n, rows * n), rows, n, "distinct");
+            Run(device, TestData.Uniform(rows * 3 + n, rows * n), rows, n, "distinct");
             Run(device, TopKTests.Quantised(rows + n, rows * n), rows, n, "tied");
         }
     }

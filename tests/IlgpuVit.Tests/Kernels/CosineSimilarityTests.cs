@@ -43,7 +43,7 @@ public class CosineSimilarityTests
         var device = Backends.Get(backend);
         foreach (var (rows, n) in new[] { (1, 1), (7, 7), (33, 31), (4, 32), (3, 33), (5, 197), (2, 385), (16, 64) })
         {
-            var x = Data.Uniform(rows * 5 + n, rows * n, 3f);
+            var x = TestData.Uniform(rows * 5 + n, rows * n, 3f);
             for (int j = 0; j < n; j++) x[j] = 0f;   // a zero row stays zero thanks to the eps floor
             using var tx = device.FromArray(x, rows, n);
             using var ty = device.Zeros(rows, n);
@@ -61,8 +61,8 @@ public class CosineSimilarityTests
         var device = Backends.Get(backend);
         foreach (var (batch, ta, tb, c) in new[] { (1, 1, 1, 1), (2, 7, 7, 7), (1, 31, 33, 32), (3, 32, 32, 33), (2, 99, 98, 64), (1, 197, 1, 385) })
         {
-            var a = Data.Uniform(batch + ta + c, batch * ta * c);
-            var b = Data.Uniform(batch * tb + c, batch * tb * c);
+            var a = TestData.Uniform(batch + ta + c, batch * ta * c);
+            var b = TestData.Uniform(batch * tb + c, batch * tb * c);
             using var tA = device.FromArray(a, batch, ta, c);
             using var tB = device.FromArray(b, batch, tb, c);
             using var s = device.Zeros(batch, ta, tb);
@@ -78,7 +78,7 @@ public class CosineSimilarityTests
     {
         var device = Backends.Get(backend);
         int batch = 2, t = 197, c = 64;
-        var a = Data.Uniform(17, batch * t * c);
+        var a = TestData.Uniform(17, batch * t * c);
         for (int k = 0; k < c; k++) a[5 * c + k] = 0f;   // a zero token scores 0 against everything
         using var tA = device.FromArray(a, batch, t, c);
         using var s = device.Zeros(batch, t, t);
@@ -94,7 +94,7 @@ public class CosineSimilarityTests
     {
         var device = Backends.Cpu;
         int rows = 19, n = 71;
-        var x = Data.Uniform(3, rows * n, 2f);
+        var x = TestData.Uniform(3, rows * n, 2f);
         using var tx = device.FromArray(x, rows, n);
         using var fast = device.Zeros(rows, n);
         using var twin = device.Zeros(rows, n);

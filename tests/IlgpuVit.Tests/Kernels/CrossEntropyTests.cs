@@ -46,7 +46,7 @@ public class CrossEntropyTests
         foreach (var (batch, classes) in new[] { (1, 1), (7, 7), (33, 31), (4, 32), (5, 33), (3, 197), (2, 385), (16, 1000) })
             foreach (var eps in new[] { 0f, 0.1f })
             {
-                var logits = Data.Uniform(batch * 7 + classes, batch * classes, 8f);
+                var logits = TestData.Uniform(batch * 7 + classes, batch * classes, 8f);
                 var labels = Labels(batch + classes, batch, classes);
                 using var tl = device.FromArray(logits, batch, classes);
                 using var ty = Tensor<int>.FromArray(device, labels, batch);
@@ -83,7 +83,7 @@ public class CrossEntropyTests
     {
         var device = Backends.Get(backend);
         int batch = 5, classes = 37;
-        var logits = Data.Uniform(4, batch * classes, 3f);
+        var logits = TestData.Uniform(4, batch * classes, 3f);
         int[] labels = [3, -1, classes, 36, int.MinValue];
         using var tl = device.FromArray(logits, batch, classes);
         using var ty = Tensor<int>.FromArray(device, labels, batch);
@@ -102,7 +102,7 @@ public class CrossEntropyTests
     {
         var device = Backends.Cpu;
         int batch = 9, classes = 103;
-        var logits = Data.Uniform(8, batch * classes, 6f);
+        var logits = TestData.Uniform(8, batch * classes, 6f);
         var labels = Labels(9, batch, classes);
         labels[4] = classes;   // out of range: both give NaN
         using var tl = device.FromArray(logits, batch, classes);

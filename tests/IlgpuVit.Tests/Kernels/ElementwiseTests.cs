@@ -38,7 +38,7 @@ public class ElementwiseTests
         foreach (var shape in Shapes)
         {
             int n = shape.Aggregate(1, (p, d) => p * d);
-            var x = Data.Uniform(n + 11, n, 4f);
+            var x = TestData.Uniform(n + 11, n, 4f);
             using var tx = device.FromArray(x, shape);
             using var ty = device.Zeros(shape);
             run(tx, ty);
@@ -54,8 +54,8 @@ public class ElementwiseTests
         foreach (var shape in Shapes)
         {
             int n = shape.Aggregate(1, (p, d) => p * d);
-            var a = Data.Uniform(n, n, 3f);
-            var b = Data.Uniform(n + 1, n, 3f);
+            var a = TestData.Uniform(n, n, 3f);
+            var b = TestData.Uniform(n + 1, n, 3f);
             using var ta = device.FromArray(a, shape);
             using var tb = device.FromArray(b, shape);
             using var ty = device.Zeros(shape);
@@ -76,15 +76,15 @@ public class ElementwiseTests
         // (B, T, C) + (T, C): a position embedding; rows of 385 straddle the 4096-element CPU chunks.
         foreach (var (batch, t, c) in new[] { (1, 1, 1), (2, 7, 33), (3, 197, 32), (4, 31, 385) })
         {
-            var x = Data.Uniform(batch + t + c, batch * t * c);
-            var e = Data.Uniform(c, t * c);
+            var x = TestData.Uniform(batch + t + c, batch * t * c);
+            var e = TestData.Uniform(c, t * c);
             using var tx = device.FromArray(x, batch, t, c);
             using var te = device.FromArray(e, t, c);
             using var ty = device.Zeros(batch, t, c);
             Ops.Map(tx, te, ty, new MultiplyOp());
             Check.Close(ty.ToArray(), x.Select((v, i) => (double)v * e[i % (t * c)]).ToArray(), what: $"({batch}, {t}, {c}) * ({t}, {c})");
             // A bias row (C) added to (rows, C), in place.
-            var v = Data.Uniform(c + 5, c);
+            var v = TestData.Uniform(c + 5, c);
             using var tv = device.FromArray(v, c);
             Ops.AddRowVector(tx, tv, tx);
             Check.Close(tx.ToArray(), x.Select((xv, i) => (double)xv + v[i % c]).ToArray(), what: $"({batch}, {t}, {c}) + ({c})");
@@ -95,8 +95,8 @@ public class ElementwiseTests
     public void Gpu_launch_geometry_of_one_element_per_thread_matches_reference_on_the_group_simulator()
     {
         var device = Backends.GpuSimulator;
-        var x = Data.Uniform(1, 7 * 97, 3f);
-        var v = Data.Uniform(2, 97);
+        var x = TestData.Uniform(1, 7 * 97, 3f);
+        var v = TestData.Uniform(2, 97);
         using var tx = device.FromArray(x, 7, 97);
         using var tv = device.FromArray(v, 97);
         using var ty = device.Zeros(7, 97);
@@ -111,8 +111,8 @@ public class ElementwiseTests
     {
         var device = Backends.Cpu;
         int rows = 5, c = 1931, n = rows * c;   // three chunks, the last ragged; rows straddle chunks
-        var x = Data.Uniform(3, n, 4f);
-        var v = Data.Uniform(4, c, 2f);
+        var x = TestData.Uniform(3, n, 4f);
+        var v = TestData.Uniform(4, c, 2f);
         using var tx = device.FromArray(x, rows, c);
         using var tv = device.FromArray(v, c);
         using var fast = device.Zeros(rows, c);

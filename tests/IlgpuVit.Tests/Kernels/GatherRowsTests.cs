@@ -51,18 +51,18 @@ public class GatherRowsTests
 
     private static void RunGather(Device device, int batch, int tokens, int kept, int channels, int[] index)
     {
-        var x = Data.Uniform(batch * 7 + tokens + channels, batch * tokens * channels);
+        var x = TestData.Uniform(batch * 7 + tokens + channels, batch * tokens * channels);
         using var tx = device.FromArray(x, batch, tokens, channels);
         using var ti = Tensor<int>.FromArray(device, index, batch, kept);
-        using var ty = Tensor<float>.FromArray(device, Data.Uniform(5, batch * kept * channels), batch, kept, channels);
+        using var ty = Tensor<float>.FromArray(device, TestData.Uniform(5, batch * kept * channels), batch, kept, channels);
         Ops.GatherRows(tx, ti, ty);
         Check.Close(ty.ToArray(), GatherReference(x, index, batch, tokens, kept, channels), 0, 0, $"gather ({batch}, {tokens}, {kept}, {channels})");
     }
 
     private static void RunScatter(Device device, int batch, int tokens, int kept, int channels, int[] index, bool accumulate)
     {
-        var x = Data.Uniform(batch * 11 + kept + channels, batch * kept * channels);
-        var prior = Data.Uniform(tokens + 3, batch * tokens * channels);
+        var x = TestData.Uniform(batch * 11 + kept + channels, batch * kept * channels);
+        var prior = TestData.Uniform(tokens + 3, batch * tokens * channels);
         using var tx = device.FromArray(x, batch, kept, channels);
         using var ti = Tensor<int>.FromArray(device, index, batch, kept);
         using var ty = device.FromArray(prior, batch, tokens, channels);
@@ -120,9 +120,9 @@ public class GatherRowsTests
     {
         var device = Backends.Cpu;
         int batch = 3, tokens = 37, kept = 21, channels = 45;
-        var x = Data.Uniform(1, batch * tokens * channels);
+        var x = TestData.Uniform(1, batch * tokens * channels);
         var index = Indices(2, batch, kept, tokens);
-        var prior = Data.Uniform(3, batch * kept * channels);
+        var prior = TestData.Uniform(3, batch * kept * channels);
         using var tx = device.FromArray(x, batch, tokens, channels);
         using var ti = Tensor<int>.FromArray(device, index, batch, kept);
         using var fast = device.FromArray(prior, batch, kept, channels);

@@ -25,8 +25,8 @@ public class GemmTests
 
     private static void RunPlain(Device device, int m, int n, int k, bool ta, bool tb)
     {
-        var a = Data.Uniform(m + 3 * n + 7 * k, m * k);
-        var b = Data.Uniform(m * n + k, k * n);
+        var a = TestData.Uniform(m + 3 * n + 7 * k, m * k);
+        var b = TestData.Uniform(m * n + k, k * n);
         using var ta_ = ta ? device.FromArray(a, k, m) : device.FromArray(a, m, k);
         using var tb_ = tb ? device.FromArray(b, n, k) : device.FromArray(b, k, n);
         using var c = device.Zeros(m, n);
@@ -67,11 +67,11 @@ public class GemmTests
     {
         var device = Resolve(name);
         int m = 37, n = 45, k = 29;
-        var a = Data.Uniform(1, m * k);
-        var w = Data.Uniform(2, n * k);
-        var bias = Data.Uniform(3, n);
-        var res = Data.Uniform(4, m * n);
-        var prior = Data.Uniform(5, m * n);
+        var a = TestData.Uniform(1, m * k);
+        var w = TestData.Uniform(2, n * k);
+        var bias = TestData.Uniform(3, n);
+        var res = TestData.Uniform(4, m * n);
+        var prior = TestData.Uniform(5, m * n);
         using var ta = device.FromArray(a, m, k);
         using var tw = device.FromArray(w, n, k);
         using var tbias = device.FromArray(bias, n);
@@ -100,7 +100,7 @@ public class GemmTests
     {
         var device = Resolve(name);
         int images = 2, t = 13, heads = 3, d = 8, c = heads * d;
-        var qkv = Data.Uniform(9, images * t * 3 * c);       // (B, T, 3, H, D)
+        var qkv = TestData.Uniform(9, images * t * 3 * c);       // (B, T, 3, H, D)
         using var tq = device.FromArray(qkv, images, t, 3 * c);
         using var scores = device.Zeros(images, heads, t, t);
         // scores[b, h] = q[b, :, h] k[b, :, h]^T: q at column h*d, k at column c + h*d, rows 3c apart.
@@ -154,9 +154,9 @@ public class GemmFastPathTests
     public void Cpu_fast_path_matches_its_portable_twins_run_on_the_host(int m, int n, int k, bool ta, bool tb)
     {
         var device = Backends.Cpu;
-        var a = Data.Uniform(1, m * k);
-        var b = Data.Uniform(2, n * k);
-        var bias = Data.Uniform(3, n);
+        var a = TestData.Uniform(1, m * k);
+        var b = TestData.Uniform(2, n * k);
+        var bias = TestData.Uniform(3, n);
         using var tA = ta ? device.FromArray(a, k, m) : device.FromArray(a, m, k);
         using var tB = tb ? device.FromArray(b, n, k) : device.FromArray(b, k, n);
         using var tBias = device.FromArray(bias, n);

@@ -33,9 +33,9 @@ public class LayerNormTests
         var device = Backends.Get(backend);
         foreach (var (rows, c) in new[] { (1, 1), (7, 7), (3, 31), (2, 32), (5, 33), (4, 197), (3, 385), (8, 384), (16, 64), (1, 1000) })
         {
-            var x = Data.Uniform(rows * 7 + c, rows * c, 2f);
-            var gamma = Data.Uniform(c, c);
-            var beta = Data.Uniform(c + 1, c);
+            var x = TestData.Uniform(rows * 7 + c, rows * c, 2f);
+            var gamma = TestData.Uniform(c, c);
+            var beta = TestData.Uniform(c + 1, c);
             using var tx = device.FromArray(x, rows, c);
             using var tg = device.FromArray(gamma, c);
             using var tb = device.FromArray(beta, c);
@@ -57,9 +57,9 @@ public class LayerNormTests
         // Rows of 300 + U(-0.5, 0.5): E[x^2] - E[x]^2 would lose every significant digit in float32.
         var device = Backends.Get(backend);
         int batch = 2, t = 197, c = 385;
-        var x = Data.Uniform(9, batch * t * c, 0.5f).Select(v => v + 300f).ToArray();
-        var gamma = Data.Uniform(1, c);
-        var beta = Data.Uniform(2, c);
+        var x = TestData.Uniform(9, batch * t * c, 0.5f).Select(v => v + 300f).ToArray();
+        var gamma = TestData.Uniform(1, c);
+        var beta = TestData.Uniform(2, c);
         using var tx = device.FromArray(x, batch, t, c);
         using var tg = device.FromArray(gamma, c);
         using var tb = device.FromArray(beta, c);
@@ -75,9 +75,9 @@ public class LayerNormTests
     {
         var device = Backends.GpuSimulator;
         int rows = 9, c = 33;
-        var x = Data.Uniform(5, rows * c, 2f);
-        var gamma = Data.Uniform(6, c);
-        var beta = Data.Uniform(7, c);
+        var x = TestData.Uniform(5, rows * c, 2f);
+        var gamma = TestData.Uniform(6, c);
+        var beta = TestData.Uniform(7, c);
         using var tx = device.FromArray(x, rows, c);
         using var tg = device.FromArray(gamma, c);
         using var tb = device.FromArray(beta, c);
@@ -95,9 +95,9 @@ public class LayerNormTests
         var device = Backends.Cpu;
         foreach (var (rows, c) in new[] { (3, 7), (5, 197), (4, 385), (2, 768) })
         {
-            using var tx = device.FromArray(Data.Uniform(c, rows * c, 3f), rows, c);
-            using var tg = device.FromArray(Data.Uniform(1, c), c);
-            using var tb = device.FromArray(Data.Uniform(2, c), c);
+            using var tx = device.FromArray(TestData.Uniform(c, rows * c, 3f), rows, c);
+            using var tg = device.FromArray(TestData.Uniform(1, c), c);
+            using var tb = device.FromArray(TestData.Uniform(2, c), c);
             using var fast = device.Zeros(rows, c);
             using var fastMean = device.Zeros(rows);
             using var fastRstd = device.Zeros(rows);

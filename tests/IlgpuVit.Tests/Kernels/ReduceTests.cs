@@ -47,7 +47,7 @@ public class ReduceTests
         {
             int axis = axisIn < 0 ? axisIn + shape.Length : axisIn;
             int n = shape.Aggregate(1, (p, d) => p * d);
-            var x = Data.Uniform(n + axis, n, 2f);
+            var x = TestData.Uniform(n + axis, n, 2f);
             int[] outShape = [.. shape[..axis], .. shape[(axis + 1)..]];
             using var tx = device.FromArray(x, shape);
             using var ty = outShape.Length == 0 ? device.Zeros(1) : device.Zeros(outShape);
@@ -78,7 +78,7 @@ public class ReduceTests
         // column blocks of 64, 16 and a scalar tail inside one index.
         foreach (var (outer, length, inner) in new[] { (500, 37, 1), (1, 500, 385), (3, 9, 100) })
         {
-            using var tx = device.FromArray(Data.Uniform(length, outer * length * inner, 3f), outer, length, inner);
+            using var tx = device.FromArray(TestData.Uniform(length, outer * length * inner, 3f), outer, length, inner);
             using var fast = device.Zeros(outer, inner);
             using var twin = device.Zeros(outer, inner);
 

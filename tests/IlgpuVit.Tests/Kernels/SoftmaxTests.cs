@@ -32,7 +32,7 @@ public class SoftmaxTests
         var device = Backends.Get(backend);
         foreach (var (rows, n) in new[] { (1, 1), (7, 7), (3, 197), (5, 385), (4, 32), (2, 64), (33, 31) })
         {
-            var x = Data.Uniform(rows * 31 + n, rows * n, 4f);
+            var x = TestData.Uniform(rows * 31 + n, rows * n, 4f);
             using var tx = device.FromArray(x, rows, n);
             using var ty = device.Zeros(rows, n);
             Ops.Softmax(tx, ty, scale: 0.7f);
@@ -46,8 +46,8 @@ public class SoftmaxTests
     {
         var device = Backends.Get(backend);
         int images = 3, heads = 2, t = 17;
-        var x = Data.Uniform(1, images * heads * t * t, 3f);
-        var bias = Data.Uniform(2, images * t, 2f);
+        var x = TestData.Uniform(1, images * heads * t * t, 3f);
+        var bias = TestData.Uniform(2, images * t, 2f);
         using var tx = device.FromArray(x, images, heads, t, t);
         using var tb = device.FromArray(bias, images, t);
         Ops.Softmax(tx, tx, scale: 0.125f, keyBias: tb);   // in place
@@ -75,8 +75,8 @@ public class SoftmaxFastPathTests
     public void Cpu_fast_path_matches_its_portable_twin_run_on_the_host(int rows, int n)
     {
         var device = Backends.Cpu;
-        var x = Data.Uniform(rows + n, rows * n, 5f);
-        var bias = Data.Uniform(7, n);
+        var x = TestData.Uniform(rows + n, rows * n, 5f);
+        var bias = TestData.Uniform(7, n);
         using var tx = device.FromArray(x, rows, n);
         using var tb = device.FromArray(bias, 1, n);
         using var fast = device.Zeros(rows, n);

@@ -30,7 +30,7 @@ public class TopKTests
 
     /// <summary>Values on a grid of 9 levels, so most rows are full of ties.</summary>
     public static float[] Quantised(int seed, int length) =>
-        Array.ConvertAll(Data.Uniform(seed, length), v => MathF.Round(v * 4f) / 4f);
+        Array.ConvertAll(TestData.Uniform(seed, length), v => MathF.Round(v * 4f) / 4f);
 
     private static void Run(Device device, float[] x, int rows, int n, int k, string what)
     {
@@ -54,7 +54,7 @@ public class TopKTests
         var device = Backends.Get(backend);
         foreach (var (rows, n, k) in Shapes)
         {
-            Run(device, Data.Uniform(rows * 131 + n + k, rows * n), rows, n, k, "distinct");
+            Run(device, TestData.Uniform(rows * 131 + n + k, rows * n), rows, n, k, "distinct");
             Run(device, Quantised(rows + n * 17 + k, rows * n), rows, n, k, "tied");
         }
     }
@@ -97,7 +97,7 @@ public class TopKTests
     {
         var device = Backends.GpuSimulator;
         Run(device, Quantised(5, 3 * 45), 3, 45, 11, "tied, simulator");
-        Run(device, Data.Uniform(6, 2 * 33), 2, 33, 33, "distinct, simulator");
+        Run(device, TestData.Uniform(6, 2 * 33), 2, 33, 33, "distinct, simulator");
     }
 
     [Fact]

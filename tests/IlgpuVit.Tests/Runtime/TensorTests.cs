@@ -10,7 +10,7 @@ public class TensorTests
     public void Round_trips_host_data()
     {
         var device = Backends.Cpu;
-        var data = Data.Uniform(1, 2 * 3 * 5);
+        var data = TestData.Uniform(1, 2 * 3 * 5);
         using var t = device.FromArray(data, 2, 3, 5);
         t.Shape.ToString().Should().Be("(2, 3, 5)");
         t.ToArray().Should().Equal(data);

@@ -43,7 +43,8 @@ public static class Check
     public static double[] ToDouble(this float[] x) => Array.ConvertAll(x, v => (double)v);
 }
 
-public static class Data
+// Not named Data: inside namespace IlgpuVit.* that name resolves to the namespace IlgpuVit.Data first.
+public static class TestData
 {
     /// <summary>Deterministic uniform values in [-scale, scale).</summary>
     public static float[] Uniform(int seed, long length, float scale = 1f)

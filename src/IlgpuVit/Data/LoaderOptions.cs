@@ -1,0 +1,27 @@
+// The settings of a DataLoader, as one immutable record so a checkpoint can store and compare them.
+namespace IlgpuVit.Data;
+
+/// <summary>How a <see cref="DataLoader"/> batches, orders, augments and normalises a data set.</summary>
+public sealed record LoaderOptions
+{
+    /// <summary>Images per batch (B); at least 1.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>Visit the images in a fresh random order each epoch (drawn from Seed and the epoch).</summary>
+    public bool Shuffle { get; init; }
+
+    /// <summary>The seed every shuffle and augmentation derives from.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Leave out the last batch when it would be short.</summary>
+    public bool DropLast { get; init; }
+
+    /// <summary>Random crop and flip; <see cref="Augmentation.None"/> for evaluation.</summary>
+    public Augmentation Augmentation { get; init; } = Augmentation.None;
+
+    /// <summary>Per-channel mean and std; null means mean 0 and std 1 (pixels become byte / 255).</summary>
+    public Normalization? Normalization { get; init; }
+
+    /// <summary>Produce the next batch on a background task while the caller works on the current one.</summary>
+    public bool Prefetch { get; init; }
+}
