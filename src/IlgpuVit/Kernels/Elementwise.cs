@@ -1,7 +1,8 @@
 // Elementwise maps: y = f(x) and y = f(a, b), each op declared once as a readonly struct and
 // specialised by one generic kernel (style.md principle 4; ILGPU's IScanReduceOperation<T>).
 //
-// Conventions: y has x's shape (or a's) and may alias an input. In a binary map, b has a's shape or
+// Conventions: y has x's shape (or a's) and may alias an input. Backward maps (GeluBackwardOp) take
+// (x, dy) as (a, b) and overwrite dx, the activation-gradient convention. In a binary map, b has a's shape or
 // a trailing part of it and repeats over the leading axes, so a bias row (C) adds to (rows, C) and a
 // position embedding (T, C) to (B, T, C).
 // Launch geometry: on the CPU one kernel index covers a chunk of 4096 elements, so ILGPU's per-index
@@ -43,6 +44,19 @@ public readonly struct GeluOp : IUnaryOp
 
     /// <inheritdoc/>
     public Vector512<float> Apply(Vector512<float> x) => FastMath.Gelu(x);
+}
+
+/// <summary>
+/// The GELU backward as a binary op: Apply(x, dy) = dy (Phi(x) + x phi(x)), the exact derivative of
+/// <see cref="GeluOp"/> times the incoming gradient.
+/// </summary>
+public readonly struct GeluBackwardOp : IBinaryOp
+{
+    /// <inheritdoc/>
+    public float Apply(float a, float b) => b * FastMath.GeluDerivative(a);
+
+    /// <inheritdoc/>
+    public Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => b * FastMath.GeluDerivative(a);
 }
 
 /// <summary>e^x.</summary>
@@ -138,6 +152,20 @@ public static partial class Ops
     /// <summary>Exact GELU elementwise: y = x Phi(x); y may be x.</summary>
     /// <exception cref="ShapeMismatchException">y's shape differs from x's.</exception>
     public static void Gelu(Tensor<float> x, Tensor<float> y) => Map(x, y, new GeluOp());
+
+    /// <summary>
+    /// Backward of <see cref="Gelu"/>: <paramref name="dx"/> = <paramref name="dy"/> (Phi(x) + x phi(x))
+    /// for the forward input <paramref name="x"/>. All three have one shape; dx may be dy (it is
+    /// overwritten, the activation-gradient convention).
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">dy or dx differs from x's shape.</exception>
+    public static void GeluBackward(Tensor<float> x, Tensor<float> dy, Tensor<float> dx)
+    {
+        OnOneDevice("GeluBackward", x, dy, dx);
+        ShapeMismatchException.ThrowIfDifferent("GeluBackward", "dy", x.Shape, dy.Shape);
+        ShapeMismatchException.ThrowIfDifferent("GeluBackward", "dx", x.Shape, dx.Shape);
+        MapBinary(x, dy, dx, new GeluBackwardOp());
+    }
 
     /// <summary>y = e^x elementwise; y may be x.</summary>
     /// <exception cref="ShapeMismatchException">y's shape differs from x's.</exception>

@@ -1,4 +1,4 @@
-// Math shared by kernels: exact GELU through erf, in a Vector512 form for the CPU fast path and a
+// Math shared by kernels: exact GELU and its derivative through erf, in a Vector512 form for the CPU fast path and a
 // scalar form that every backend compiles. Both use the same erf approximation (Abramowitz &
 // Stegun 7.1.26, |error| < 1.5e-7), so the CPU fast path and the GPU kernels agree to rounding.
 
@@ -14,6 +14,7 @@ internal static class FastMath
     private const float P = 0.3275911f;
     private const float A1 = 0.254829592f, A2 = -0.284496736f, A3 = 1.421413741f, A4 = -1.453152027f, A5 = 1.061405429f;
     private const float InvSqrt2 = 0.70710678118654752f;
+    private const float InvSqrt2Pi = 0.39894228040143268f;
 
     /// <summary>erf(x), scalar; compiles on every backend.</summary>
     public static float Erf(float x)
@@ -26,6 +27,10 @@ internal static class FastMath
 
     /// <summary>Exact GELU: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)).</summary>
     public static float Gelu(float x) => 0.5f * x * (1f + Erf(x * InvSqrt2));
+
+    /// <summary>d/dx of exact GELU: Phi(x) + x phi(x), phi the standard normal density.</summary>
+    public static float GeluDerivative(float x) =>
+        0.5f * (1f + Erf(x * InvSqrt2)) + x * InvSqrt2Pi * MathF.Exp(-0.5f * x * x);
 
     /// <summary>erf(x) for 16 lanes (CPU only).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -45,6 +50,12 @@ internal static class FastMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Gelu(Vector512<float> x) =>
         Vector512.Create(0.5f) * x * (Vector512<float>.One + Erf(x * Vector512.Create(InvSqrt2)));
+
+    /// <summary>d/dx of exact GELU for 16 lanes (CPU only).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> GeluDerivative(Vector512<float> x) =>
+        Vector512.Create(0.5f) * (Vector512<float>.One + Erf(x * Vector512.Create(InvSqrt2))) +
+        x * Vector512.Create(InvSqrt2Pi) * Vector512.Exp(Vector512.Create(-0.5f) * x * x);
 
     /// <summary>The largest of 16 lanes (CPU only).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,7 +1,8 @@
 // Reductions along one axis: x viewed as (outer, axis, inner) gives y (outer, inner), y[o, j] =
 // finish(combine over r of x[o, r, j]). Each reduction (Sum, Mean, Max) is one readonly struct
 // specialised by one generic kernel, like the ops of Elementwise.cs and ILGPU's
-// IScanReduceOperation<T>. The bias gradient of a Linear layer is Sum over axis 0 of (rows, C).
+// IScanReduceOperation<T>. The bias gradient of a Linear layer is SumRows: column sums of (rows, C)
+// in two deterministic stages (PartialSums.cs), so every core works even when C is one 64-column block.
 //
 // Launch geometry: one kernel index covers a block of R outer rows times W inner columns.
 //   CPU, inner == 1: W = 1, R rows of ~4096 elements: each row is contiguous, reduced with Vector512.
@@ -124,6 +125,57 @@ public static partial class Ops
     /// <summary>Maximum along <paramref name="axis"/>: y has x's shape without that axis.</summary>
     /// <exception cref="ShapeMismatchException">The axis is outside x, or y's shape is not x's without the axis.</exception>
     public static void Max(Tensor<float> x, Tensor<float> y, int axis) => Reduce(x, y, axis, new MaxOp());
+
+    /// <summary>
+    /// Column sums of <paramref name="x"/> (rows, C), any leading axes flattened into rows, into
+    /// <paramref name="y"/> (C): the bias gradient of a Linear layer. With <paramref name="accumulate"/>
+    /// y += the sums, else y = the sums. Deterministic (two stages, no atomics; see PartialSums.cs).
+    /// </summary>
+    /// <example><code>Ops.SumRows(dy, dBias, accumulate: true); // (B, T, C) -> (C)</code></example>
+    /// <exception cref="ShapeMismatchException">y is not (C) for x's last axis C.</exception>
+    public static void SumRows(Tensor<float> x, Tensor<float> y, bool accumulate)
+    {
+        OnOneDevice("SumRows", x, y);
+        int c = x.Shape[-1];
+        ShapeMismatchException.ThrowIfDifferent("SumRows", "y", new Shape(c), y.Shape);
+        int rows = CheckedLength("SumRows", x) / c;
+        var device = x.Device;
+        int rowsPerBlock = PartialRowsPerBlock(device, rows, c);
+        int blocks = (rows + rowsPerBlock - 1) / rowsPerBlock;
+        int span = device.UsesCpuFastPath ? c : 1;   // columns per index: the whole row on the CPU, one on GPUs
+        using var partials = Tensor<float>.Empty(device, blocks, c);
+        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(SumRowsKernel, group));
+        launch(device.Accelerator.DefaultStream, blocks * ((c + span - 1) / span), x.View, partials.View, rows, c, rowsPerBlock, span);
+        SumPartials(device, partials.View, blocks, c, y.View, y.View, c, accumulate);
+    }
+
+    // One index: columns [j0, j0 + span) of one block of rows, summed into that block's partial row.
+    internal static void SumRowsKernel(Index1D index, ArrayView<float> x, ArrayView<float> partials,
+        int rows, int cols, int rowsPerBlock, int span)
+    {
+        int spans = (cols + span - 1) / span;
+        int block = index / spans, j0 = index % spans * span;
+        int r0 = block * rowsPerBlock;
+        SumRowsBlock(x, partials, r0, Math.Min(rowsPerBlock, rows - r0), cols, j0, Math.Min(span, cols - j0), block);
+    }
+
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(SumRowsBlockPortable))]
+    internal static unsafe void SumRowsBlock(ArrayView<float> x, ArrayView<float> partials, int r0, int rowCount, int cols,
+        int j0, int count, int block) =>
+        ReduceColumns(FastMath.Address(x, (long)r0 * cols + j0), FastMath.Address(partials, (long)block * cols + j0),
+            rowCount, cols, count, new SumOp());
+
+    internal static void SumRowsBlockPortable(ArrayView<float> x, ArrayView<float> partials, int r0, int rowCount, int cols,
+        int j0, int count, int block)
+    {
+        for (int j = j0; j < j0 + count; j++)
+        {
+            float sum = 0f;
+            for (int r = r0; r < r0 + rowCount; r++) sum += x[r * cols + j];
+            partials[block * cols + j] = sum;
+        }
+    }
 
     internal static void ReduceKernel<TOp>(Index1D index, ArrayView<float> x, ArrayView<float> y, ReduceGeometry g, TOp op)
         where TOp : struct, IReduceOp
