@@ -42,8 +42,7 @@ public sealed class SafeTensor
         {
             if (d < 0)
                 throw new ArgumentException($"Tensor '{name}' has a negative dimension in shape [{string.Join(", ", shape)}].", nameof(shape));
-            elements *= d;   // at most 2^31 per factor and data.Length bounds the product below
-            if (elements > data.LongLength) break;
+            elements = elements > long.MaxValue / Math.Max(d, 1) ? long.MaxValue : elements * d;   // saturates; no array is that long
         }
         if (elements != data.LongLength)
             throw new ArgumentException($"Tensor '{name}' has {data.LongLength} values, but shape [{string.Join(", ", shape)}] needs {elements}.", nameof(data));
