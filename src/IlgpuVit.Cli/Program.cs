@@ -5,5 +5,7 @@ using IlgpuVit.Cli;
 var root = new RootCommand("IlgpuVit: Vision Transformers with dynamic token reduction on ILGPU (CUDA, OpenCL, CPU).")
 {
     InfoCommand.Create(),
+    TrainCommand.Create(),
+    EvalCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -7,3 +7,4 @@ global using ILGPU.IR.Intrinsics;
 global using ILGPU.Runtime;
 global using IlgpuVit.Runtime;
 global using Device = IlgpuVit.Runtime.Device;
+global using IlgpuVit.Kernels;

@@ -60,7 +60,7 @@ public class CrossEntropyBackwardTests
         var device = Backends.Get(backend);
         foreach (var (batch, classes, eps) in new[] { (1, 1, 0f), (7, 7, 0.1f), (3, 31, 0f), (2, 33, 0.2f), (1, 197, 0.1f), (4, 10, 1f), (2, 100, 0.1f) })
         {
-            var logits = Data.Uniform(batch + classes, batch * classes, 4f);
+            var logits = TestData.Uniform(batch + classes, batch * classes, 4f);
             var labels = Labels(batch, batch, classes);
             float scale = 1f / batch;
             var (dlogits, _) = Run(device, logits, labels, classes, eps, scale);
@@ -76,7 +76,7 @@ public class CrossEntropyBackwardTests
         var device = Backends.Get(backend);
         foreach (var (batch, classes) in new[] { (1, 1), (7, 7), (33, 31), (128, 10), (128, 100), (31, 197), (3, 1000) })
         {
-            var logits = Data.Uniform(batch * 3 + classes, batch * classes, 5f);
+            var logits = TestData.Uniform(batch * 3 + classes, batch * classes, 5f);
             var labels = Labels(classes, batch, classes);
             if (batch > 1) (labels[0], labels[batch - 1]) = (-1, classes);   // both outside [0, classes)
             foreach (var over in new[] { false, true })
@@ -95,7 +95,7 @@ public class CrossEntropyBackwardTests
     public void Gpu_launch_geometry_matches_reference_on_the_group_simulator()
     {
         int batch = 9, classes = 37;
-        var logits = Data.Uniform(1, batch * classes, 3f);
+        var logits = TestData.Uniform(1, batch * classes, 3f);
         var labels = Labels(2, batch, classes);
         var (dlogits, p) = Run(Backends.GpuSimulator, logits, labels, classes, 0.1f, 0.5f);
         Check.Close(dlogits, Reference(p, labels, classes, 0.1, 0.5), 1e-5, 1e-7, "dlogits");
@@ -109,7 +109,7 @@ public class CrossEntropyBackwardTests
         {
             var labels = Labels(batch, batch, classes);
             labels[^1] = classes + 2;
-            using var tp = device.FromArray(Data.Uniform(classes, batch * classes).Select(Math.Abs).ToArray(), batch, classes);
+            using var tp = device.FromArray(TestData.Uniform(classes, batch * classes).Select(Math.Abs).ToArray(), batch, classes);
             using var tl = Tensor<int>.FromArray(device, labels, batch);
             using var fast = device.Zeros(batch, classes);
             using var twin = device.Zeros(batch, classes);

@@ -24,8 +24,8 @@ public class GeluBackwardTests
         foreach (var shape in Shapes)
         {
             int n = shape.Aggregate(1, (p, d) => p * d);
-            var x = Data.Uniform(n + 3, n, 5f);
-            var dy = Data.Uniform(n + 4, n, 2f);
+            var x = TestData.Uniform(n + 3, n, 5f);
+            var dy = TestData.Uniform(n + 4, n, 2f);
             using var tx = device.FromArray(x, shape);
             using var tdy = device.FromArray(dy, shape);
             using var tdx = device.Zeros(shape);
@@ -47,8 +47,8 @@ public class GeluBackwardTests
     [Fact]
     public void Gpu_launch_geometry_matches_reference_on_the_group_simulator()
     {
-        var x = Data.Uniform(1, 7 * 97, 4f);
-        var dy = Data.Uniform(2, 7 * 97);
+        var x = TestData.Uniform(1, 7 * 97, 4f);
+        var dy = TestData.Uniform(2, 7 * 97);
         using var tx = Backends.GpuSimulator.FromArray(x, 7, 97);
         using var tdy = Backends.GpuSimulator.FromArray(dy, 7, 97);
         Ops.GeluBackward(tx, tdy, tdy);
@@ -60,8 +60,8 @@ public class GeluBackwardTests
     {
         var device = Backends.Cpu;
         int n = 3 * Ops.ElementwiseChunk - 5;
-        using var tx = device.FromArray(Data.Uniform(5, n, 6f), n);
-        using var tdy = device.FromArray(Data.Uniform(6, n), n);
+        using var tx = device.FromArray(TestData.Uniform(5, n, 6f), n);
+        using var tdy = device.FromArray(TestData.Uniform(6, n), n);
         using var fast = device.Zeros(n);
         using var twin = device.Zeros(n);
         Ops.GeluBackward(tx, tdy, fast);

@@ -76,7 +76,7 @@ public class LayerNormBackwardTests
     }
 
     private static (float[] Dy, float[] X, float[] Gamma) Inputs(int rows, int c) =>
-        (Data.Uniform(rows * 3 + c, rows * c), Data.Uniform(rows + 5 * c, rows * c, 2f), Data.Uniform(c + 1, c, 1.5f));
+        (TestData.Uniform(rows * 3 + c, rows * c), TestData.Uniform(rows + 5 * c, rows * c, 2f), TestData.Uniform(c + 1, c, 1.5f));
 
     [SkippableTheory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
@@ -122,9 +122,9 @@ public class LayerNormBackwardTests
         var device = Backends.Get(backend);
         int rows = 37, c = 33;
         var (dy, x, gamma) = Inputs(rows, c);
-        var dxStart = Data.Uniform(1, rows * c);
-        var dgStart = Data.Uniform(2, c);
-        var dbStart = Data.Uniform(3, c);
+        var dxStart = TestData.Uniform(1, rows * c);
+        var dgStart = TestData.Uniform(2, c);
+        var dbStart = TestData.Uniform(3, c);
         var (dx, dgamma, dbeta) = Run(device, dy, x, gamma, c, dxStart, dgStart, dbStart);
         var (rdx, rdg, rdb) = Reference(dy, x, gamma, c);
         Check.Close(dx, rdx.Select((v, i) => v + dxStart[i]).ToArray(), 1e-4, 1e-5, "dx += ");

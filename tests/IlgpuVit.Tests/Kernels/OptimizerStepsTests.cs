@@ -44,7 +44,7 @@ public class OptimizerStepsTests
     }
 
     private static float[][] Gradients(int steps, int n) =>
-        Enumerable.Range(0, steps).Select(s => Data.Uniform(100 + s, n, s == 1 ? 1e-3f : 1f)).ToArray();
+        Enumerable.Range(0, steps).Select(s => TestData.Uniform(100 + s, n, s == 1 ? 1e-3f : 1f)).ToArray();
 
     private static float[] RunAdamW(Device device, float[] p0, float[][] grads, float lr, float b1, float b2, float eps, float wd)
     {
@@ -63,7 +63,7 @@ public class OptimizerStepsTests
     private static float[] RunSgd(Device device, float[] p0, float[][] grads, float lr, float momentum, float wd, bool nesterov)
     {
         using var p = device.FromArray(p0, p0.Length);
-        using var buffer = device.FromArray(Data.Uniform(9, p0.Length), p0.Length);   // garbage: the first step must ignore it
+        using var buffer = device.FromArray(TestData.Uniform(9, p0.Length), p0.Length);   // garbage: the first step must ignore it
         using var g = device.Zeros(p0.Length);
         for (int t = 0; t < grads.Length; t++)
         {
@@ -80,7 +80,7 @@ public class OptimizerStepsTests
         var device = Backends.Get(backend);
         foreach (var n in Lengths)
         {
-            var p0 = Data.Uniform(n, n, 2f);
+            var p0 = TestData.Uniform(n, n, 2f);
             var grads = Gradients(4, n);
             foreach (var (lr, wd) in new[] { (1e-3f, 0.05f), (0.1f, 0f) })
                 Check.Close(RunAdamW(device, p0, grads, lr, 0.9f, 0.999f, 1e-8f, wd), AdamWReference(p0, grads, lr, 0.9, 0.999, 1e-8, wd),
@@ -95,7 +95,7 @@ public class OptimizerStepsTests
         var device = Backends.Get(backend);
         foreach (var n in Lengths)
         {
-            var p0 = Data.Uniform(n, n, 2f);
+            var p0 = TestData.Uniform(n, n, 2f);
             var grads = Gradients(3, n);
             foreach (var (momentum, wd, nesterov) in new[] { (0.9f, 5e-4f, false), (0.9f, 5e-4f, true), (0f, 0f, false) })
                 Check.Close(RunSgd(device, p0, grads, 0.1f, momentum, wd, nesterov), SgdReference(p0, grads, 0.1, momentum, wd, nesterov),
@@ -108,7 +108,7 @@ public class OptimizerStepsTests
     {
         var device = Backends.GpuSimulator;
         int n = 301;
-        var p0 = Data.Uniform(1, n, 2f);
+        var p0 = TestData.Uniform(1, n, 2f);
         var grads = Gradients(3, n);
         Check.Close(RunAdamW(device, p0, grads, 1e-2f, 0.9f, 0.99f, 1e-8f, 0.1f), AdamWReference(p0, grads, 1e-2, 0.9, 0.99, 1e-8, 0.1), 1e-5, 1e-6, "AdamW");
         Check.Close(RunSgd(device, p0, grads, 0.1f, 0.9f, 1e-4f, true), SgdReference(p0, grads, 0.1, 0.9, 1e-4, true), 1e-5, 1e-6, "SGD");
@@ -124,8 +124,8 @@ public class OptimizerStepsTests
         {
             var tensors = Enumerable.Range(0, 2).Select(_ => new[]
             {
-                device.FromArray(Data.Uniform(1, n, 2f), n), device.FromArray(Data.Uniform(2, n), n),
-                device.FromArray(Data.Uniform(3, n), n), device.FromArray(Data.Uniform(4, n, 1f).Select(Math.Abs).ToArray(), n),
+                device.FromArray(TestData.Uniform(1, n, 2f), n), device.FromArray(TestData.Uniform(2, n), n),
+                device.FromArray(TestData.Uniform(3, n), n), device.FromArray(TestData.Uniform(4, n, 1f).Select(Math.Abs).ToArray(), n),
             }).ToArray();
             var (fast, twin) = (tensors[0], tensors[1]);
             Ops.UpdateParameterKernel(0, fast[0].View, fast[1].View, fast[2].View, fast[3].View, n, n, update);

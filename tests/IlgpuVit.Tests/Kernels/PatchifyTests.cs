@@ -30,7 +30,7 @@ public class PatchifyTests
     {
         foreach (var (b, c, h, w, p) in cases)
         {
-            var images = Data.Uniform(b + c + h, b * c * h * w);
+            var images = TestData.Uniform(b + c + h, b * c * h * w);
             using var ti = device.FromArray(images, b, c, h, w);
             using var tp = device.Zeros(b, h / p * (w / p), c * p * p);
             Ops.Patchify(ti, tp, p);
@@ -51,7 +51,7 @@ public class PatchifyTests
     {
         var device = Backends.Cpu;
         int b = 3, c = 3, h = 20, w = 15, p = 5, rows = b * (h / p) * (w / p);
-        using var ti = device.FromArray(Data.Uniform(1, b * c * h * w), b, c, h, w);
+        using var ti = device.FromArray(TestData.Uniform(1, b * c * h * w), b, c, h, w);
         using var fast = device.Zeros(b, rows / b, c * p * p);
         using var twin = device.Zeros(b, rows / b, c * p * p);
         Ops.Patchify(ti, fast, p);

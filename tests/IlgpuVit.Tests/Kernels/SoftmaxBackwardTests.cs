@@ -53,8 +53,8 @@ public class SoftmaxBackwardTests
         var device = Backends.Get(backend);
         foreach (var (rows, n) in new[] { (1, 1), (7, 7), (3, 31), (2, 33), (1, 197), (4, 50), (2, 64) })
         {
-            var x = Data.Uniform(rows + n, rows * n, 3f);
-            var dy = Data.Uniform(rows * n, rows * n);
+            var x = TestData.Uniform(rows + n, rows * n, 3f);
+            var dy = TestData.Uniform(rows * n, rows * n);
             var dx = Run(device, x, dy, n, 0.7f);
             var w = dy.ToDouble();
             var expected = FiniteDifference.Gradient(v => FiniteDifference.Dot(w, Forward(v, n, 0.7f)), x.ToDouble());
@@ -69,8 +69,8 @@ public class SoftmaxBackwardTests
         var device = Backends.Get(backend);
         foreach (var (rows, n) in new[] { (1, 1), (7, 7), (33, 31), (197, 33), (31, 197), (64, 64), (400, 50), (3, 1000) })
         {
-            var x = Data.Uniform(rows * 2 + n, rows * n, 4f);
-            var dy = Data.Uniform(rows + 3 * n, rows * n);
+            var x = TestData.Uniform(rows * 2 + n, rows * n, 4f);
+            var dy = TestData.Uniform(rows + 3 * n, rows * n);
             int count = rows * n;
             using var tx = device.FromArray(x, rows, n);
             using var ty = device.Zeros(rows, n);
@@ -88,8 +88,8 @@ public class SoftmaxBackwardTests
     public void Gpu_launch_geometry_matches_reference_on_the_group_simulator()
     {
         int rows = 9, n = 37;
-        var x = Data.Uniform(1, rows * n, 2f);
-        var dy = Data.Uniform(2, rows * n);
+        var x = TestData.Uniform(1, rows * n, 2f);
+        var dy = TestData.Uniform(2, rows * n);
         var dx = Run(Backends.GpuSimulator, x, dy, n, 1f);
         Check.Close(dx, Reference(Forward(x.ToDouble(), n, 1).Select(v => (float)v).ToArray(), dy, n, 1), 1e-4, 1e-6, "dx");
     }
@@ -100,8 +100,8 @@ public class SoftmaxBackwardTests
         var device = Backends.Cpu;
         foreach (var (rows, n) in new[] { (3, 7), (200, 50), (5, 385) })
         {
-            using var ty = device.FromArray(Data.Uniform(n, rows * n, 1f).Select(Math.Abs).ToArray(), rows, n);
-            using var tdy = device.FromArray(Data.Uniform(rows, rows * n), rows, n);
+            using var ty = device.FromArray(TestData.Uniform(n, rows * n, 1f).Select(Math.Abs).ToArray(), rows, n);
+            using var tdy = device.FromArray(TestData.Uniform(rows, rows * n), rows, n);
             using var fast = device.Zeros(rows, n);
             using var twin = device.Zeros(rows, n);
             Ops.SoftmaxBackward(ty, tdy, fast, 0.3f);

@@ -12,7 +12,7 @@ public class SumOfSquaresTests
         using var result = device.FromArray([-1f, -2f, -3f], 3);
         foreach (var n in lengths)
         {
-            var x = Data.Uniform(n, n, 2f);
+            var x = TestData.Uniform(n, n, 2f);
             using var tx = device.FromArray(x, n);
             Ops.SumOfSquares(tx, result, 1);
             var got = result.ToArray();
@@ -39,7 +39,7 @@ public class SumOfSquaresTests
         var device = Backends.Cpu;
         foreach (var n in new[] { 1, 15, 97, 20000 })
         {
-            using var tx = device.FromArray(Data.Uniform(n, n, 3f), n);
+            using var tx = device.FromArray(TestData.Uniform(n, n, 3f), n);
             float fast = Ops.SquaresOf(tx.View, 0, n), twin = Ops.SquaresOfPortable(tx.View, 0, n);
             Check.Close([fast], [twin], 1e-5, 0, $"n {n}");
         }

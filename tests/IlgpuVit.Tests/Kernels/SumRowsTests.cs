@@ -22,8 +22,8 @@ public class SumRowsTests
         foreach (var shape in shapes)
         {
             int n = shape.Aggregate(1, (p, d) => p * d), c = shape[^1], rows = n / c;
-            var x = Data.Uniform(n + c, n, 2f);
-            var start = Data.Uniform(c, c);
+            var x = TestData.Uniform(n + c, n, 2f);
+            var start = TestData.Uniform(c, c);
             using var tx = device.FromArray(x, shape);
             using var ty = device.FromArray(start, c);
             double atol = 1e-6 * Math.Sqrt(rows) * 8;   // float32 sums of `rows` terms of size ~1
@@ -52,7 +52,7 @@ public class SumRowsTests
         var device = Backends.Cpu;
         foreach (var (rows, c) in new[] { (5, 7), (6400, 64), (500, 385) })
         {
-            using var tx = device.FromArray(Data.Uniform(c, rows * c), rows, c);
+            using var tx = device.FromArray(TestData.Uniform(c, rows * c), rows, c);
             using var fast = device.Zeros(c);
             using var twin = device.Zeros(c);
             Ops.SumRows(tx, fast, accumulate: false);

@@ -1,0 +1,100 @@
+// Training checkpoints as safetensors: the model's parameters under their timm names (so a
+// checkpoint is also a plain weights file), the optimizer's state under its own names, and JSON
+// metadata: the model configuration, the training options and the step. The data pipeline's
+// random state is a pure function of (seed, epoch, batch) (DataLoader), so seed and step are the
+// whole RNG state. Writes go through SafeTensors.Write, which is atomic (temporary file, then
+// rename): a crash leaves the previous checkpoint intact.
+
+using System.Text.Json;
+using IlgpuVit.Nn;
+using IlgpuVit.Training;
+
+namespace IlgpuVit.IO;
+
+/// <summary>What a checkpoint's metadata says.</summary>
+/// <param name="Config">The model's architecture.</param>
+/// <param name="Options">The training run's settings (null for a weights-only file).</param>
+/// <param name="Step">Optimizer steps done.</param>
+public sealed record CheckpointInfo(VitConfig Config, TrainingOptions? Options, int Step);
+
+/// <summary>Saves and restores models and training state.</summary>
+public static class Checkpoint
+{
+    private const string FormatKey = "format", Format = "ilgpuvit-checkpoint-1";
+
+    /// <summary>
+    /// Writes <paramref name="model"/>'s parameters and, when given, <paramref name="optimizer"/>'s state and
+    /// <paramref name="options"/> to <paramref name="path"/>, atomically.
+    /// </summary>
+    public static void Save(string path, VisionTransformer model, Optimizer? optimizer = null, TrainingOptions? options = null)
+    {
+        var tensors = new List<SafeTensor>();
+        foreach (var p in model.Parameters()) tensors.Add(new SafeTensor(p.Name!, p.Shape.Dims.ToArray(), p.Value.ToArray()));
+        if (optimizer is not null)
+            foreach (var (name, value) in optimizer.State()) tensors.Add(new SafeTensor(name, value.Shape.Dims.ToArray(), value.ToArray()));
+        var metadata = new Dictionary<string, string>
+        {
+            [FormatKey] = Format,
+            ["model"] = JsonSerializer.Serialize(model.Config),
+            ["step"] = (optimizer?.StepCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (options is not null) metadata["training"] = JsonSerializer.Serialize(options);
+        SafeTensors.Write(path, tensors, metadata);
+    }
+
+    /// <summary>Reads a checkpoint's metadata.</summary>
+    /// <exception cref="SafeTensorsFormatException">The file is not an IlgpuVit checkpoint, or its metadata is malformed.</exception>
+    public static CheckpointInfo ReadInfo(string path)
+    {
+        using var file = SafeTensorsFile.Open(path);
+        return ReadInfo(file);
+    }
+
+    private static CheckpointInfo ReadInfo(SafeTensorsFile file)
+    {
+        var m = file.Metadata;
+        if (!m.TryGetValue(FormatKey, out var format) || format != Format || !m.TryGetValue("model", out var model))
+            throw new SafeTensorsFormatException(file.Path, $"not an IlgpuVit checkpoint (metadata needs {FormatKey}={Format} and a model configuration).");
+        try
+        {
+            var config = JsonSerializer.Deserialize<VitConfig>(model) ?? throw new JsonException("null model configuration");
+            var options = m.TryGetValue("training", out var training) ? JsonSerializer.Deserialize<TrainingOptions>(training) : null;
+            int step = m.TryGetValue("step", out var s) ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            return new CheckpointInfo(config.Validate(), options, step);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or OverflowException or ArgumentException)
+        {
+            throw new SafeTensorsFormatException(file.Path, $"checkpoint metadata is malformed: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Loads a checkpoint's parameters into <paramref name="model"/> and, when given, its state into
+    /// <paramref name="optimizer"/> (including the step count).
+    /// </summary>
+    /// <returns>The checkpoint's metadata.</returns>
+    /// <exception cref="SafeTensorsFormatException">A tensor is missing or has the wrong shape, or the architecture differs.</exception>
+    public static CheckpointInfo Load(string path, VisionTransformer model, Optimizer? optimizer = null)
+    {
+        using var file = SafeTensorsFile.Open(path);
+        var info = ReadInfo(file);
+        if (info.Config != model.Config)
+            throw new SafeTensorsFormatException(path, $"the checkpoint holds model {info.Config}, not {model.Config}.");
+        foreach (var p in model.Parameters()) Read(file, p.Name!, p.Value);
+        if (optimizer is not null)
+        {
+            foreach (var (name, value) in optimizer.State()) Read(file, name, value);
+            optimizer.StepCount = info.Step;
+        }
+        return info;
+    }
+
+    private static void Read(SafeTensorsFile file, string name, Tensor<float> into)
+    {
+        if (!file.Tensors.TryGetValue(name, out var t))
+            throw new SafeTensorsFormatException(file.Path, $"tensor '{name}' is missing ({NameSuggestions.Describe(name, file.Tensors.Keys)}).");
+        if (!t.Shape.AsSpan().SequenceEqual(into.Shape.Dims))
+            throw new SafeTensorsFormatException(file.Path, $"tensor '{name}' has shape {t.ShapeText}; the model needs {into.Shape}.");
+        into.CopyFrom(file.ReadSingles(name));
+    }
+}

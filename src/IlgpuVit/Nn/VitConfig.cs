@@ -1,0 +1,68 @@
+// A Vision Transformer's shape (models.md): image and patch size, channels, width, depth, heads,
+// MLP width, classes. The registry names timm's configurations and the project's small ones.
+
+namespace IlgpuVit.Nn;
+
+/// <summary>The hyper-parameters that fix a ViT's architecture.</summary>
+/// <param name="Name">Registry name, e.g. "vit_small_patch16_224".</param>
+/// <param name="ImageSize">Square input side in pixels.</param>
+/// <param name="PatchSize">Patch side; must divide the image size.</param>
+/// <param name="InChannels">Image channels (1 grey, 3 RGB).</param>
+/// <param name="EmbedDim">Token width C.</param>
+/// <param name="Depth">Number of blocks L.</param>
+/// <param name="Heads">Attention heads H (C divisible by H).</param>
+/// <param name="MlpDim">MLP hidden width (4C in every timm ViT).</param>
+/// <param name="Classes">Classifier outputs.</param>
+/// <param name="LayerNormEps">LayerNorm epsilon (1e-6 for timm and torchvision ViTs).</param>
+public sealed record VitConfig(string Name, int ImageSize, int PatchSize, int InChannels, int EmbedDim, int Depth, int Heads,
+    int MlpDim, int Classes, float LayerNormEps = 1e-6f)
+{
+    /// <summary>Patches per image, (ImageSize / PatchSize)².</summary>
+    public int Patches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
+
+    /// <summary>Tokens entering the first block: patches plus CLS.</summary>
+    public int Tokens => Patches + 1;
+
+    /// <summary>Per-head width C / H.</summary>
+    public int HeadDim => EmbedDim / Heads;
+
+    /// <summary>Checks the configuration is consistent.</summary>
+    /// <exception cref="ArgumentException">A size does not fit (names which one).</exception>
+    public VitConfig Validate()
+    {
+        void Require(bool ok, string what) { if (!ok) throw new ArgumentException($"Model '{Name}': {what}."); }
+        Require(ImageSize > 0 && PatchSize > 0 && ImageSize % PatchSize == 0, $"patch size {PatchSize} must divide image size {ImageSize}");
+        Require(InChannels > 0, $"input channels must be positive, got {InChannels}");
+        Require(EmbedDim > 0 && Heads > 0 && EmbedDim % Heads == 0, $"embed dim {EmbedDim} must split into {Heads} heads");
+        Require(Depth > 0 && MlpDim > 0 && Classes > 0, $"depth {Depth}, MLP width {MlpDim} and classes {Classes} must be positive");
+        return this;
+    }
+}
+
+/// <summary>The named model configurations.</summary>
+public static class ModelRegistry
+{
+    private static readonly VitConfig[] All =
+    [
+        // timm, 224 px, patch 16, ImageNet-1k heads (models.md).
+        new("vit_tiny_patch16_224", 224, 16, 3, 192, 12, 3, 768, 1000),
+        new("vit_small_patch16_224", 224, 16, 3, 384, 12, 6, 1536, 1000),
+        new("vit_base_patch16_224", 224, 16, 3, 768, 12, 12, 3072, 1000),
+        new("vit_large_patch16_224", 224, 16, 3, 1024, 24, 16, 4096, 1000),
+        // The project's small models. 28 px grey (Fashion-MNIST), patch 4: 49 patches + CLS.
+        new("vit_micro_patch4_28", 28, 4, 1, 64, 6, 4, 256, 10),     // the peer configuration of platform.md (305K parameters)
+        new("vit_mini_patch4_28", 28, 4, 1, 128, 6, 4, 512, 10),
+        // 32 px RGB (CIFAR-10), patch 4: 64 patches + CLS.
+        new("vit_micro_patch4_32", 32, 4, 3, 64, 6, 4, 256, 10),
+        new("vit_mini_patch4_32", 32, 4, 3, 128, 6, 4, 512, 10),
+    ];
+
+    /// <summary>Every registered name.</summary>
+    public static IReadOnlyList<string> Names { get; } = All.Select(c => c.Name).ToArray();
+
+    /// <summary>The configuration named <paramref name="name"/>.</summary>
+    /// <exception cref="ArgumentException">No model has that name; the message lists them.</exception>
+    public static VitConfig Get(string name) =>
+        All.FirstOrDefault(c => c.Name == name)
+        ?? throw new ArgumentException($"Unknown model '{name}'. Known models: {string.Join(", ", Names)}.");
+}

@@ -1,0 +1,120 @@
+// The training loop of one model on one data set: forward on a tape, mean cross-entropy, backward,
+// global-norm clipping, a cosine-scheduled optimizer step. The position (epoch, batch, step) and
+// everything else a resume needs is in Checkpoint; the data order and augmentation are pure
+// functions of (seed, epoch, batch), so a resumed run repeats the uninterrupted loss curve exactly.
+
+using IlgpuVit.Autodiff;
+using IlgpuVit.Data;
+using IlgpuVit.Nn;
+
+namespace IlgpuVit.Training;
+
+/// <summary>What one optimizer step did.</summary>
+/// <param name="Step">Steps done, this one included.</param>
+/// <param name="Epoch">Epoch of the batch, from 0.</param>
+/// <param name="Batch">Batch index within the epoch.</param>
+/// <param name="Loss">Mean training loss of the batch.</param>
+/// <param name="GradNorm">Global gradient norm before clipping.</param>
+/// <param name="LearningRate">Rate the step used.</param>
+/// <param name="Images">Images in the batch.</param>
+public readonly record struct StepResult(int Step, int Epoch, int Batch, float Loss, float GradNorm, float LearningRate, int Images);
+
+/// <summary>Trains a <see cref="VisionTransformer"/> on an <see cref="ImageDataset"/>.</summary>
+public sealed class Trainer : IDisposable
+{
+    /// <summary>A trainer with a fresh optimizer; its loader shuffles and augments as <paramref name="options"/> say.</summary>
+    /// <exception cref="ArgumentException">The options are invalid or the data does not fit the model.</exception>
+    public Trainer(VisionTransformer model, ImageDataset train, TrainingOptions options, Normalization normalization)
+    {
+        Options = options.Validate();
+        var cfg = model.Config;
+        if (train.Channels != cfg.InChannels || train.Height != cfg.ImageSize || train.Width != cfg.ImageSize || train.Classes > cfg.Classes)
+            throw new ArgumentException($"Data of {train.Channels}x{train.Height}x{train.Width} images and {train.Classes} classes does not fit model {cfg.Name} " +
+                $"({cfg.InChannels}x{cfg.ImageSize}x{cfg.ImageSize}, {cfg.Classes} classes).");
+        Model = model;
+        Loader = new DataLoader(train, new LoaderOptions
+        {
+            BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, DropLast = true, Prefetch = true,
+            Augmentation = new Augmentation(options.CropPadding, options.HorizontalFlip), Normalization = normalization,
+        });
+        var parameters = model.Parameters().ToArray();
+        Optimizer = options.Optimizer == "sgd"
+            ? new Sgd(parameters, options.Momentum, options.WeightDecay)
+            : new AdamW(parameters, options.WeightDecay);
+        int total = options.Epochs * Loader.BatchesPerEpoch;
+        Schedule = new CosineSchedule(options.LearningRate, (int)Math.Round(options.WarmupEpochs * Loader.BatchesPerEpoch), total, options.MinLearningRate);
+    }
+
+    /// <summary>The model being trained.</summary>
+    public VisionTransformer Model { get; }
+
+    /// <summary>The run's settings.</summary>
+    public TrainingOptions Options { get; }
+
+    /// <summary>The training batches.</summary>
+    public DataLoader Loader { get; }
+
+    /// <summary>The optimizer (its StepCount is the global step).</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The learning-rate schedule.</summary>
+    public CosineSchedule Schedule { get; }
+
+    /// <summary>Optimizer steps in the whole run.</summary>
+    public int TotalSteps => Options.Epochs * Loader.BatchesPerEpoch;
+
+    /// <summary>Epoch of the next step.</summary>
+    public int Epoch => Optimizer.StepCount / Loader.BatchesPerEpoch;
+
+    /// <summary>Batch (within its epoch) of the next step.</summary>
+    public int BatchInEpoch => Optimizer.StepCount % Loader.BatchesPerEpoch;
+
+    /// <summary>Whether every step of the run is done.</summary>
+    public bool Finished => Optimizer.StepCount >= TotalSteps;
+
+    /// <summary>Runs the remaining steps of the current epoch (all of it when at its start), yielding each step's result.</summary>
+    /// <exception cref="TrainingDivergedException">The loss or the gradient norm became NaN or infinite.</exception>
+    public IEnumerable<StepResult> RunEpoch()
+    {
+        if (Finished) yield break;
+        int epoch = Epoch;
+        foreach (var batch in Loader.Epoch(epoch, BatchInEpoch))
+            yield return Step(batch, epoch);
+    }
+
+    /// <summary>One optimizer step on <paramref name="batch"/>.</summary>
+    /// <exception cref="TrainingDivergedException">The loss or the gradient norm became NaN or infinite.</exception>
+    public StepResult Step(Batch batch, int epoch)
+    {
+        var device = Model.Device;
+        var cfg = Model.Config;
+        using var images = Tensor<float>.FromArray(device, batch.ImageSpan, batch.Count, cfg.InChannels, cfg.ImageSize, cfg.ImageSize);
+        using var labels = Tensor<int>.FromArray(device, batch.LabelSpan, batch.Count);
+        int index = BatchInEpoch;
+        Optimizer.ZeroGrad();
+        float loss;
+        using (var tape = new Tape())
+        {
+            var output = tape.CrossEntropy(Model.Forward(tape, images), labels, Options.LabelSmoothing);
+            loss = output.Value.ToArray()[0];
+            tape.Backward(output);
+        }
+        float norm = GradientClipping.ClipByGlobalNorm(Optimizer.Parameters, Options.ClipNorm);
+        if (!float.IsFinite(loss) || !float.IsFinite(norm))
+            throw new TrainingDivergedException(Optimizer.StepCount + 1, loss, norm);
+        float lr = Schedule.At(Optimizer.StepCount);
+        Optimizer.Step(lr);
+        return new StepResult(Optimizer.StepCount, epoch, index, loss, norm, lr, batch.Count);
+    }
+
+    /// <summary>Releases the optimizer state (the model belongs to the caller).</summary>
+    public void Dispose() => Optimizer.Dispose();
+}
+
+/// <summary>Training produced a NaN or infinite loss or gradient norm.</summary>
+public sealed class TrainingDivergedException(int step, float loss, float gradNorm)
+    : Exception($"Training diverged at step {step}: loss {loss}, gradient norm {gradNorm}. Try a lower learning rate or gradient clipping.")
+{
+    /// <summary>The step that diverged.</summary>
+    public int Step { get; } = step;
+}

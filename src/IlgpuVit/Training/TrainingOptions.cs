@@ -1,0 +1,65 @@
+// The hyper-parameters of a training run, serialised into checkpoints and metrics so a run can be
+// resumed and reported exactly. Defaults are the project's Fashion-MNIST recipe (see README).
+
+namespace IlgpuVit.Training;
+
+/// <summary>Settings of a training run.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Passes over the training set.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Images per optimizer step.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>"adamw" or "sgd".</summary>
+    public string Optimizer { get; init; } = "adamw";
+
+    /// <summary>Peak learning rate (after warm-up).</summary>
+    public float LearningRate { get; init; } = 2e-3f;
+
+    /// <summary>Learning rate at the last step of the cosine schedule.</summary>
+    public float MinLearningRate { get; init; } = 1e-5f;
+
+    /// <summary>Epochs of linear warm-up.</summary>
+    public float WarmupEpochs { get; init; } = 1f;
+
+    /// <summary>Weight decay (decoupled for AdamW, L2 for SGD); matrices only.</summary>
+    public float WeightDecay { get; init; } = 0.05f;
+
+    /// <summary>SGD momentum.</summary>
+    public float Momentum { get; init; } = 0.9f;
+
+    /// <summary>Label smoothing of the cross-entropy.</summary>
+    public float LabelSmoothing { get; init; } = 0.1f;
+
+    /// <summary>Clip gradients to this global norm; 0 only measures the norm.</summary>
+    public float ClipNorm { get; init; } = 1f;
+
+    /// <summary>Random-crop padding in pixels (0: no crop).</summary>
+    public int CropPadding { get; init; } = 2;
+
+    /// <summary>Random horizontal flips.</summary>
+    public bool HorizontalFlip { get; init; } = true;
+
+    /// <summary>Seeds the model initialisation, the shuffle and the augmentation.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Checks the values.</summary>
+    /// <exception cref="ArgumentException">A value is out of range (names which).</exception>
+    public TrainingOptions Validate()
+    {
+        void Require(bool ok, string what) { if (!ok) throw new ArgumentException($"Training options: {what}."); }
+        Require(Epochs >= 1, $"epochs must be at least 1, got {Epochs}");
+        Require(BatchSize >= 1, $"batch size must be at least 1, got {BatchSize}");
+        Require(Optimizer is "adamw" or "sgd", $"optimizer must be 'adamw' or 'sgd', got '{Optimizer}'");
+        Require(LearningRate > 0 && float.IsFinite(LearningRate), $"learning rate must be positive, got {LearningRate}");
+        Require(MinLearningRate >= 0 && MinLearningRate <= LearningRate, $"minimum learning rate must lie in [0, {LearningRate}], got {MinLearningRate}");
+        Require(WarmupEpochs >= 0, $"warm-up epochs must not be negative, got {WarmupEpochs}");
+        Require(WeightDecay >= 0, $"weight decay must not be negative, got {WeightDecay}");
+        Require(LabelSmoothing is >= 0 and < 1, $"label smoothing must lie in [0, 1), got {LabelSmoothing}");
+        Require(ClipNorm >= 0, $"clip norm must not be negative, got {ClipNorm}");
+        Require(CropPadding >= 0, $"crop padding must not be negative, got {CropPadding}");
+        return this;
+    }
+}
