@@ -15,15 +15,16 @@ public class TorchvisionParityTests
 {
     private static readonly string FixturePath = Path.Combine(AppContext.BaseDirectory, "Fixtures", "torchvision_vit.safetensors");
 
-    [Fact]
-    public void Forward_loss_and_every_gradient_match_torchvision()
+    [SkippableTheory]
+    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    public void Forward_loss_and_every_gradient_match_torchvision(string backend)
     {
         using var file = SafeTensorsFile.Open(FixturePath);
         int Meta(string key) => int.Parse(file.Metadata[key]);
         var config = new VitConfig("torchvision-parity", Meta("image_size"), Meta("patch_size"), 3, Meta("hidden_dim"),
             Meta("num_layers"), Meta("num_heads"), Meta("mlp_dim"), Meta("num_classes"));
         float smoothing = float.Parse(file.Metadata["label_smoothing"], System.Globalization.CultureInfo.InvariantCulture);
-        var device = Backends.Cpu;
+        var device = Backends.Get(backend);
         using var model = new VisionTransformer(config, device);
         var byName = model.Parameters().ToDictionary(p => p.Name!);
         var torchNames = file.Tensors.Keys.Where(k => TorchvisionNames.ToTimm(k) is not null).ToArray();

@@ -1,0 +1,137 @@
+// The training loop: it learns, two runs with one seed give the same loss curve bit for bit, and a
+// run resumed from a mid-epoch checkpoint continues that exact curve (model, optimizer state, step
+// and data position all restored).
+using FluentAssertions;
+using IlgpuVit.IO;
+using IlgpuVit.Nn;
+using IlgpuVit.Tests.IO;
+using IlgpuVit.Tests.Support;
+using IlgpuVit.Training;
+
+namespace IlgpuVit.Tests.Training;
+
+public class TrainerTests
+{
+    private static float[] Curve(Trainer trainer, int steps)
+    {
+        var losses = new List<float>();
+        while (losses.Count < steps && !trainer.Finished)
+            foreach (var s in trainer.RunEpoch().Take(steps - losses.Count)) losses.Add(s.Loss);
+        return [.. losses];
+    }
+
+    [Theory]
+    [InlineData("adamw")]
+    [InlineData("sgd")]
+    public void Training_lowers_the_loss_and_is_deterministic(string optimizer)
+    {
+        var options = TinyRun.Options(optimizer) with { Epochs = 6, LearningRate = optimizer == "sgd" ? 0.5f : 5e-3f };
+        float[] Run()
+        {
+            using var trainer = TinyRun.Trainer(Backends.Cpu, out var model, options);
+            using (model) return Curve(trainer, 24);
+        }
+        var a = Run();
+        var b = Run();
+        a.Should().Equal(b, "the same seed on the same backend gives the same curve");
+        a.TakeLast(4).Average().Should().BeLessThan(a.Take(4).Average() * 0.8f, "training must lower the loss");
+    }
+
+    [Fact]
+    public void A_run_resumed_from_a_mid_epoch_checkpoint_repeats_the_uninterrupted_curve()
+    {
+        using var folder = new TempFolder();
+        string path = Path.Combine(folder.Path, "ckpt.safetensors");
+        float[] full;
+        using (var trainer = TinyRun.Trainer(Backends.Cpu, out var model))
+        using (model)
+            full = Curve(trainer, 8);
+
+        float[] head;
+        using (var trainer = TinyRun.Trainer(Backends.Cpu, out var model))
+        using (model)
+        {
+            head = Curve(trainer, 3);            // stop inside epoch 0
+            Checkpoint.Save(path, model, trainer.Optimizer, trainer.Options);
+        }
+        float[] tail;
+        var info = Checkpoint.ReadInfo(path);
+        info.Step.Should().Be(3);
+        info.Options.Should().Be(TinyRun.Options());
+        using (var trainer = TinyRun.Trainer(Backends.Cpu, out var model, info.Options))
+        using (model)
+        {
+            Checkpoint.Load(path, model, trainer.Optimizer);
+            (trainer.Epoch, trainer.BatchInEpoch).Should().Be((0, 3));
+            tail = Curve(trainer, 5);
+        }
+        head.Concat(tail).Should().Equal(full);
+    }
+
+    [Fact]
+    public void Loading_a_checkpoint_into_another_architecture_names_the_difference()
+    {
+        using var folder = new TempFolder();
+        string path = Path.Combine(folder.Path, "ckpt.safetensors");
+        using (var model = new VisionTransformer(TinyRun.Config, Backends.Cpu)) Checkpoint.Save(path, model);
+        using var other = new VisionTransformer(TinyRun.Config with { Depth = 2 }, Backends.Cpu);
+        var act = () => Checkpoint.Load(path, other);
+        act.Should().Throw<SafeTensorsFormatException>().WithMessage("*ckpt.safetensors*Depth = 1*");
+    }
+
+    [Fact]
+    public void Loading_weights_that_lack_a_tensor_names_it()
+    {
+        using var folder = new TempFolder();
+        string path = Path.Combine(folder.Path, "weights.safetensors");
+        using var model = new VisionTransformer(TinyRun.Config, Backends.Cpu);
+        var tensors = model.Parameters().Where(p => p.Name != "blocks.0.mlp.fc2.bias")
+            .Select(p => new SafeTensor(p.Name!, p.Shape.Dims.ToArray(), p.Value.ToArray()));
+        SafeTensors.Write(path, tensors, new Dictionary<string, string>
+        {
+            ["format"] = "ilgpuvit-checkpoint-1", ["model"] = System.Text.Json.JsonSerializer.Serialize(TinyRun.Config),
+        });
+        var act = () => Checkpoint.Load(path, model);
+        act.Should().Throw<SafeTensorsFormatException>().WithMessage("*'blocks.0.mlp.fc2.bias' is missing*");
+    }
+
+    [Fact]
+    public void A_checkpoint_round_trips_parameters_and_optimizer_state()
+    {
+        using var folder = new TempFolder();
+        string path = Path.Combine(folder.Path, "ckpt.safetensors");
+        using var trainer = TinyRun.Trainer(Backends.Cpu, out var model);
+        using (model)
+        {
+            Curve(trainer, 2);
+            Checkpoint.Save(path, model, trainer.Optimizer, trainer.Options);
+            using var trainer2 = TinyRun.Trainer(Backends.Cpu, out var model2);
+            using (model2)
+            {
+                Checkpoint.Load(path, model2, trainer2.Optimizer);
+                foreach (var (p, q) in model.Parameters().Zip(model2.Parameters())) q.Value.ToArray().Should().Equal(p.Value.ToArray(), p.Name);
+                foreach (var (s, t) in trainer.Optimizer.State().Zip(trainer2.Optimizer.State())) t.Value.ToArray().Should().Equal(s.Value.ToArray(), s.Name);
+                trainer2.Optimizer.StepCount.Should().Be(2);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_diverging_run_stops_with_a_clear_error()
+    {
+        using var trainer = TinyRun.Trainer(Backends.Cpu, out var model, TinyRun.Options() with { LearningRate = 1e30f, ClipNorm = 0 });
+        using (model)
+        {
+            var act = () => Curve(trainer, 8);
+            act.Should().Throw<TrainingDivergedException>().WithMessage("Training diverged at step *");
+        }
+    }
+
+    [Fact]
+    public void Data_that_does_not_fit_the_model_is_refused()
+    {
+        using var model = new VisionTransformer(TinyRun.Config with { InChannels = 1 }, Backends.Cpu);
+        var act = () => new Trainer(model, TinyRun.Data(), TinyRun.Options(), IlgpuVit.Data.Normalization.Identity(3));
+        act.Should().Throw<ArgumentException>().WithMessage("*3x8x8*does not fit model tiny-test*");
+    }
+}
