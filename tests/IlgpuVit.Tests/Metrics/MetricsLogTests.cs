@@ -1,0 +1,26 @@
+using System.Text.Json;
+using FluentAssertions;
+using IlgpuVit.Metrics;
+using IlgpuVit.Tests.IO;
+
+namespace IlgpuVit.Tests.Metrics;
+
+public class MetricsLogTests
+{
+    [Fact]
+    public void Each_record_is_one_json_line_and_a_reopened_log_appends()
+    {
+        using var folder = new TempFolder();
+        string path = folder.File("metrics.jsonl");
+        using (var log = new MetricsLog(path))
+        {
+            log.Write(new { Event = "step", Step = 1, Loss = 2.5f });
+            File.ReadAllLines(path).Should().HaveCount(1, "lines are flushed as written");
+        }
+        using (var log = new MetricsLog(path)) log.Write(new { Event = "eval", Accuracy = 0.9 });
+        var lines = File.ReadAllLines(path);
+        lines.Should().HaveCount(2);
+        JsonDocument.Parse(lines[0]).RootElement.GetProperty("loss").GetSingle().Should().Be(2.5f);
+        JsonDocument.Parse(lines[1]).RootElement.GetProperty("event").GetString().Should().Be("eval");
+    }
+}
