@@ -9,6 +9,8 @@
 // Results leave the scratch through StoreHead, whose scalar tail never writes past the head's d
 // columns (a neighbouring head may belong to another task). No atomics: deterministic.
 
+using System.Runtime.Intrinsics.X86;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops
@@ -35,11 +37,7 @@ public static partial class Ops
 
             AttentionProduct(q, t, ld, 1, kt, tp, d, tp, ps, tp);                         // S = Q Kᵀ
             float* pOut = FastMath.Address(probabilities, g.POffset(z));
-            for (int i = 0; i < t; i++)
-            {
-                AttentionSoftmaxRow(ps + i * tp, bs, tp, g.Scale);                        // P = softmax(s S + bias)
-                new Span<float>(ps + i * tp, t).CopyTo(new Span<float>(pOut + i * t, t));
-            }
+            for (int i = 0; i < t; i++) AttentionSoftmaxRow(ps + i * tp, bs, t, tp, g.Scale, pOut + i * t);   // P = softmax(s S + bias)
             AttentionProduct(ps, t, tp, 1, vs, dp, t, dp, os, dp);                         // O = P V
             StoreHead(os, dp, t, d, FastMath.Address(output, g.OOffset(z)), c, 1f, 0);
         }
@@ -166,45 +164,100 @@ public static partial class Ops
     private static void StoreGradient(ArrayView<float> dst, long index, float value, float alpha, int accumulate) =>
         dst[index] = alpha * value + (accumulate != 0 ? dst[index] : 0f);
 
-    // Copies `rows` rows of `cols` floats (row stride ld) into dst (row stride ldd), zeroing columns cols..ldd.
+    // Copies `rows` rows of `cols` floats (row stride ld) into dst (row stride ldd ≥ cols, a multiple of 16),
+    // zeroing columns cols..ldd. Whole vectors and masked tails: a memmove per row cost more than the copy.
     private static unsafe void StageRows(float* src, int rows, int cols, int ld, float* dst, int ldd)
     {
         for (int r = 0; r < rows; r++, src += ld, dst += ldd)
+            for (int e = 0; e < ldd; e += 16) LoadFirst(src + e, cols - e).Store(dst + e);
+    }
+
+    // Writes the transpose of (rows, cols) at src (row stride ld) as (cols, ldd) at dst, zeroing columns
+    // rows..ldd (ldd = rows rounded up to 16). By 16x16 blocks held in registers (the scalar scatter was a
+    // sixth of the whole kernel, gathers an eighth).
+    private static unsafe void StageTransposed(float* src, int rows, int cols, int ld, float* dst, int ldd)
+    {
+        var block = stackalloc Vector512<float>[16];
+        for (int r0 = 0; r0 < ldd; r0 += 16)
+            for (int e0 = 0; e0 < cols; e0 += 16)
+            {
+                for (int i = 0; i < 16; i++)
+                    block[i] = r0 + i < rows ? LoadFirst(src + (long)(r0 + i) * ld + e0, cols - e0) : Vector512<float>.Zero;
+                Transpose16(block);
+                for (int i = 0; i < Math.Min(16, cols - e0); i++) block[i].Store(dst + (long)(e0 + i) * ldd + r0);
+            }
+    }
+
+    // In-place transpose of 16 rows of 16 lanes: four stages that swap the off-diagonal blocks of width w = 8, 4,
+    // 2, 1 (rows i and i + w trade the lanes whose bit w differs), each a two-source permute per row.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Transpose16(Vector512<float>* rows)
+    {
+        if (!Avx512F.IsSupported)
         {
-            new Span<float>(src, cols).CopyTo(new Span<float>(dst, cols));
-            new Span<float>(dst + cols, ldd - cols).Clear();
+            float* m = (float*)rows;
+            for (int i = 0; i < 16; i++)
+                for (int j = i + 1; j < 16; j++) (m[i * 16 + j], m[j * 16 + i]) = (m[j * 16 + i], m[i * 16 + j]);
+            return;
+        }
+        var lane = Vector512<int>.Indices;
+        for (int w = 8; w >= 1; w >>= 1)
+        {
+            var high = Vector512.Equals(lane & Vector512.Create(w), Vector512.Create(w));
+            var upper = Vector512.ConditionalSelect(high, lane + Vector512.Create(16 - w), lane);      // out_i
+            var lower = Vector512.ConditionalSelect(high, lane + Vector512.Create(16), lane + Vector512.Create(w));   // out_{i+w}
+            for (int i = 0; i < 16; i++)
+            {
+                if ((i & w) != 0) continue;
+                var a = rows[i];
+                var b = rows[i + w];
+                rows[i] = Avx512F.PermuteVar16x32x2(a, upper, b);
+                rows[i + w] = Avx512F.PermuteVar16x32x2(a, lower, b);
+            }
         }
     }
 
-    // Writes the transpose of (rows, cols) at src (row stride ld) as (cols, ldd) at dst, zeroing columns rows..ldd.
-    private static unsafe void StageTransposed(float* src, int rows, int cols, int ld, float* dst, int ldd)
+    // The first n (may be ≤ 0 or ≥ 16) of 16 floats at p, zeros after; never reads past p + n.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> LoadFirst(float* p, int n)
     {
-        for (int r = 0; r < rows; r++, src += ld)
-            for (int e = 0; e < cols; e++) dst[e * ldd + r] = src[e];
-        for (int e = 0; e < cols; e++) new Span<float>(dst + e * ldd + rows, ldd - rows).Clear();
+        if (n >= 16) return Vector512.Load(p);
+        if (Avx512F.IsSupported) return Avx512F.MaskLoad(p, TailMask(n), Vector512<float>.Zero);
+        var v = Vector512<float>.Zero;
+        for (int i = 0; i < n; i++) v = v.WithElement(i, p[i]);
+        return v;
     }
 
-    // dst[r, 0..cols) = alpha src[r, 0..cols) (+ dst with accumulate); whole 16-lane chunks, then a scalar
-    // tail that stops at `cols`, since the next columns belong to another head.
+    // Stores the first n (may be ≥ 16) lanes of v at p; never writes past p + n.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreFirst(float* p, int n, Vector512<float> v)
+    {
+        if (n >= 16) v.Store(p);
+        else if (Avx512F.IsSupported) Avx512F.MaskStore(p, TailMask(n), v);
+        else for (int i = 0; i < n; i++) p[i] = v[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> TailMask(int n) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle();
+
+    // dst[r, 0..cols) = alpha src[r, 0..cols) (+ dst with accumulate); the tail is masked, since the next
+    // columns belong to another head (maybe another task's).
     private static unsafe void StoreHead(float* src, int lds, int rows, int cols, float* dst, int ldd, float alpha, int accumulate)
     {
         var va = Vector512.Create(alpha);
         for (int r = 0; r < rows; r++, src += lds, dst += ldd)
-        {
-            int e = 0;
-            for (; e + 16 <= cols; e += 16)
+            for (int e = 0; e < cols; e += 16)
             {
                 var v = va * Vector512.Load(src + e);
-                if (accumulate != 0) v += Vector512.Load(dst + e);
-                v.Store(dst + e);
+                if (accumulate != 0) v += LoadFirst(dst + e, cols - e);
+                StoreFirst(dst + e, cols - e, v);
             }
-            for (; e < cols; e++) dst[e] = alpha * src[e] + (accumulate != 0 ? dst[e] : 0f);
-        }
     }
 
-    // One padded row: z = scale s + bias (−∞ in the padding), then s = exp(z − max) / Σ exp(z − max).
+    // One padded row: z = scale s + bias (−∞ in the padding), then s = exp(z − max) / Σ exp(z − max), also
+    // written to the probabilities row p (t elements, the tail masked: the next row may be another task's).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void AttentionSoftmaxRow(float* s, float* bias, int tp, float scale)
+    private static unsafe void AttentionSoftmaxRow(float* s, float* bias, int t, int tp, float scale, float* p)
     {
         var vs = Vector512.Create(scale);
         var vmax = Vector512.Create(float.NegativeInfinity);
@@ -218,12 +271,17 @@ public static partial class Ops
         var vsum = Vector512<float>.Zero;
         for (int j = 0; j < tp; j += 16)
         {
-            var e = Vector512.Exp(Vector512.Load(s + j) - vm);
+            var e = FastMath.Exp(Vector512.Load(s + j) - vm);
             e.Store(s + j);
             vsum += e;
         }
-        var inv = Vector512.Create(1f / Vector512.Sum(vsum));
-        for (int j = 0; j < tp; j += 16) (Vector512.Load(s + j) * inv).Store(s + j);
+        var vinv = Vector512.Create(1f / Vector512.Sum(vsum));
+        for (int j = 0; j < tp; j += 16)
+        {
+            var x = Vector512.Load(s + j) * vinv;
+            x.Store(s + j);
+            StoreFirst(p + j, t - j, x);
+        }
     }
 
     // One padded row of the softmax backward in place: ds = p ⊙ (ds − Σ ds ⊙ p); zero padding stays zero.
