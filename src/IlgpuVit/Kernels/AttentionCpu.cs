@@ -174,7 +174,8 @@ public static partial class Ops
 
     // Writes the transpose of (rows, cols) at src (row stride ld) as (cols, ldd) at dst, zeroing columns
     // rows..ldd (ldd = rows rounded up to 16). By 16x16 blocks held in registers (the scalar scatter was a
-    // sixth of the whole kernel, gathers an eighth).
+    // sixth of the whole kernel, gathers an eighth). SkipLocalsInit: the block is written before it is read.
+    [SkipLocalsInit]
     private static unsafe void StageTransposed(float* src, int rows, int cols, int ld, float* dst, int ldd)
     {
         var block = stackalloc Vector512<float>[16];
