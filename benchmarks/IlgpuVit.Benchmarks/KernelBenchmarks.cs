@@ -1,6 +1,7 @@
 // `kernels`: for each kernel and shape, the rate on the chosen device (GFLOP/s or G elements/s)
 // beside a plain managed baseline measured in the same run, and the launch overhead of a trivial
-// kernel. Every kernel's output is checked against its baseline before it is timed.
+// kernel. Every kernel's output is checked against its baseline before it is timed. Fused
+// attention's baseline is the composed GEMM + softmax path it replaced, run on the same device.
 using System.Text.Json;
 using ILGPU;
 using ILGPU.Runtime;
@@ -11,7 +12,7 @@ using Device = IlgpuVit.Runtime.Device;
 namespace IlgpuVit.Benchmarks;
 
 public sealed record KernelResult(string Kernel, string Shape, string Unit, double Rate, double MedianMs, double P10Ms, double P90Ms,
-    double? BaselineRate, double? Speedup);
+    double? BaselineRate, double? Speedup, string BaselineName = "managed");
 
 /// <summary>A kernel with nothing to do, for measuring what a launch costs.</summary>
 public static class TrivialKernels
@@ -31,7 +32,7 @@ public static class KernelBenchmarks
         {
             results.Add(r);
             Console.WriteLine($"{r.Kernel,-24} {r.Shape,-18} {r.Rate,9:F2} {r.Unit,-11} median {r.MedianMs,9:F4} ms" +
-                (r.BaselineRate is { } b ? $"   managed {b,8:F2}  x{r.Speedup:F2}" : ""));
+                (r.BaselineRate is { } b ? $"   {r.BaselineName} {b,8:F2}  x{r.Speedup:F2}" : ""));
         }
 
         double peak = ManagedBaselines.FmaPeakGflops();
@@ -42,6 +43,9 @@ public static class KernelBenchmarks
         Add(Gemm(device, 8 * 197, 384, 384, budget, "gemm (ViT-S proj)"));
         Add(Gemm(device, 8 * 197, 1536, 384, budget, "gemm (ViT-S fc1)"));
         Add(AttentionScores(device, 8, 197, 6, 64, budget));
+        foreach (var (images, tokens, channels, heads) in new[] { (128, 50, 64, 4), (8, 197, 384, 6) })
+            foreach (var backward in new[] { false, true })
+                Add(Attention(device, images, tokens, channels, heads, backward, budget));
         foreach (var (rows, n) in new[] { (8 * 6 * 197, 197), (4096, 1024) })
             Add(Softmax(device, rows, n, budget));
         foreach (var (rows, n) in new[] { (8 * 197, 384), (64 * 197, 768) })
@@ -119,6 +123,46 @@ public static class KernelBenchmarks
             verify: () => Verify("attention scores", ts.ToArray(), expected, 1e-3));
     }
 
+    /// <summary>
+    /// Fused attention (Ops.AttentionForward, and AttentionBackward when <paramref name="backward"/>) against the
+    /// composed strided-GEMM + softmax path on the same device; rate counts the matrix products only (4 B H T² d
+    /// FLOPs forward, 8 more backward).
+    /// </summary>
+    private static KernelResult Attention(Device device, int images, int tokens, int channels, int heads, bool backward, double budget)
+    {
+        var qkv = Random(12, images * tokens * 3 * channels);
+        float scale = 1f / MathF.Sqrt(channels / heads);
+        using var tq = device.FromArray(qkv, images, tokens, 3 * channels);
+        using var dOutput = device.FromArray(Random(13, images * tokens * channels), images, tokens, channels);
+        using var p = device.Zeros(images, heads, tokens, tokens);
+        using var o = device.Zeros(images, tokens, channels);
+        using var dQkv = device.Zeros(images, tokens, 3 * channels);
+        using var composedP = device.Zeros(images, heads, tokens, tokens);
+        using var composedO = device.Zeros(images, tokens, channels);
+        using var composedDQkv = device.Zeros(images, tokens, 3 * channels);
+        var g = AttentionArgs.Check("attention", tq, heads, scale, p);
+        string name = backward ? "attention fwd+bwd" : "attention fwd";
+        return Case(device, name, $"{images}x{tokens}x{channels} h{heads}", "GFLOP/s", (backward ? 12.0 : 4.0) * images * tokens * tokens * channels, budget,
+            run: () =>
+            {
+                Ops.AttentionForward(tq, heads, scale, null, p, o);
+                if (backward) Ops.AttentionBackward(tq, p, dOutput, dQkv, heads, scale, accumulate: false);
+            },
+            baseline: () =>
+            {
+                Ops.AttentionForwardComposed(tq, g, null, composedP, composedO);
+                if (backward) Ops.AttentionBackwardComposed(tq, g, composedP, dOutput, composedDQkv, accumulate: false);
+                device.Synchronize();
+            },
+            verify: () =>
+            {
+                Verify(name + " P", p.ToArray(), composedP.ToArray(), 1e-4);
+                Verify(name + " O", o.ToArray(), composedO.ToArray(), 1e-4);
+                if (backward) Verify(name + " dQkv", dQkv.ToArray(), composedDQkv.ToArray(), 1e-3);
+            },
+            baselineName: "gemm path");
+    }
+
     private static KernelResult LayerNorm(Device device, int rows, int n, double budget)
     {
         var x = Random(5, rows * n, 3f);
@@ -182,20 +226,20 @@ public static class KernelBenchmarks
     /// (verify throws on a mismatch), then times the kernel, waiting for the device after each run.
     /// </summary>
     private static KernelResult Case(Device device, string kernel, string shape, string unit, double work, double budget,
-        Action run, Action baseline, Action verify)
+        Action run, Action baseline, Action verify, string baselineName = "managed")
     {
         var baselineTiming = Measure.Time(baseline, budgetSeconds: budget);
         run();
         verify();
         var timing = Measure.Time(() => { run(); device.Synchronize(); }, budgetSeconds: budget);
-        return Result(kernel, shape, unit, work, timing, baselineTiming);
+        return Result(kernel, shape, unit, work, timing, baselineTiming, baselineName);
     }
 
-    private static KernelResult Result(string kernel, string shape, string unit, double work, Timing t, Timing? baseline)
+    private static KernelResult Result(string kernel, string shape, string unit, double work, Timing t, Timing? baseline, string baselineName = "managed")
     {
         double rate = work / t.MedianSeconds / 1e9;
         double? b = baseline is { } bt ? work / bt.MedianSeconds / 1e9 : null;
-        return new KernelResult(kernel, shape, unit, rate, t.MedianSeconds * 1e3, t.P10Seconds * 1e3, t.P90Seconds * 1e3, b, b is null ? null : rate / b);
+        return new KernelResult(kernel, shape, unit, rate, t.MedianSeconds * 1e3, t.P10Seconds * 1e3, t.P90Seconds * 1e3, b, b is null ? null : rate / b, baselineName);
     }
 
     private static void Verify(string kernel, float[] actual, float[] expected, double tolerance)

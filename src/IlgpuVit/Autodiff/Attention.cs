@@ -1,6 +1,7 @@
 // Multi-head scaled dot-product attention over a fused qkv buffer (B, T, 3C): columns [q | k | v],
-// head h at columns h·d .. h·d + d − 1 of each part (timm's and torch's in_proj layout). Every
-// product runs as one strided GEMM over all (image, head) pairs, so nothing is permuted.
+// head h at columns h·d .. h·d + d − 1 of each part (timm's and torch's in_proj layout). The kernels
+// are Ops.AttentionForward / AttentionBackward (Kernels/Attention.cs): fused per head on the CPU,
+// strided GEMMs over all (image, head) pairs on GPUs, so nothing is permuted.
 //   S = s Q Kᵀ (s = 1/√d),  P = softmax(S + bias),  O = P V        (per image and head)
 // The optional key bias (B, T) is added to every query's logits of key j (log size for
 // proportional attention, ToMe / VPA).
@@ -28,31 +29,18 @@ public sealed partial class Tape
         int b = qkv.Shape[0], t = qkv.Shape[1], c = qkv.Shape[2] / 3, d = c / heads;
         if (keyBias is not null) ShapeMismatchException.ThrowIfDifferent("Attention", "key bias", new Shape(b, t), keyBias.Shape);
         float scale = 1f / MathF.Sqrt(d);
-        // Layouts: q, k, v inside qkv; scores (B, H, T, T); o (B, T, C).
-        var q = new MatrixLayout(0, 3 * c, t * 3 * c, d);
-        var k = q with { Offset = c };
-        var v = q with { Offset = 2 * c };
-        var s = new MatrixLayout(0, t, heads * t * t, t * t);
-        var o = new MatrixLayout(0, c, t * c, d);
 
         bool grad = Needs(qkv);
         var p = Owned(Tensor<float>.Empty(qkv.Device, b, heads, t, t));
-        Ops.Gemm(b, heads, t, t, d, qkv.Value, q, qkv.Value, k, p, s, new GemmOptions { TransposeB = true, Alpha = scale });
-        Ops.Softmax(p, p, 1f, keyBias);
         var y = Output(qkv, grad, b, t, c);
-        Ops.Gemm(b, heads, t, d, t, p, s, qkv.Value, v, y.Value, o);
+        Ops.AttentionForward(qkv.Value, heads, scale, keyBias, p, y.Value);
         probabilities = p;
         if (!grad) return y;
         Record(() =>
         {
             if (y.Grad is not { } dy) return;
             var dqkv = qkv.GradBuffer(out bool accumulate);
-            using var ds = Tensor<float>.Empty(qkv.Device, b, heads, t, t);
-            Ops.Gemm(b, heads, t, t, d, dy, o, qkv.Value, v, ds, s, new GemmOptions { TransposeB = true });        // dP
-            Ops.Gemm(b, heads, t, d, t, p, s, dy, o, dqkv, v, new GemmOptions { TransposeA = true, Accumulate = accumulate }); // dV
-            Ops.SoftmaxBackward(p, ds, ds);                                                                            // dS
-            Ops.Gemm(b, heads, t, d, t, ds, s, qkv.Value, k, dqkv, q, new GemmOptions { Alpha = scale, Accumulate = accumulate });                    // dQ
-            Ops.Gemm(b, heads, t, d, t, ds, s, qkv.Value, q, dqkv, k, new GemmOptions { TransposeA = true, Alpha = scale, Accumulate = accumulate }); // dK
+            Ops.AttentionBackward(qkv.Value, p, dy, dqkv, heads, scale, accumulate);
         });
         return y;
     }
