@@ -21,7 +21,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var d = new TrainingOptions();
-        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)}.", DefaultValueFactory = _ => "vit_mini_patch4_28" };
+        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)}.", DefaultValueFactory = _ => "vit_micro_patch4_28" };
         var data = new Option<string>("--data") { Description = "Data set: fashion-mnist or cifar10.", DefaultValueFactory = _ => "fashion-mnist" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the data set's files (default for fashion-mnist: " + FashionMnist.DefaultFolder + ")." };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => d.Epochs, Description = "Passes over the training set." };
@@ -33,8 +33,8 @@ internal static class TrainCommand
         var wd = new Option<float>("--weight-decay") { DefaultValueFactory = _ => d.WeightDecay, Description = "Weight decay (matrices only)." };
         var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => d.LabelSmoothing, Description = "Label smoothing." };
         var clip = new Option<float>("--clip") { DefaultValueFactory = _ => d.ClipNorm, Description = "Clip gradients to this global norm (0: off)." };
-        var pad = new Option<int>("--crop-padding") { DefaultValueFactory = _ => d.CropPadding, Description = "Random-crop padding in pixels (0: off)." };
-        var noFlip = new Option<bool>("--no-flip") { Description = "No random horizontal flips." };
+        var pad = new Option<int?>("--crop-padding") { Description = "Random-crop padding in pixels, 0 for none (default: the data set's; fashion-mnist 0, cifar10 4)." };
+        var flip = new Option<bool?>("--flip") { Description = "Random horizontal flips: true or false (default: the data set's; fashion-mnist false, cifar10 true)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => d.Seed, Description = "Seed of initialisation, shuffle and augmentation." };
         var limit = new Option<int>("--train-limit") { Description = "Use only the first N training images (quick runs)." };
         var testLimit = new Option<int>("--test-limit") { Description = "Evaluate on only the first N test images." };
@@ -44,18 +44,19 @@ internal static class TrainCommand
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a ViT, evaluating on the test split after every epoch.")
         {
-            model, data, dataDir, epochs, batch, optimizer, lr, minLr, warmup, wd, smoothing, clip, pad, noFlip, seed, limit, testLimit, output, resume, device, json,
+            model, data, dataDir, epochs, batch, optimizer, lr, minLr, warmup, wd, smoothing, clip, pad, flip, seed, limit, testLimit, output, resume, device, json,
         };
         command.SetAction(r => CommonOptions.Guard(() =>
         {
+            string dataName = r.GetValue(data)!;
+            var augmentation = DataSets.DefaultAugmentation(dataName);
             var options = new TrainingOptions
             {
                 Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batch), Optimizer = r.GetValue(optimizer)!, LearningRate = r.GetValue(lr),
                 MinLearningRate = r.GetValue(minLr), WarmupEpochs = r.GetValue(warmup), WeightDecay = r.GetValue(wd),
-                LabelSmoothing = r.GetValue(smoothing), ClipNorm = r.GetValue(clip), CropPadding = r.GetValue(pad),
-                HorizontalFlip = !r.GetValue(noFlip), Seed = r.GetValue(seed),
+                LabelSmoothing = r.GetValue(smoothing), ClipNorm = r.GetValue(clip), CropPadding = r.GetValue(pad) ?? augmentation.Padding,
+                HorizontalFlip = r.GetValue(flip) ?? augmentation.HorizontalFlip, Seed = r.GetValue(seed),
             };
-            string dataName = r.GetValue(data)!;
             return Run(r.GetValue(model)!, dataName, r.GetValue(dataDir), options, r.GetValue(limit), r.GetValue(testLimit),
                 r.GetValue(output) ?? Path.Combine("runs", $"{r.GetValue(model)}-{dataName}"), r.GetValue(resume), r.GetValue(device)!, r.GetValue(json));
         }));

@@ -7,7 +7,7 @@ namespace IlgpuVit.Training;
 public sealed record TrainingOptions
 {
     /// <summary>Passes over the training set.</summary>
-    public int Epochs { get; init; } = 10;
+    public int Epochs { get; init; } = 15;
 
     /// <summary>Images per optimizer step.</summary>
     public int BatchSize { get; init; } = 128;
@@ -36,11 +36,12 @@ public sealed record TrainingOptions
     /// <summary>Clip gradients to this global norm; 0 only measures the norm.</summary>
     public float ClipNorm { get; init; } = 1f;
 
-    /// <summary>Random-crop padding in pixels (0: no crop).</summary>
-    public int CropPadding { get; init; } = 2;
+    /// <summary>Random-crop padding in pixels (0: no crop). Off by default: in runs of a few epochs the small
+    /// models underfit, and crop + flip cost accuracy (Fashion-MNIST, 4 epochs: 83.4% with, 87.0% without).</summary>
+    public int CropPadding { get; init; }
 
-    /// <summary>Random horizontal flips.</summary>
-    public bool HorizontalFlip { get; init; } = true;
+    /// <summary>Random horizontal flips (off by default, as crops).</summary>
+    public bool HorizontalFlip { get; init; }
 
     /// <summary>Seeds the model initialisation, the shuffle and the augmentation.</summary>
     public int Seed { get; init; }

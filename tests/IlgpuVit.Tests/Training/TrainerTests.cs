@@ -135,3 +135,34 @@ public class TrainerTests
         act.Should().Throw<ArgumentException>().WithMessage("*3x8x8*does not fit model tiny-test*");
     }
 }
+
+public class Cifar10EndToEndTests
+{
+    [Fact]
+    public void A_model_trains_and_evaluates_on_files_in_the_cifar10_binary_format()
+    {
+        using var folder = new TempFolder();
+        var random = new Random(2);
+        foreach (var name in new[] { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin" })
+        {
+            var labels = Enumerable.Range(0, 16).Select(i => (byte)(i % 10)).ToArray();
+            var pixels = new byte[16 * 3072];
+            random.NextBytes(pixels);
+            IlgpuVit.Tests.Data.DataFiles.Write(folder.File(name), IlgpuVit.Tests.Data.DataFiles.CifarRecords(labels, pixels));
+        }
+        var (train, norm) = IlgpuVit.Data.DataSets.Load("cifar10", folder.Path, train: true);
+        var (test, _) = IlgpuVit.Data.DataSets.Load("cifar10", folder.Path, train: false);
+        train.Count.Should().Be(80);
+        using var model = new VisionTransformer(ModelRegistry.Get("vit_micro_patch4_32"), Backends.Cpu);
+        var augmentation = IlgpuVit.Data.DataSets.DefaultAugmentation("cifar10");
+        using var trainer = new Trainer(model, train, new TrainingOptions
+        {
+            Epochs = 1, BatchSize = 16, CropPadding = augmentation.Padding, HorizontalFlip = augmentation.HorizontalFlip,
+        }, norm);
+        var steps = trainer.RunEpoch().ToList();
+        steps.Should().HaveCount(5).And.OnlyContain(s => float.IsFinite(s.Loss) && s.Images == 16);
+        var result = Evaluation.Evaluate(model, test, norm);
+        result.Images.Should().Be(16);
+        result.Accuracy.Should().BeInRange(0, 1);
+    }
+}
