@@ -32,7 +32,7 @@ public sealed class VisionTransformer : Module
         PositionEmbedding = Parameter(device, "pos_embed", Init.TruncatedNormal(random, (long)config.Tokens * c, 0.02), 1, config.Tokens, c);
         Blocks = Enumerable.Range(0, config.Depth)
             .Select(i => new Block(device, i, c, config.Heads, config.MlpDim, config.LayerNormEps, random)).ToArray();
-        Norm = new LayerNorm(device, "norm", c, config.LayerNormEps);
+        Norm = new LayerNorm(device, config.GlobalPool == "avg" ? "fc_norm" : "norm", c, config.LayerNormEps);
         Head = new Linear(device, "head", c, config.Classes, random);
     }
 
@@ -54,7 +54,7 @@ public sealed class VisionTransformer : Module
     /// <summary>The transformer blocks.</summary>
     public IReadOnlyList<Block> Blocks { get; }
 
-    /// <summary>Final norm.</summary>
+    /// <summary>Final norm ("norm" on the CLS token, or "fc_norm" on the pooled tokens).</summary>
     public LayerNorm Norm { get; }
 
     /// <summary>Classifier on the CLS token.</summary>
@@ -72,7 +72,9 @@ public sealed class VisionTransformer : Module
         x = tape.Add(x, PositionEmbedding);
         var state = new TokenState();
         foreach (var block in Blocks) x = block.Forward(tape, x, state);
-        x = Norm.Forward(tape, tape.GatherRows(x, ClassIndex(batch)));     // LayerNorm is per token: only CLS's is needed
+        x = cfg.GlobalPool == "avg"
+            ? Norm.Forward(tape, tape.MeanTokens(x))                        // timm: mean of the patch tokens, then fc_norm
+            : Norm.Forward(tape, tape.GatherRows(x, ClassIndex(batch)));    // LayerNorm is per token: only CLS's is needed
         return tape.Reshape(Head.Forward(tape, x), batch, cfg.Classes);
     }
 

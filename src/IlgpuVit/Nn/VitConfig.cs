@@ -14,8 +14,10 @@ namespace IlgpuVit.Nn;
 /// <param name="MlpDim">MLP hidden width (4C in every timm ViT).</param>
 /// <param name="Classes">Classifier outputs.</param>
 /// <param name="LayerNormEps">LayerNorm epsilon (1e-6 for timm and torchvision ViTs).</param>
+/// <param name="GlobalPool">What the head sees, as timm's global_pool: "token" (the CLS token, after the final norm
+/// "norm") or "avg" (the mean of the patch tokens, then the norm "fc_norm").</param>
 public sealed record VitConfig(string Name, int ImageSize, int PatchSize, int InChannels, int EmbedDim, int Depth, int Heads,
-    int MlpDim, int Classes, float LayerNormEps = 1e-6f)
+    int MlpDim, int Classes, float LayerNormEps = 1e-6f, string GlobalPool = "token")
 {
     /// <summary>Patches per image, (ImageSize / PatchSize)².</summary>
     public int Patches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
@@ -35,6 +37,7 @@ public sealed record VitConfig(string Name, int ImageSize, int PatchSize, int In
         Require(InChannels > 0, $"input channels must be positive, got {InChannels}");
         Require(EmbedDim > 0 && Heads > 0 && EmbedDim % Heads == 0, $"embed dim {EmbedDim} must split into {Heads} heads");
         Require(Depth > 0 && MlpDim > 0 && Classes > 0, $"depth {Depth}, MLP width {MlpDim} and classes {Classes} must be positive");
+        Require(GlobalPool is "token" or "avg", $"global pool must be 'token' or 'avg', got '{GlobalPool}'");
         return this;
     }
 }
@@ -51,6 +54,7 @@ public static class ModelRegistry
         new("vit_large_patch16_224", 224, 16, 3, 1024, 24, 16, 4096, 1000),
         // The project's small models. 28 px grey (Fashion-MNIST), patch 4: 49 patches + CLS.
         new("vit_micro_patch4_28", 28, 4, 1, 64, 6, 4, 256, 10),     // the peer configuration of platform.md (305K parameters)
+        new("vit_micro_patch4_gap_28", 28, 4, 1, 64, 6, 4, 256, 10, GlobalPool: "avg"),
         new("vit_mini_patch4_28", 28, 4, 1, 128, 6, 4, 512, 10),
         // 32 px RGB (CIFAR-10), patch 4: 64 patches + CLS.
         new("vit_micro_patch4_32", 32, 4, 3, 64, 6, 4, 256, 10),

@@ -91,6 +91,23 @@ public class OpGradientTests
         Run(Cpu, [In(1, 1f, 3, 4, 6), In(2, 1f, 1, 1, 6)], (t, v) => t.Reshape(t.PrependClassToken(v[0], v[1]), 15, 6), Reference);
     }
 
+    [Theory]
+    [InlineData(1, 2, 1)]
+    [InlineData(3, 7, 5)]
+    [InlineData(2, 50, 33)]
+    public void MeanTokens_averages_all_but_the_class_token(int batch, int tokens, int channels)
+    {
+        double[] Mean(double[][] x)
+        {
+            var y = new double[batch * channels];
+            for (int b = 0; b < batch; b++)
+                for (int t = 1; t < tokens; t++)
+                    for (int c = 0; c < channels; c++) y[b * channels + c] += x[0][(b * tokens + t) * channels + c] / (tokens - 1);
+            return y;
+        }
+        Run(Cpu, [In(1, 1f, batch, tokens, channels)], (t, v) => t.MeanTokens(v[0]), Mean);
+    }
+
     [Fact]
     public void A_value_used_twice_gets_the_sum_of_both_gradients()
     {
