@@ -34,7 +34,7 @@ internal static class TrainCommand
         var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => d.LabelSmoothing, Description = "Label smoothing." };
         var clip = new Option<float>("--clip") { DefaultValueFactory = _ => d.ClipNorm, Description = "Clip gradients to this global norm (0: off)." };
         var pad = new Option<int?>("--crop-padding") { Description = "Random-crop padding in pixels, 0 for none (default: the data set's; fashion-mnist 0, cifar10 4)." };
-        var flip = new Option<bool?>("--flip") { Description = "Random horizontal flips: true or false (default: the data set's; fashion-mnist false, cifar10 true)." };
+        var flip = new Option<bool?>("--flip") { Description = "Random horizontal flips: true or false (default: the data set's; true for fashion-mnist and cifar10)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => d.Seed, Description = "Seed of initialisation, shuffle and augmentation." };
         var limit = new Option<int>("--train-limit") { Description = "Use only the first N training images (quick runs)." };
         var testLimit = new Option<int>("--test-limit") { Description = "Evaluate on only the first N test images." };
