@@ -77,5 +77,5 @@ public static class Cifar10
     }
 
     private const string HowToGet =
-        "Download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz, extract it and pass --data <folder> (the folder holding data_batch_1.bin .. data_batch_5.bin and test_batch.bin, or its parent).";
+        "Download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz, extract it and pass --data-dir <folder> (the folder holding data_batch_1.bin .. data_batch_5.bin and test_batch.bin, or its parent).";
 }

@@ -50,7 +50,7 @@ public static class FashionMnist
     }
 
     private const string HowToGet =
-        "Install it with `apt-get install dataset-fashion-mnist` (files go to " + DefaultFolder + ") or pass --data <folder> holding the four IDX files.";
+        "Install it with `apt-get install dataset-fashion-mnist` (files go to " + DefaultFolder + ") or pass --data-dir <folder> holding the four IDX files.";
 
     /// <summary>The gzip file when present, else the uncompressed one.</summary>
     private static string Find(string folder, string name)
