@@ -112,6 +112,7 @@ internal static class TrainCommand
                 progress.Epoch(epoch, last);
             }
         });
+        if (last.Images == 0) last = Evaluation.Evaluate(model, test, normalization);     // resumed a finished run: report it
 
         var summary = new
         {
