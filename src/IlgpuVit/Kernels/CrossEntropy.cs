@@ -71,7 +71,7 @@ public static partial class Ops
         float* ps = hasProbabilities != 0 ? FastMath.Address(probabilities, (long)row * classes) : null;
         for (j = 0; j + 16 <= classes; j += 16)
         {
-            var e = Vector512.Exp(Vector512.Load(xs + j) - vm);
+            var e = FastMath.Exp(Vector512.Load(xs + j) - vm);
             if (ps != null) e.Store(ps + j);
             vsum += e;
         }

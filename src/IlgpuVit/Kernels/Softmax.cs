@@ -64,7 +64,7 @@ public static partial class Ops
         var vsum = Vector512<float>.Zero;
         for (j = 0; j + 16 <= n; j += 16)
         {
-            var e = Vector512.Exp(Vector512.Load(ys + j) - vm);
+            var e = FastMath.Exp(Vector512.Load(ys + j) - vm);
             e.Store(ys + j);
             vsum += e;
         }
