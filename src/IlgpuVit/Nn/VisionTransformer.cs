@@ -65,8 +65,9 @@ public sealed class VisionTransformer : Module
     public Variable Forward(Tape tape, Tensor<float> images)
     {
         var cfg = Config;
-        ShapeMismatchException.ThrowIfDifferent($"{cfg.Name} forward", "images",
-            new Shape(images.Shape.Rank == 4 ? images.Shape[0] : 0, cfg.InChannels, cfg.ImageSize, cfg.ImageSize), images.Shape);
+        ShapeMismatchException.Require(images.Shape.Rank == 4 && images.Shape[1] == cfg.InChannels && images.Shape[2] == cfg.ImageSize
+            && images.Shape[3] == cfg.ImageSize, $"{cfg.Name} forward",
+            $"images have shape {images.Shape}; the model takes (B, {cfg.InChannels}, {cfg.ImageSize}, {cfg.ImageSize}).");
         int batch = images.Shape[0];
         var x = tape.PrependClassToken(PatchEmbed.Forward(tape, images), ClassToken);
         x = tape.Add(x, PositionEmbedding);

@@ -68,7 +68,10 @@ public class ModelTests
         using var images = Backends.Cpu.Zeros(2, 3, 28, 28);
         using var tape = IlgpuVit.Autodiff.Tape.NoGrad();
         var act = () => model.Forward(tape, images);
-        act.Should().Throw<ShapeMismatchException>().WithMessage("*images has shape (2, 3, 28, 28), expected (2, 1, 28, 28)*");
+        act.Should().Throw<ShapeMismatchException>().WithMessage("*images have shape (2, 3, 28, 28); the model takes (B, 1, 28, 28)*");
+        using var flat = Backends.Cpu.Zeros(2, 784);
+        act = () => model.Forward(tape, flat);
+        act.Should().Throw<ShapeMismatchException>().WithMessage("*images have shape (2, 784)*");
     }
 
     [Theory]
