@@ -1,0 +1,49 @@
+// Analytic FLOPs of a ViT forward (flops.md): multiply-accumulates, called FLOPs as fvcore and the
+// papers do (one fused multiply-add = one FLOP), counted from the token counts that actually ran.
+// Per block with N tokens entering and N' after the reduction (which sits after attention):
+//   attention 3 N C² (qkv) + N² C (Q·Kᵀ) + N² C (attn·V) + N C² (proj);   MLP 2 N' C · MlpDim
+// plus the patch embedding (patches · C · Cin p²) and the head (classes · C). Softmax, GELU,
+// LayerNorm and adds are not counted; a method's own products (ToMe's similarity, ...) are passed in.
+
+using IlgpuVit.Nn;
+
+namespace IlgpuVit.Metrics;
+
+/// <summary>Multiply-accumulates of a ViT forward, per image.</summary>
+public static class Flops
+{
+    /// <summary>
+    /// MACs per image of <paramref name="config"/> when block l receives <paramref name="tokensIn"/>[l] tokens and
+    /// hands <paramref name="tokensOut"/>[l] to its MLP and the next block (CLS included in both), plus
+    /// <paramref name="methodMacs"/> for the reduction method's own products.
+    /// </summary>
+    /// <exception cref="ArgumentException">The lists do not have one entry per block, or a count grows.</exception>
+    public static double Macs(VitConfig config, IReadOnlyList<int> tokensIn, IReadOnlyList<int> tokensOut, double methodMacs = 0)
+    {
+        if (tokensIn.Count != config.Depth || tokensOut.Count != config.Depth)
+            throw new ArgumentException($"Flops: {config.Name} has {config.Depth} blocks; got {tokensIn.Count} entry counts and {tokensOut.Count} exit counts.");
+        double c = config.EmbedDim, macs = (double)config.Patches * c * config.InChannels * config.PatchSize * config.PatchSize;
+        for (int l = 0; l < config.Depth; l++)
+        {
+            double n = tokensIn[l], kept = tokensOut[l];
+            if (kept > n) throw new ArgumentException($"Flops: block {l} hands on {kept} tokens but received {n}.");
+            macs += 4 * n * c * c + 2 * n * n * c + 2 * kept * c * config.MlpDim;
+        }
+        return macs + (double)config.Classes * c + methodMacs;
+    }
+
+    /// <summary>MACs per image with no reduction.</summary>
+    public static double Macs(VitConfig config)
+    {
+        var all = Enumerable.Repeat(config.Tokens, config.Depth).ToArray();
+        return Macs(config, all, all);
+    }
+
+    /// <summary>MACs per image when every block reduces by <paramref name="rate"/>.</summary>
+    public static double Macs(VitConfig config, Reduction.ReductionRate rate)
+    {
+        var after = rate.TokensAfterEachLayer(config.Depth, config.Tokens);
+        var before = after.Prepend(config.Tokens).Take(config.Depth).ToArray();
+        return Macs(config, before, after);
+    }
+}
