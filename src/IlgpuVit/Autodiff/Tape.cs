@@ -92,6 +92,12 @@ public sealed partial class Tape : IDisposable
         return v;
     }
 
+    /// <summary>
+    /// Hands <paramref name="tensor"/> to this tape, which disposes it with the intermediates (after backward or
+    /// on Dispose): for tensors an op's backward still reads, such as a reducer's kept-token index.
+    /// </summary>
+    public Tensor<T> Keep<T>(Tensor<T> tensor) where T : unmanaged => Owned(tensor);
+
     /// <summary>A tensor owned by this tape (saved statistics, scratch of a backward).</summary>
     private Tensor<T> Owned<T>(Tensor<T> tensor) where T : unmanaged
     {

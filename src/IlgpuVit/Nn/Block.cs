@@ -46,6 +46,7 @@ public sealed class Block : Module
         var attention = Attn.Forward(tape, Norm1.Forward(tape, x), x, state.KeyBias);
         x = attention.Output;
         if (Reducer is not null) x = Reducer.Reduce(tape, x, new ReductionContext(Index, attention, state));
+        state.TokensAfterLayer.Add(x.Shape[1]);
         return Mlp.Forward(tape, Norm2.Forward(tape, x), x);
     }
 

@@ -34,4 +34,7 @@ public sealed class TokenState
 
     /// <summary>(B, T): added to every attention logit of key j; null means none.</summary>
     public Tensor<float>? KeyBias { get; set; }
+
+    /// <summary>Tokens (CLS included) each block handed on, in block order: what FLOPs are counted from.</summary>
+    public List<int> TokensAfterLayer { get; } = [];
 }

@@ -60,9 +60,12 @@ public sealed class VisionTransformer : Module
     /// <summary>Classifier on the CLS token.</summary>
     public Linear Head { get; }
 
-    /// <summary>Class logits (B, classes) of <paramref name="images"/> (B, Cin, H, W), recorded on <paramref name="tape"/>.</summary>
+    /// <summary>
+    /// Class logits (B, classes) of <paramref name="images"/> (B, Cin, H, W), recorded on <paramref name="tape"/>.
+    /// Pass <paramref name="state"/> to read what the blocks' reducers did (token counts per layer, sizes).
+    /// </summary>
     /// <exception cref="ShapeMismatchException">The images do not match the configuration.</exception>
-    public Variable Forward(Tape tape, Tensor<float> images)
+    public Variable Forward(Tape tape, Tensor<float> images, TokenState? state = null)
     {
         var cfg = Config;
         ShapeMismatchException.Require(images.Shape.Rank == 4 && images.Shape[1] == cfg.InChannels && images.Shape[2] == cfg.ImageSize
@@ -71,7 +74,7 @@ public sealed class VisionTransformer : Module
         int batch = images.Shape[0];
         var x = tape.PrependClassToken(PatchEmbed.Forward(tape, images), ClassToken);
         x = tape.Add(x, PositionEmbedding);
-        var state = new TokenState();
+        state ??= new TokenState();
         foreach (var block in Blocks) x = block.Forward(tape, x, state);
         x = cfg.GlobalPool == "avg"
             ? Norm.Forward(tape, tape.MeanTokens(x))                        // timm: mean of the patch tokens, then fc_norm

@@ -1,0 +1,71 @@
+// Token selection for the Top-K family (methods.md): the importance score of each non-CLS token and
+// the index of the tokens a block keeps.
+//   ClsAttentionScore:  score[b, j - 1] = (1/H) Σ_h P[b, h, 0, j]      (CLS row of the attention, j ≥ 1)
+//   KeptTokenIndex:     kept[b, :] = [0, sorted(selected[b, :]) + 1]  (CLS first, original order kept)
+// Per-row top-k itself is Ops.TopK (ties to the lower index), so the whole selection runs on the
+// device with no per-row trip to the host. KeptTokenIndex marks the chosen tokens in a per-row
+// scratch mask and compacts it in token order: one kernel index per image, O(T), deterministic.
+
+namespace IlgpuVit.Kernels;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// The Top-K importance score: for <paramref name="probabilities"/> (B, H, T, T), <paramref name="scores"/> (B, T − 1)
+    /// gets the mean over heads of the CLS query's attention to tokens 1..T−1.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shapes are not (B, H, T, T) and (B, T − 1).</exception>
+    public static void ClsAttentionScore(Tensor<float> probabilities, Tensor<float> scores)
+    {
+        OnOneDevice("ClsAttentionScore", probabilities, scores);
+        var p = probabilities.Shape;
+        ShapeMismatchException.Require(p.Rank == 4 && p[2] == p[3] && p[3] >= 2, "ClsAttentionScore",
+            $"probabilities have shape {p}; they need (B, H, T, T) with T ≥ 2.");
+        ShapeMismatchException.ThrowIfDifferent("ClsAttentionScore", "scores", new Shape(p[0], p[3] - 1), scores.Shape);
+        var launch = scores.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<float>, ArrayView<float>, int, int>(ClsAttentionScoreKernel, group));
+        launch(scores.Device.Accelerator.DefaultStream, (int)scores.Length, probabilities.View, scores.View, p[1], p[3]);
+    }
+
+    /// <summary>
+    /// The rows a block keeps: <paramref name="kept"/> (B, K + 1) = CLS (0), then the tokens of
+    /// <paramref name="selected"/> (B, K; indices among the T − 1 non-CLS tokens, distinct) shifted by one, in token order.
+    /// <paramref name="mask"/> (B, T) is scratch.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shapes are not (B, K), (B, T) and (B, K + 1) with K &lt; T.</exception>
+    public static void KeptTokenIndex(Tensor<int> selected, Tensor<int> mask, Tensor<int> kept)
+    {
+        OnOneDevice("KeptTokenIndex", selected, mask, kept);
+        ShapeMismatchException.Require(selected.Shape.Rank == 2 && mask.Shape.Rank == 2 && selected.Shape[0] == mask.Shape[0]
+            && selected.Shape[1] < mask.Shape[1], "KeptTokenIndex",
+            $"selected has shape {selected.Shape} and mask {mask.Shape}; they need (B, K) and (B, T) with K < T.");
+        int batch = selected.Shape[0], k = selected.Shape[1], tokens = mask.Shape[1];
+        ShapeMismatchException.ThrowIfDifferent("KeptTokenIndex", "kept", new Shape(batch, k + 1), kept.Shape);
+        var launch = kept.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int>(KeptTokenIndexKernel, group));
+        launch(kept.Device.Accelerator.DefaultStream, batch, selected.View, mask.View, kept.View, k, tokens);
+    }
+
+    internal static void ClsAttentionScoreKernel(Index1D index, ArrayView<float> probabilities, ArrayView<float> scores, int heads, int tokens)
+    {
+        int b = index / (tokens - 1), j = index % (tokens - 1) + 1;
+        float sum = 0f;
+        for (int h = 0; h < heads; h++) sum += probabilities[((long)(b * heads + h) * tokens) * tokens + j];   // row 0 of head h
+        scores[index] = sum / heads;
+    }
+
+    internal static void KeptTokenIndexKernel(Index1D b, ArrayView<int> selected, ArrayView<int> mask, ArrayView<int> kept, int k, int tokens)
+    {
+        int row = b * tokens;
+        for (int t = 0; t < tokens; t++) mask[row + t] = 0;
+        mask[row] = 1;                                               // CLS always stays
+        for (int i = 0; i < k; i++)
+        {
+            int j = selected[b * k + i] + 1;
+            if (j >= 1 && j < tokens) mask[row + j] = 1;
+        }
+        int next = b * (k + 1);
+        for (int t = 0; t < tokens; t++)
+            if (mask[row + t] != 0) kept[next++] = t;
+    }
+}
