@@ -28,7 +28,7 @@ internal static class CommonOptions
         }
         catch (Exception e) when (e is ArgumentException or DatasetFormatException or SafeTensorsFormatException or FileNotFoundException
                                       or DirectoryNotFoundException or BackendNotFoundException or DeviceOutOfMemoryException
-                                      or ShapeMismatchException or Training.TrainingDivergedException)
+                                      or ShapeMismatchException or Training.TrainingDivergedException or FormatException)
         {
             AnsiConsole.Console.Profile.Out.Writer.Flush();
             Console.Error.WriteLine($"error: {e.Message}");

@@ -7,5 +7,6 @@ var root = new RootCommand("IlgpuVit: Vision Transformers with dynamic token red
     InfoCommand.Create(),
     TrainCommand.Create(),
     EvalCommand.Create(),
+    BenchCommand.Create(),
 };
 return root.Parse(args).Invoke();
