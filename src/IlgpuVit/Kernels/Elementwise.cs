@@ -69,6 +69,19 @@ public readonly struct ExpOp : IUnaryOp
     public Vector512<float> Apply(Vector512<float> x) => Vector512.Exp(x);
 }
 
+/// <summary>factor · ln(x): the proportional-attention key bias λ log(size) (ToMe, VPA).</summary>
+public readonly struct ScaledLogOp(float factor) : IUnaryOp
+{
+    /// <summary>The factor λ.</summary>
+    public float Factor { get; } = factor;
+
+    /// <inheritdoc/>
+    public float Apply(float x) => Factor * MathF.Log(x);
+
+    /// <inheritdoc/>
+    public Vector512<float> Apply(Vector512<float> x) => Vector512.Create(Factor) * Vector512.Log(x);
+}
+
 /// <summary>x times a constant factor.</summary>
 /// <param name="factor">The factor.</param>
 public readonly struct ScaleOp(float factor) : IUnaryOp

@@ -1,16 +1,25 @@
 // One spelling for a reduction method and its rate, shared by the library and the CLI:
 // "none", or "<method>:<rate>" with the rate in ReductionRate's spelling, e.g. "topk:rate=0.06",
-// "topk:keep=0.7@3,6,9". The methods of methods.md arrive one by one; the parser lists those present.
+// "topk:keep=0.7@3,6,9", "topk-vpa:rate=0.06,lambda=0.5..1,mode=host". Method options (lambda, mode)
+// sit among the rate's; the rest goes to ReductionRate.Parse. The parser lists the methods present.
 
 namespace IlgpuVit.Reduction;
 
 /// <summary>Parses method specs and fits their reducers to a model.</summary>
 public static class ReductionMethod
 {
-    private static readonly Dictionary<string, Func<ReductionRate, Nn.ITokenReducer>> Methods = new()
+    private static readonly Dictionary<string, Func<ReductionRate, Dictionary<string, string>, int, Nn.ITokenReducer>> Methods = new()
     {
-        ["topk"] = rate => new TopKReducer(rate),
+        ["topk"] = (rate, options, _) => NoOptions("topk", options, new TopKReducer(rate)),
+        ["topk-vpa"] = (rate, options, depth) =>
+        {
+            var (first, last) = options.Remove("lambda", out var lambda) ? Lambda(lambda) : (1f, 1f);
+            var mode = options.Remove("mode", out var m) ? Enum.Parse<Kernels.SizeMode>(m, ignoreCase: true) : Kernels.SizeMode.Host;
+            return NoOptions("topk-vpa", options, new TopKVpaReducer(rate, first, last, mode, depth));
+        },
     };
+
+    private static readonly string[] OptionNames = ["lambda", "mode"];
 
     /// <summary>The method names a spec may start with ("none" takes no rate).</summary>
     public static IReadOnlyList<string> Names => ["none", .. Methods.Keys];
@@ -21,19 +30,41 @@ public static class ReductionMethod
     /// <exception cref="FormatException">The spec is malformed; the message lists the valid spellings.</exception>
     public static void Apply(Nn.VisionTransformer model, string spec)
     {
-        var reducer = Parse(spec);
+        var reducer = Parse(spec, model.Config.Depth);
         foreach (var block in model.Blocks) block.Reducer = reducer;
     }
 
-    /// <summary>The reducer <paramref name="spec"/> names, or null for "none".</summary>
+    /// <summary>The reducer <paramref name="spec"/> names for a model of <paramref name="depth"/> blocks, or null for "none".</summary>
     /// <exception cref="FormatException">The spec is malformed; the message lists the valid spellings.</exception>
-    public static Nn.ITokenReducer? Parse(string spec)
+    public static Nn.ITokenReducer? Parse(string spec, int depth = 12)
     {
-        string usage = $"Valid: none, or METHOD:RATE with METHOD one of {string.Join(", ", Methods.Keys)} and RATE rate=P, r=R or keep=K@layers (e.g. topk:rate=0.06).";
+        string usage = $"Valid: none, or METHOD:RATE[,lambda=L|L1..L2][,mode=host|attention|uniform] with METHOD one of " +
+                       $"{string.Join(", ", Methods.Keys)} and RATE rate=P, r=R or keep=K@layers (e.g. topk:rate=0.06, topk-vpa:rate=0.06,lambda=1).";
         if (spec.Trim() == "none") return null;
         var parts = spec.Split(':', 2);
         if (parts.Length != 2 || !Methods.TryGetValue(parts[0].Trim(), out var make))
             throw new FormatException($"Unknown reduction method '{spec}'. {usage}");
-        return make(ReductionRate.Parse(parts[1]));
+        var items = parts[1].Split(',');
+        var options = items.Select(i => i.Split('=', 2)).Where(kv => kv.Length == 2 && OptionNames.Contains(kv[0].Trim()))
+            .ToDictionary(kv => kv[0].Trim(), kv => kv[1].Trim());
+        var rate = string.Join(',', items.Where(i => !OptionNames.Contains(i.Split('=', 2)[0].Trim())));
+        try
+        {
+            return make(ReductionRate.Parse(rate), options, depth);
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"Bad reduction method '{spec}': {e.Message}. {usage}", e);
+        }
+    }
+
+    private static Nn.ITokenReducer NoOptions(string method, Dictionary<string, string> left, Nn.ITokenReducer reducer) =>
+        left.Count == 0 ? reducer : throw new ArgumentException($"{method} takes no option {string.Join(", ", left.Keys)}");
+
+    private static (float First, float Last) Lambda(string text)
+    {
+        var ends = text.Split("..", 2);
+        float first = float.Parse(ends[0], System.Globalization.CultureInfo.InvariantCulture);
+        return (first, ends.Length == 2 ? float.Parse(ends[1], System.Globalization.CultureInfo.InvariantCulture) : first);
     }
 }

@@ -16,7 +16,7 @@ public class ReductionMethodTests
     }
 
     [Theory]
-    [InlineData("tome:r=8", "Unknown reduction method 'tome:r=8'. Valid: none, or METHOD:RATE with METHOD one of topk*")]
+    [InlineData("tome:r=8", "Unknown reduction method 'tome:r=8'. Valid: none, or METHOD:RATE*with METHOD one of topk, topk-vpa*")]
     [InlineData("topk", "Unknown reduction method 'topk'*")]
     [InlineData("topk:rate=2", "Bad reduction rate 'rate=2'*")]
     public void Wrong_specs_list_the_valid_ones(string spec, string message)
