@@ -5,7 +5,8 @@
 //   attention (1): spread over the kept tokens in proportion to their importance scores
 //   uniform (2):   spread evenly over the kept tokens
 // CLS never receives size (it stands for no patch) and keeps its own. One kernel index per image:
-// the work is O(dropped x kept x d) for host and O(T) otherwise, small beside the block's GEMMs.
+// host mode first sums each token's key over heads into scratch, with its norm (O(T d H)), then
+// scores every dropped token against every kept one (O(dropped x kept x d)); the other modes are O(T).
 
 namespace IlgpuVit.Kernels;
 
@@ -27,13 +28,13 @@ public static partial class Ops
     /// their own <paramref name="sizes"/> (B, T) plus the sizes of the dropped tokens, moved as
     /// <paramref name="mode"/> says. <paramref name="scores"/> (B, T − 1) are the importance scores of tokens 1..T−1;
     /// <paramref name="qkv"/> (B, T, 3C) gives the keys (host mode), with <paramref name="heads"/> heads;
-    /// <paramref name="isKept"/> (B, T) is scratch.
+    /// <paramref name="isKept"/> (B, T) and <paramref name="keys"/> (B, T, d + 1) are scratch.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The shapes do not fit together.</exception>
     public static void RedistributeSizes(Tensor<float> sizes, Tensor<int> kept, Tensor<float> scores, Tensor<float> qkv, int heads,
-        SizeMode mode, Tensor<int> isKept, Tensor<float> newSizes)
+        SizeMode mode, Tensor<int> isKept, Tensor<float> keys, Tensor<float> newSizes)
     {
-        OnOneDevice("RedistributeSizes", sizes, kept, scores, qkv, isKept, newSizes);
+        OnOneDevice("RedistributeSizes", sizes, kept, scores, qkv, isKept, keys, newSizes);
         ShapeMismatchException.Require(sizes.Shape.Rank == 2 && kept.Shape.Rank == 2 && kept.Shape[0] == sizes.Shape[0]
             && kept.Shape[1] <= sizes.Shape[1] && kept.Shape[1] >= 2, "RedistributeSizes",
             $"sizes have shape {sizes.Shape} and kept {kept.Shape}; they need (B, T) and (B, K + 1) with 1 ≤ K < T.");
@@ -43,15 +44,17 @@ public static partial class Ops
             "RedistributeSizes", $"qkv has shape {qkv.Shape}; it needs ({b}, {t}, 3C) with C a multiple of {heads} heads.");
         ShapeMismatchException.ThrowIfDifferent("RedistributeSizes", "scratch", sizes.Shape, isKept.Shape);
         ShapeMismatchException.ThrowIfDifferent("RedistributeSizes", "new sizes", kept.Shape, newSizes.Shape);
+        int d = qkv.Shape[2] / 3 / heads;
+        ShapeMismatchException.ThrowIfDifferent("RedistributeSizes", "key scratch", new Shape(b, t, d + 1), keys.Shape);
         var launch = sizes.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
             int, int, int, int, int>(RedistributeSizesKernel, group));
-        launch(sizes.Device.Accelerator.DefaultStream, b, sizes.View, kept.View, scores.View, qkv.View, isKept.View, newSizes.View,
+        launch(sizes.Device.Accelerator.DefaultStream, b, sizes.View, kept.View, scores.View, qkv.View, isKept.View, keys.View, newSizes.View,
             t, k1, qkv.Shape[2] / 3, heads, (int)mode);
     }
 
     internal static void RedistributeSizesKernel(Index1D b, ArrayView<float> sizes, ArrayView<int> kept, ArrayView<float> scores,
-        ArrayView<float> qkv, ArrayView<int> isKept, ArrayView<float> newSizes, int t, int k1, int c, int heads, int mode)
+        ArrayView<float> qkv, ArrayView<int> isKept, ArrayView<float> keys, ArrayView<float> newSizes, int t, int k1, int c, int heads, int mode)
     {
         int row = b * t, keptRow = b * k1;
         for (int j = 0; j < t; j++) isKept[row + j] = 0;
@@ -74,42 +77,37 @@ public static partial class Ops
             for (int i = 1; i < k1; i++) newSizes[keptRow + i] += dropped * scores[b * (t - 1) + kept[keptRow + i] - 1] / keptScore;
             return;
         }
-        // Host: cosine of the head-averaged keys (the 1/H of the mean cancels in the cosine).
+        // Host: cosine of the head-averaged keys (the 1/H of the mean cancels in the cosine). Each token's
+        // head-summed key goes to keys[b, j, 0..d-1] and its norm to keys[b, j, d].
         int d = c / heads, stride = 3 * c;
         for (int j = 1; j < t; j++)
         {
+            long from = (long)(row + j) * stride + c, to = (long)(row + j) * (d + 1);
+            float norm = 0f;
+            for (int e = 0; e < d; e++)
+            {
+                float a = 0f;
+                for (int h = 0; h < heads; h++) a += qkv[from + h * d + e];
+                keys[to + e] = a;
+                norm += a * a;
+            }
+            keys[to + d] = MathF.Sqrt(norm);
+        }
+        for (int j = 1; j < t; j++)
+        {
             if (isKept[row + j] != 0) continue;
-            long kj = (long)(row + j) * stride + c;
+            long kj = (long)(row + j) * (d + 1);
             float best = float.NegativeInfinity;
             int host = 1;
-            float normJ = KeyMeanNorm(qkv, kj, d, heads);
             for (int i = 1; i < k1; i++)
             {
-                long ki = (long)(row + kept[keptRow + i]) * stride + c;
+                long ki = (long)(row + kept[keptRow + i]) * (d + 1);
                 float dot = 0f;
-                for (int e = 0; e < d; e++)
-                {
-                    float a = 0f, bb = 0f;
-                    for (int h = 0; h < heads; h++) { a += qkv[kj + h * d + e]; bb += qkv[ki + h * d + e]; }
-                    dot += a * bb;
-                }
-                float cosine = dot / (normJ * KeyMeanNorm(qkv, ki, d, heads) + 1e-6f);
+                for (int e = 0; e < d; e++) dot += keys[kj + e] * keys[ki + e];
+                float cosine = dot / (keys[kj + d] * keys[ki + d] + 1e-6f);
                 if (cosine > best) { best = cosine; host = i; }
             }
             newSizes[keptRow + host] += sizes[row + j];
         }
-    }
-
-    /// <summary>The L2 norm of the head-summed key at <paramref name="offset"/>.</summary>
-    private static float KeyMeanNorm(ArrayView<float> qkv, long offset, int d, int heads)
-    {
-        float sum = 0f;
-        for (int e = 0; e < d; e++)
-        {
-            float a = 0f;
-            for (int h = 0; h < heads; h++) a += qkv[offset + h * d + e];
-            sum += a * a;
-        }
-        return MathF.Sqrt(sum);
     }
 }

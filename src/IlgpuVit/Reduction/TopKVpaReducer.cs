@@ -38,7 +38,9 @@ public sealed record TopKVpaReducer(ReductionRate Rate, float LambdaFirst = 1f, 
             Ops.ClsAttentionScore(context.Attention.Probabilities, scores);
             Ops.TopK(scores, selected);
             Ops.KeptTokenIndex(selected, mask, kept);
-            Ops.RedistributeSizes(sizes, kept, scores, context.Attention.Qkv.Value, context.Attention.Probabilities.Shape[1], Mode, mask, newSizes);
+            int heads = context.Attention.Probabilities.Shape[1], d = x.Shape[2] / heads;
+            using var keys = Tensor<float>.Empty(device, batch, tokens, d + 1);
+            Ops.RedistributeSizes(sizes, kept, scores, context.Attention.Qkv.Value, heads, Mode, mask, keys, newSizes);
             x = tape.GatherRows(x, kept);
             sizes = newSizes;
         }

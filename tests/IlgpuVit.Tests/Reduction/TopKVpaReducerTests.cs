@@ -65,7 +65,8 @@ public class TopKVpaReducerTests
         using var scores = device.Zeros(b, t - 1);
         using var scratch = Tensor<int>.Zeros(device, b, t);
         using var result = device.Zeros(b, 3);
-        Ops.RedistributeSizes(ts, tk, scores, tq, heads, SizeMode.Host, scratch, result);
+        using var keys = device.Zeros(b, t, d + 1);
+        Ops.RedistributeSizes(ts, tk, scores, tq, heads, SizeMode.Host, scratch, keys, result);
         var expected = new double[b * 3];
         for (int i = 0; i < b; i++)
         {
