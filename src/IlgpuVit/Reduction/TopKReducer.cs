@@ -22,12 +22,7 @@ public sealed class TopKReducer(ReductionRate rate) : ITokenReducer
         if (keep == tokens - 1) return x;
         var device = x.Device;
         using var scores = Tensor<float>.Empty(device, batch, tokens - 1);
-        using var selected = Tensor<int>.Empty(device, batch, keep);
-        using var mask = Tensor<int>.Empty(device, batch, tokens);
-        var kept = tape.Keep(Tensor<int>.Empty(device, batch, keep + 1));
-        Ops.ClsAttentionScore(context.Attention.Probabilities, scores);
-        Ops.TopK(scores, selected);
-        Ops.KeptTokenIndex(selected, mask, kept);
+        var kept = TopKSelection.KeptRows(tape, context, keep, scores);
         if (context.State.Sizes is { } sizes)
         {
             var keptSizes = tape.Keep(Tensor<float>.Empty(device, batch, keep + 1));

@@ -27,27 +27,23 @@ public sealed record TopKVpaReducer(ReductionRate Rate, float LambdaFirst = 1f, 
         int keep = tokens - 1 - Rate.Removed(context.Layer, tokens);
         var device = x.Device;
         var state = context.State;
-        var sizes = state.Sizes ?? tape.Keep(Tensor<float>.FromArray(device, Enumerable.Repeat(1f, batch * tokens).ToArray(), batch, tokens));
+        var sizes = state.Sizes ?? tape.Keep(Tensor<float>.FromArray(device, Init.Constant(batch * tokens, 1f), batch, tokens));
         if (keep < tokens - 1)
         {
             using var scores = Tensor<float>.Empty(device, batch, tokens - 1);
-            using var selected = Tensor<int>.Empty(device, batch, keep);
-            using var mask = Tensor<int>.Empty(device, batch, tokens);
-            var kept = tape.Keep(Tensor<int>.Empty(device, batch, keep + 1));
+            var kept = TopKSelection.KeptRows(tape, context, keep, scores);
             var newSizes = tape.Keep(Tensor<float>.Empty(device, batch, keep + 1));
-            Ops.ClsAttentionScore(context.Attention.Probabilities, scores);
-            Ops.TopK(scores, selected);
-            Ops.KeptTokenIndex(selected, mask, kept);
             int heads = context.Attention.Probabilities.Shape[1], d = x.Shape[2] / heads;
+            using var isKept = Tensor<int>.Empty(device, batch, tokens);
             using var keys = Tensor<float>.Empty(device, batch, tokens, d + 1);
-            Ops.RedistributeSizes(sizes, kept, scores, context.Attention.Qkv.Value, heads, Mode, mask, keys, newSizes);
+            Ops.RedistributeSizes(sizes, kept, scores, context.Attention.Qkv.Value, heads, Mode, isKept, keys, newSizes);
             x = tape.GatherRows(x, kept);
             sizes = newSizes;
         }
         state.Sizes = sizes;
         // The next block's attention adds λ log(size) to every logit of key j.
         var bias = tape.Keep(Tensor<float>.Empty(device, batch, sizes.Shape[1]));
-        Ops.Map(sizes, bias, new ScaledLogOp(Lambda(context.Layer + 1 < Depth ? context.Layer + 1 : context.Layer)));
+        Ops.Map(sizes, bias, new ScaledLogOp(Lambda(Math.Min(context.Layer + 1, Depth - 1))));
         state.KeyBias = bias;
         return x;
     }
