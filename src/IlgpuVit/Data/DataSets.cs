@@ -20,7 +20,7 @@ public static class DataSets
         "fashion-mnist" => (FashionMnist.Load(folder ?? FashionMnist.DefaultFolder, train), FashionMnist.Normalization),
         "cifar10" => (Cifar10.Load(folder ?? throw new ArgumentException("cifar10 has no default folder: pass the folder holding data_batch_1.bin .. test_batch.bin."), train),
             Cifar10.Normalization),
-        _ => throw new ArgumentException($"Unknown data set '{name}'. Known: {string.Join(", ", Names)}."),
+        _ => throw Unknown(name),
     };
 
     /// <summary>
@@ -32,6 +32,8 @@ public static class DataSets
     {
         "fashion-mnist" => new Augmentation(padding: 0, horizontalFlip: true),
         "cifar10" => new Augmentation(padding: 4, horizontalFlip: true),
-        _ => throw new ArgumentException($"Unknown data set '{name}'. Known: {string.Join(", ", Names)}."),
+        _ => throw Unknown(name),
     };
+
+    private static ArgumentException Unknown(string name) => new($"Unknown data set '{name}'. Known: {string.Join(", ", Names)}.");
 }
