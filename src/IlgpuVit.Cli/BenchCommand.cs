@@ -51,7 +51,8 @@ internal static class BenchCommand
             model.Forward(tape, images, state).Value.ToArray();     // the copy back waits for the device
             return state;
         }
-        var counts = Run().TokensAfterLayer;
+        var first = Run();
+        var counts = first.TokensAfterLayer;
         for (int i = 0; i < 2; i++) Run();
         var times = new double[runs];
         for (int i = 0; i < runs; i++)
@@ -63,7 +64,7 @@ internal static class BenchCommand
         Array.Sort(times);
         double At(double q) => times[(int)Math.Round(q * (runs - 1))];
         var before = counts.Prepend(config.Tokens).Take(config.Depth).ToArray();
-        double gmacs = Flops.Macs(config, before, counts) / 1e9, baseGmacs = Flops.Macs(config) / 1e9;
+        double gmacs = Flops.Macs(config, before, counts, first.MethodMacs) / 1e9, baseGmacs = Flops.Macs(config) / 1e9;
         var result = new
         {
             model = config.Name, batch, method = methodSpec, device = device.Info.Spec, runs,

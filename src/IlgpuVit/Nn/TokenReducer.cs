@@ -37,4 +37,10 @@ public sealed class TokenState
 
     /// <summary>Tokens (CLS included) each block handed on, in block order: what FLOPs are counted from.</summary>
     public List<int> TokensAfterLayer { get; } = [];
+
+    /// <summary>
+    /// Multiply-accumulates per image of the reducers' own products (ToMe's and eTPS's similarities,
+    /// VPA's host search), which flops.md counts on top of the blocks'.
+    /// </summary>
+    public double MethodMacs { get; set; }
 }
