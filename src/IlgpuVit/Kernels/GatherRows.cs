@@ -77,7 +77,7 @@ public static partial class Ops
         int t = index[row];
         int dst = row * channels + c0;
         if (t >= 0 && t < tokens)
-            CopyRow(x, y, (row / kept * tokens + t) * channels + c0, dst, n, 0);
+            ScaleRow(x, y, (row / kept * tokens + t) * channels + c0, dst, n, 1f, 0);
         else
             for (int c = 0; c < n; c++) y[dst + c] = 0f;
     }
@@ -96,7 +96,7 @@ public static partial class Ops
             // Every match, in order of k, so the sum is rounded the same way on every backend.
             for (int k = 0; k < kept; k++)
                 if (index[b * kept + k] == t)
-                    CopyRow(x, y, (b * kept + k) * channels + c0, dst, n, 1);
+                    ScaleRow(x, y, (b * kept + k) * channels + c0, dst, n, 1f, 1);
         }
         else
         {
@@ -104,36 +104,37 @@ public static partial class Ops
             for (int k = kept - 1; k >= 0; k--)
                 if (index[b * kept + k] == t)
                 {
-                    CopyRow(x, y, (b * kept + k) * channels + c0, dst, n, 0);
+                    ScaleRow(x, y, (b * kept + k) * channels + c0, dst, n, 1f, 0);
                     break;
                 }
         }
     }
 
-    /// <summary>dst[dstOffset + j] = (or +=) src[srcOffset + j] for j &lt; n.</summary>
-    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(CopyRowPortable))]
-    internal static unsafe void CopyRow(ArrayView<float> src, ArrayView<float> dst, int srcOffset, int dstOffset, int n, int accumulate)
+    /// <summary>dst[dstOffset + j] = (or +=) scale · src[srcOffset + j] for j &lt; n (scale 1 copies exactly).</summary>
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(ScaleRowPortable))]
+    internal static unsafe void ScaleRow(ArrayView<float> src, ArrayView<float> dst, int srcOffset, int dstOffset, int n, float scale, int accumulate)
     {
         float* s = FastMath.Address(src, srcOffset);
         float* d = FastMath.Address(dst, dstOffset);
+        var vs = Vector512.Create(scale);
         int j = 0;
         if (accumulate != 0)
         {
-            for (; j + 16 <= n; j += 16) (Vector512.Load(d + j) + Vector512.Load(s + j)).Store(d + j);
-            for (; j < n; j++) d[j] += s[j];
+            for (; j + 16 <= n; j += 16) Vector512.FusedMultiplyAdd(Vector512.Load(s + j), vs, Vector512.Load(d + j)).Store(d + j);
+            for (; j < n; j++) d[j] = MathF.FusedMultiplyAdd(s[j], scale, d[j]);
         }
         else
         {
-            for (; j + 16 <= n; j += 16) Vector512.Load(s + j).Store(d + j);
-            for (; j < n; j++) d[j] = s[j];
+            for (; j + 16 <= n; j += 16) (Vector512.Load(s + j) * vs).Store(d + j);
+            for (; j < n; j++) d[j] = s[j] * scale;
         }
     }
 
-    internal static void CopyRowPortable(ArrayView<float> src, ArrayView<float> dst, int srcOffset, int dstOffset, int n, int accumulate)
+    internal static void ScaleRowPortable(ArrayView<float> src, ArrayView<float> dst, int srcOffset, int dstOffset, int n, float scale, int accumulate)
     {
         if (accumulate != 0)
-            for (int j = 0; j < n; j++) dst[dstOffset + j] += src[srcOffset + j];
+            for (int j = 0; j < n; j++) dst[dstOffset + j] += src[srcOffset + j] * scale;
         else
-            for (int j = 0; j < n; j++) dst[dstOffset + j] = src[srcOffset + j];
+            for (int j = 0; j < n; j++) dst[dstOffset + j] = src[srcOffset + j] * scale;
     }
 }

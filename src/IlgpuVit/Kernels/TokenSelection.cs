@@ -1,7 +1,8 @@
 // Token selection for the Top-K family (methods.md): the importance score of each non-CLS token and
 // the index of the tokens a block keeps.
 //   ClsAttentionScore:  score[b, j - 1] = (1/H) Σ_h P[b, h, 0, j]      (CLS row of the attention, j ≥ 1)
-//   KeptTokenIndex:     kept[b, :] = [0, sorted(selected[b, :]) + 1]  (CLS first, original order kept)
+//   KeptTokenIndex:     kept[b, :] = [0, sorted(selected[b, :]) + 1]  (CLS first, original order kept),
+//                       and optionally dropped[b, :] = the other tokens, in order (merge sources, hosts' guests)
 // Per-row top-k itself is Ops.TopK (ties to the lower index), so the whole selection runs on the
 // device with no per-row trip to the host. KeptTokenIndex marks the chosen tokens in a per-row
 // scratch mask and compacts it in token order: one kernel index per image, O(T), deterministic.
@@ -30,20 +31,24 @@ public static partial class Ops
     /// <summary>
     /// The rows a block keeps: <paramref name="kept"/> (B, K + 1) = CLS (0), then the tokens of
     /// <paramref name="selected"/> (B, K; indices among the T − 1 non-CLS tokens, distinct) shifted by one, in token order.
-    /// <paramref name="mask"/> (B, T) is scratch.
+    /// <paramref name="mask"/> (B, T) is scratch. <paramref name="dropped"/> (B, T − 1 − K), when given, receives the
+    /// tokens not kept, in token order.
     /// </summary>
-    /// <exception cref="ShapeMismatchException">The shapes are not (B, K), (B, T) and (B, K + 1) with K &lt; T.</exception>
-    public static void KeptTokenIndex(Tensor<int> selected, Tensor<int> mask, Tensor<int> kept)
+    /// <exception cref="ShapeMismatchException">The shapes are not (B, K), (B, T), (B, K + 1) and (B, T − 1 − K) with K &lt; T.</exception>
+    public static void KeptTokenIndex(Tensor<int> selected, Tensor<int> mask, Tensor<int> kept, Tensor<int>? dropped = null)
     {
-        OnOneDevice("KeptTokenIndex", selected, mask, kept);
+        OnOneDevice("KeptTokenIndex", selected, mask, kept, dropped ?? kept);
         ShapeMismatchException.Require(selected.Shape.Rank == 2 && mask.Shape.Rank == 2 && selected.Shape[0] == mask.Shape[0]
             && selected.Shape[1] < mask.Shape[1], "KeptTokenIndex",
             $"selected has shape {selected.Shape} and mask {mask.Shape}; they need (B, K) and (B, T) with K < T.");
         int batch = selected.Shape[0], k = selected.Shape[1], tokens = mask.Shape[1];
         ShapeMismatchException.ThrowIfDifferent("KeptTokenIndex", "kept", new Shape(batch, k + 1), kept.Shape);
+        if (dropped is not null)
+            ShapeMismatchException.ThrowIfDifferent("KeptTokenIndex", "dropped", new Shape(batch, tokens - 1 - k), dropped.Shape);
         var launch = kept.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int>(KeptTokenIndexKernel, group));
-        launch(kept.Device.Accelerator.DefaultStream, batch, selected.View, mask.View, kept.View, k, tokens);
+            Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>(KeptTokenIndexKernel, group));
+        launch(kept.Device.Accelerator.DefaultStream, batch, selected.View, mask.View, kept.View, (dropped ?? kept).View, k, tokens,
+            dropped is null ? 0 : 1);
     }
 
     internal static void ClsAttentionScoreKernel(Index1D index, ArrayView<float> probabilities, ArrayView<float> scores, int heads, int tokens)
@@ -54,7 +59,8 @@ public static partial class Ops
         scores[index] = sum / heads;
     }
 
-    internal static void KeptTokenIndexKernel(Index1D b, ArrayView<int> selected, ArrayView<int> mask, ArrayView<int> kept, int k, int tokens)
+    internal static void KeptTokenIndexKernel(Index1D b, ArrayView<int> selected, ArrayView<int> mask, ArrayView<int> kept, ArrayView<int> dropped,
+        int k, int tokens, int writeDropped)
     {
         int row = b * tokens;
         for (int t = 0; t < tokens; t++) mask[row + t] = 0;
@@ -64,8 +70,11 @@ public static partial class Ops
             int j = selected[b * k + i] + 1;
             if (j >= 1 && j < tokens) mask[row + j] = 1;
         }
-        int next = b * (k + 1);
+        int next = b * (k + 1), other = b * (tokens - 1 - k);
         for (int t = 0; t < tokens; t++)
+        {
             if (mask[row + t] != 0) kept[next++] = t;
+            else if (writeDropped != 0) dropped[other++] = t;
+        }
     }
 }

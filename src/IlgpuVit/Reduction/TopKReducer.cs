@@ -20,17 +20,15 @@ public sealed class TopKReducer(ReductionRate rate) : ITokenReducer
         int batch = x.Shape[0], tokens = x.Shape[1];
         int keep = tokens - 1 - Rate.Removed(context.Layer, tokens);
         if (keep == tokens - 1) return x;
-        var device = x.Device;
-        using var scores = Tensor<float>.Empty(device, batch, tokens - 1);
-        var kept = TopKSelection.KeptRows(tape, context, keep, scores);
+        var selection = TopKSelection.Select(tape, context, keep);
         if (context.State.Sizes is { } sizes)
         {
-            var keptSizes = tape.Keep(Tensor<float>.Empty(device, batch, keep + 1));
+            var keptSizes = tape.Keep(Tensor<float>.Empty(x.Device, batch, keep + 1));
             using (var sizes3 = sizes.Reshape(batch, tokens, 1))
             using (var kept3 = keptSizes.Reshape(batch, keep + 1, 1))
-                Ops.GatherRows(sizes3, kept, kept3);
+                Ops.GatherRows(sizes3, selection.Kept, kept3);
             context.State.Sizes = keptSizes;
         }
-        return tape.GatherRows(x, kept);
+        return tape.GatherRows(x, selection.Kept);
     }
 }

@@ -1,29 +1,51 @@
-// The selection step the Top-K family shares (Top-K, Top-K + VPA, later EViT and eTPS): importance
-// scores from the block's CLS attention, per-row top-k on the device, and the kept-row index with
-// CLS first and the kept tokens in their original order.
+// The selection step the Top-K family shares (Top-K, Top-K + VPA, EViT, eTPS): importance scores
+// from the block's CLS attention, per-row top-k on the device, the kept rows (CLS first, kept
+// tokens in token order) and the dropped ones (in token order). All three tensors are owned by the
+// tape: gathers and plans read them in backward.
 
 using IlgpuVit.Autodiff;
 using IlgpuVit.Nn;
 
 namespace IlgpuVit.Reduction;
 
-internal static class TopKSelection
+/// <summary>A Top-K selection: <paramref name="Scores"/> (B, T − 1), <paramref name="Kept"/> (B, K + 1), <paramref name="Dropped"/> (B, T − 1 − K).</summary>
+internal sealed record TopKSelection(Tensor<float> Scores, Tensor<int> Kept, Tensor<int> Dropped)
 {
-    /// <summary>
-    /// Fills <paramref name="scores"/> (B, T − 1) and returns the index (B, <paramref name="keep"/> + 1) of the rows
-    /// to keep, owned by <paramref name="tape"/> (the gather's backward reads it).
-    /// </summary>
-    public static Tensor<int> KeptRows(Tape tape, in ReductionContext context, int keep, Tensor<float> scores)
+    /// <summary>Selects the <paramref name="keep"/> highest-scoring non-CLS tokens (1 ≤ keep &lt; T − 1).</summary>
+    public static TopKSelection Select(Tape tape, in ReductionContext context, int keep)
     {
         var probabilities = context.Attention.Probabilities;
         var device = probabilities.Device;
         int batch = probabilities.Shape[0], tokens = probabilities.Shape[3];
+        var scores = tape.Keep(Tensor<float>.Empty(device, batch, tokens - 1));
+        var kept = tape.Keep(Tensor<int>.Empty(device, batch, keep + 1));
+        var dropped = tape.Keep(Tensor<int>.Empty(device, batch, tokens - 1 - keep));
         using var selected = Tensor<int>.Empty(device, batch, keep);
         using var mask = Tensor<int>.Empty(device, batch, tokens);
-        var kept = tape.Keep(Tensor<int>.Empty(device, batch, keep + 1));
         Ops.ClsAttentionScore(probabilities, scores);
         Ops.TopK(scores, selected);
-        Ops.KeptTokenIndex(selected, mask, kept);
-        return kept;
+        Ops.KeptTokenIndex(selected, mask, kept, dropped);
+        return new TopKSelection(scores, kept, dropped);
+    }
+
+    /// <summary>
+    /// The host of every dropped token among the kept rows 1..K by cosine of <paramref name="features"/> (B, T, F)
+    /// (one batched GEMM), and that cosine; adds the GEMM's MACs per image to the state.
+    /// </summary>
+    public (Tensor<int> Hosts, Tensor<float> Best) Hosts(Tensor<float> features, TokenState state)
+    {
+        var device = features.Device;
+        int batch = features.Shape[0], f = features.Shape[2], k1 = Kept.Shape[1], d = Dropped.Shape[1];
+        using var guests = Tensor<float>.Empty(device, batch, d, f);
+        using var hosts = Tensor<float>.Empty(device, batch, k1, f);
+        using var similarity = Tensor<float>.Empty(device, batch, d, k1);
+        Ops.GatherRows(features, Dropped, guests);
+        Ops.GatherRows(features, Kept, hosts);
+        Ops.CosineSimilarity(guests, hosts, similarity, eps: 1e-6f);
+        var host = Tensor<int>.Empty(device, batch, d);
+        var best = Tensor<float>.Empty(device, batch, d);
+        Ops.HostOfDropped(similarity, host, best);
+        state.MethodMacs += (double)d * k1 * f;
+        return (host, best);
     }
 }

@@ -1,7 +1,8 @@
 // Top-K with Variable Proportional Attention (methods.md, method 3): Top-K selection, the sizes of
-// dropped tokens moved to kept ones (Ops.RedistributeSizes: host / attention / uniform), and the key
-// bias λ_l log(size) that the next block's attention adds. λ may be constant or a linear ramp from
-// the first to the last layer. λ = 0 is exactly Top-K; the sizes always sum to the initial tokens.
+// dropped tokens moved to kept ones (host: the kept token with the most similar head-averaged key,
+// found on one cosine GEMM; attention; uniform), and the key bias λ_l log(size) that the next
+// block's attention adds. λ may be constant or a linear ramp from the first to the last layer.
+// λ = 0 is exactly Top-K; the sizes always sum to the initial tokens.
 
 using IlgpuVit.Autodiff;
 using IlgpuVit.Nn;
@@ -18,7 +19,7 @@ public sealed record TopKVpaReducer(ReductionRate Rate, float LambdaFirst = 1f, 
     : ITokenReducer
 {
     /// <summary>λ of block <paramref name="layer"/>.</summary>
-    public float Lambda(int layer) => Depth <= 1 ? LambdaFirst : LambdaFirst + (LambdaLast - LambdaFirst) * layer / (Depth - 1);
+    public float Lambda(int layer) => ProportionalAttention.Lambda(LambdaFirst, LambdaLast, Depth, layer);
 
     /// <inheritdoc/>
     public Variable Reduce(Tape tape, Variable x, in ReductionContext context)
@@ -27,24 +28,29 @@ public sealed record TopKVpaReducer(ReductionRate Rate, float LambdaFirst = 1f, 
         int keep = tokens - 1 - Rate.Removed(context.Layer, tokens);
         var device = x.Device;
         var state = context.State;
-        var sizes = state.Sizes ?? tape.Keep(Tensor<float>.FromArray(device, Init.Constant(batch * tokens, 1f), batch, tokens));
+        var sizes = ProportionalAttention.Sizes(tape, state, device, batch, tokens);
         if (keep < tokens - 1)
         {
-            using var scores = Tensor<float>.Empty(device, batch, tokens - 1);
-            var kept = TopKSelection.KeptRows(tape, context, keep, scores);
+            var selection = TopKSelection.Select(tape, context, keep);
             var newSizes = tape.Keep(Tensor<float>.Empty(device, batch, keep + 1));
-            int heads = context.Attention.Probabilities.Shape[1], d = x.Shape[2] / heads;
-            using var isKept = Tensor<int>.Empty(device, batch, tokens);
-            using var keys = Tensor<float>.Empty(device, batch, tokens, d + 1);
-            Ops.RedistributeSizes(sizes, kept, scores, context.Attention.Qkv.Value, heads, Mode, isKept, keys, newSizes);
-            x = tape.GatherRows(x, kept);
+            if (Mode == SizeMode.Host)
+            {
+                var qkv = context.Attention.Qkv.Value;
+                int heads = context.Attention.Probabilities.Shape[1];
+                using var keys = Tensor<float>.Empty(device, batch, tokens, qkv.Shape[2] / 3 / heads);
+                Ops.HeadMeanKeys(qkv, heads, keys);
+                var (hosts, best) = selection.Hosts(keys, state);
+                using (hosts)
+                using (best)
+                    Ops.RedistributeSizes(sizes, selection.Kept, selection.Dropped, selection.Scores, hosts, Mode, newSizes);
+            }
+            else
+                Ops.RedistributeSizes(sizes, selection.Kept, selection.Dropped, selection.Scores, null, Mode, newSizes);
+            x = tape.GatherRows(x, selection.Kept);
             sizes = newSizes;
         }
-        state.Sizes = sizes;
         // The next block's attention adds λ log(size) to every logit of key j.
-        var bias = tape.Keep(Tensor<float>.Empty(device, batch, sizes.Shape[1]));
-        Ops.Map(sizes, bias, new ScaledLogOp(Lambda(Math.Min(context.Layer + 1, Depth - 1))));
-        state.KeyBias = bias;
+        ProportionalAttention.Set(tape, state, sizes, Lambda(context.Layer + 1));
         return x;
     }
 }

@@ -131,7 +131,7 @@ public class GatherRowsTests
         // Gather on the CPU is one index per output row (b, k): the twin does the same rows.
         device.Synchronize();
         for (int row = 0; row < batch * kept; row++)
-            Ops.CopyRowPortable(tx.View, twin.View, (row / kept * tokens + index[row]) * channels, row * channels, channels, 0);
+            Ops.ScaleRowPortable(tx.View, twin.View, (row / kept * tokens + index[row]) * channels, row * channels, channels, 1f, 0);
         Check.Close(fast.ToArray(), twin.ToArray().ToDouble(), 0, 0, "gather: fast vs twin");
 
         // Accumulating copies: scatter-add the gathered rows back, one destination row (b, t) per index.
@@ -142,7 +142,7 @@ public class GatherRowsTests
         for (int row = 0; row < batch * tokens; row++)
             for (int k = 0; k < kept; k++)
                 if (index[row / tokens * kept + k] == row % tokens)
-                    Ops.CopyRowPortable(fast.View, backTwin.View, (row / tokens * kept + k) * channels, row * channels, channels, 1);
+                    Ops.ScaleRowPortable(fast.View, backTwin.View, (row / tokens * kept + k) * channels, row * channels, channels, 1f, 1);
         Check.Close(back.ToArray(), backTwin.ToArray().ToDouble(), 0, 0, "scatter-add: fast vs twin");
     }
 

@@ -59,14 +59,26 @@ public class TopKVpaReducerTests
         var qkv = TestData.Uniform(5, b * t * 3 * c);
         var sizes = TestData.Uniform(6, b * t).Select(v => 1.5f + v).ToArray();
         int[] kept = [0, 2, 5, /* image 2 */ 0, 1, 6];
+        int[] dropped = [1, 3, 4, 6, /* image 2 */ 2, 3, 4, 5];
         using var tq = device.FromArray(qkv, b, t, 3 * c);
         using var ts = device.FromArray(sizes, b, t);
         using var tk = Tensor<int>.FromArray(device, kept, b, 3);
+        using var td = Tensor<int>.FromArray(device, dropped, b, 4);
         using var scores = device.Zeros(b, t - 1);
-        using var scratch = Tensor<int>.Zeros(device, b, t);
+        using var keys = device.Zeros(b, t, d);
+        using var guests = device.Zeros(b, 4, d);
+        using var hostKeys = device.Zeros(b, 3, d);
+        using var similarity = device.Zeros(b, 4, 3);
+        using var hosts = Tensor<int>.Zeros(device, b, 4);
+        using var best = device.Zeros(b, 4);
         using var result = device.Zeros(b, 3);
-        using var keys = device.Zeros(b, t, d + 1);
-        Ops.RedistributeSizes(ts, tk, scores, tq, heads, SizeMode.Host, scratch, keys, result);
+        // The host search as TopKVpaReducer composes it: head-mean keys, one cosine GEMM, argmax over rows 1..K.
+        Ops.HeadMeanKeys(tq, heads, keys);
+        Ops.GatherRows(keys, td, guests);
+        Ops.GatherRows(keys, tk, hostKeys);
+        Ops.CosineSimilarity(guests, hostKeys, similarity, 1e-6f);
+        Ops.HostOfDropped(similarity, hosts, best);
+        Ops.RedistributeSizes(ts, tk, td, scores, hosts, SizeMode.Host, result);
         var expected = new double[b * 3];
         for (int i = 0; i < b; i++)
         {

@@ -1,0 +1,153 @@
+// Token plans: the data movement shared by the merge methods (EViT's fused token, eTPS's squeeze,
+// ToMe's merge). A plan sends every input token t of image b to one output row dest[b, t] (or -1:
+// dropped) with a weight w[b, t]:
+//   y[b, m, :] = Σ_{t : dest[b, t] = m} w[b, t] x[b, t, :]                       (CombineRows)
+//   dx[b, t, :] = w[b, t] dy[b, dest[b, t], :], 0 for a dropped token            (its backward)
+// The weights are constants for autodiff: the selection is not differentiated (methods.md).
+// IndexPlan turns dest into gather form (per output row its sources, in token order: a counting sort,
+// one kernel index per image, O(T)), so the forward needs no atomics and adds in the same order on
+// every backend. It also sums the sizes of each row's sources (sizes are conserved) and can
+// normalise each row's weights to sum 1: ToMe's size-weighted average, eTPS's squeeze.
+// Each CombineRows index covers `span` channels of one output row: a whole row on the CPU, one
+// channel on GPUs (as GatherRows).
+
+namespace IlgpuVit.Kernels;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Indexes a token plan. <paramref name="destination"/> (B, T) holds each token's output row in [0, M) or
+    /// −1; <paramref name="offsets"/> (B, M + 1) and <paramref name="sources"/> (B, T) receive, for each output row m,
+    /// its source tokens sources[b, offsets[b, m] .. offsets[b, m + 1]) in increasing order;
+    /// <paramref name="newSizes"/> (B, M) receives the sum of the sources' <paramref name="sizes"/> (B, T).
+    /// With <paramref name="normalize"/>, <paramref name="weight"/> (B, T) is divided in place by the sum of the
+    /// weights of its output row (a row whose weights sum to 0 is left as it is).
+    /// A destination outside [−1, M) is not checked on the host; the token is treated as dropped.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not fit together.</exception>
+    public static void IndexPlan(Tensor<int> destination, Tensor<float> weight, Tensor<float> sizes, bool normalize,
+        Tensor<int> offsets, Tensor<int> sources, Tensor<float> newSizes)
+    {
+        OnOneDevice("IndexPlan", destination, weight, sizes, offsets, sources, newSizes);
+        ShapeMismatchException.Require(destination.Shape.Rank == 2 && newSizes.Shape.Rank == 2 && newSizes.Shape[0] == destination.Shape[0],
+            "IndexPlan", $"destination has shape {destination.Shape} and new sizes {newSizes.Shape}; they need (B, T) and (B, M).");
+        int b = destination.Shape[0], t = destination.Shape[1], m = newSizes.Shape[1];
+        foreach (var (name, shape) in new[] { ("weight", weight.Shape), ("sizes", sizes.Shape), ("sources", sources.Shape) })
+            ShapeMismatchException.ThrowIfDifferent("IndexPlan", name, destination.Shape, shape);
+        ShapeMismatchException.ThrowIfDifferent("IndexPlan", "offsets", new Shape(b, m + 1), offsets.Shape);
+        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int, int, int>(
+            IndexPlanKernel, group));
+        launch(weight.Device.Accelerator.DefaultStream, b, destination.View, weight.View, sizes.View, offsets.View, sources.View, newSizes.View,
+            t, m, normalize ? 1 : 0);
+    }
+
+    /// <summary>
+    /// Applies an indexed plan: y[b, m, :] = Σ w[b, s] x[b, s, :] over the sources s of output row m, for
+    /// <paramref name="x"/> (B, T, C), <paramref name="offsets"/> (B, M + 1), <paramref name="sources"/> (B, T),
+    /// <paramref name="weight"/> (B, T) and <paramref name="y"/> (B, M, C). A row without sources is zero.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not fit together.</exception>
+    public static void CombineRows(Tensor<float> x, Tensor<int> offsets, Tensor<int> sources, Tensor<float> weight, Tensor<float> y)
+    {
+        OnOneDevice("CombineRows", x, offsets, sources, weight, y);
+        ShapeMismatchException.Require(x.Shape.Rank == 3 && offsets.Shape.Rank == 2 && offsets.Shape[0] == x.Shape[0], "CombineRows",
+            $"x has shape {x.Shape} and offsets {offsets.Shape}; they need (B, T, C) and (B, M + 1).");
+        int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2], m = offsets.Shape[1] - 1;
+        ShapeMismatchException.ThrowIfDifferent("CombineRows", "sources", new Shape(b, t), sources.Shape);
+        ShapeMismatchException.ThrowIfDifferent("CombineRows", "weight", new Shape(b, t), weight.Shape);
+        ShapeMismatchException.ThrowIfDifferent("CombineRows", "y", new Shape(b, m, c), y.Shape);
+        int span = RowSpan(y.Device, c);
+        var launch = y.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int>(
+            CombineRowsKernel, group));
+        launch(y.Device.Accelerator.DefaultStream, b * m * Spans(c, span), x.View, offsets.View, sources.View, weight.View, y.View,
+            t, m, c, span);
+    }
+
+    /// <summary>
+    /// The gradient of <see cref="CombineRows"/>: dx[b, t, :] = (or +=) w[b, t] dy[b, dest[b, t], :] for
+    /// <paramref name="dy"/> (B, M, C), <paramref name="destination"/> and <paramref name="weight"/> (B, T), and
+    /// <paramref name="dx"/> (B, T, C); a dropped token (dest outside [0, M)) gets 0 (or keeps its value).
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not fit together.</exception>
+    public static void CombineRowsBackward(Tensor<float> dy, Tensor<int> destination, Tensor<float> weight, Tensor<float> dx, bool accumulate)
+    {
+        OnOneDevice("CombineRowsBackward", dy, destination, weight, dx);
+        ShapeMismatchException.Require(dy.Shape.Rank == 3 && dx.Shape.Rank == 3 && dx.Shape[0] == dy.Shape[0] && dx.Shape[2] == dy.Shape[2],
+            "CombineRowsBackward", $"dy has shape {dy.Shape} and dx {dx.Shape}; they need (B, M, C) and (B, T, C).");
+        int b = dx.Shape[0], t = dx.Shape[1], c = dx.Shape[2], m = dy.Shape[1];
+        ShapeMismatchException.ThrowIfDifferent("CombineRowsBackward", "destination", new Shape(b, t), destination.Shape);
+        ShapeMismatchException.ThrowIfDifferent("CombineRowsBackward", "weight", new Shape(b, t), weight.Shape);
+        int span = RowSpan(dx.Device, c);
+        var launch = dx.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(
+            CombineRowsBackwardKernel, group));
+        launch(dx.Device.Accelerator.DefaultStream, b * t * Spans(c, span), dy.View, destination.View, weight.View, dx.View,
+            t, m, c, span, accumulate ? 1 : 0);
+    }
+
+    // One index per image. offsets[0..m) first count the tokens of each row, then become row ends
+    // (inclusive prefix sum); a backward pass over the tokens decrements them into row starts while
+    // it fills sources, which leaves each row's sources in increasing order.
+    internal static void IndexPlanKernel(Index1D b, ArrayView<int> destination, ArrayView<float> weight, ArrayView<float> sizes,
+        ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes, int t, int m, int normalize)
+    {
+        int row = b * t, orow = b * (m + 1);
+        for (int i = 0; i <= m; i++) offsets[orow + i] = 0;
+        for (int j = 0; j < t; j++)
+        {
+            int d = destination[row + j];
+            if (d >= 0 && d < m) offsets[orow + d]++;
+        }
+        for (int i = 1; i < m; i++) offsets[orow + i] += offsets[orow + i - 1];
+        offsets[orow + m] = m > 0 ? offsets[orow + m - 1] : 0;
+        for (int j = t - 1; j >= 0; j--)
+        {
+            int d = destination[row + j];
+            if (d >= 0 && d < m) sources[row + --offsets[orow + d]] = j;
+        }
+        for (int i = 0; i < m; i++)
+        {
+            float size = 0f, total = 0f;
+            for (int k = offsets[orow + i]; k < offsets[orow + i + 1]; k++)
+            {
+                size += sizes[row + sources[row + k]];
+                total += weight[row + sources[row + k]];
+            }
+            newSizes[b * m + i] = size;
+            if (normalize != 0 && total != 0f)
+                for (int k = offsets[orow + i]; k < offsets[orow + i + 1]; k++) weight[row + sources[row + k]] /= total;
+        }
+    }
+
+    internal static void CombineRowsKernel(Index1D i, ArrayView<float> x, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> weight,
+        ArrayView<float> y, int t, int m, int c, int span)
+    {
+        int spans = (c + span - 1) / span;
+        int row = i / spans, c0 = i % spans * span;
+        int n = Math.Min(span, c - c0);
+        int b = row / m, orow = b * (m + 1) + row % m;
+        int dst = row * c + c0;
+        for (int k = 0; k < n; k++) y[dst + k] = 0f;
+        for (int k = offsets[orow]; k < offsets[orow + 1]; k++)
+        {
+            int s = b * t + sources[b * t + k];
+            ScaleRow(x, y, s * c + c0, dst, n, weight[s], 1);
+        }
+    }
+
+    internal static void CombineRowsBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<int> destination, ArrayView<float> weight,
+        ArrayView<float> dx, int t, int m, int c, int span, int accumulate)
+    {
+        int spans = (c + span - 1) / span;
+        int row = i / spans, c0 = i % spans * span;
+        int n = Math.Min(span, c - c0);
+        int d = destination[row];
+        int dst = row * c + c0;
+        if (d >= 0 && d < m)
+            ScaleRow(dy, dx, (row / t * m + d) * c + c0, dst, n, weight[row], accumulate);
+        else if (accumulate == 0)
+            for (int k = 0; k < n; k++) dx[dst + k] = 0f;
+    }
+}
