@@ -21,13 +21,17 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent("ArgMax", "index", new Shape(x.Shape.Dims[..^1].ToArray()), index.Shape);
         int n = x.Shape[-1];
         int rows = (int)x.Shape.Outer(-1);
+        int block = RowsPerIndex(x.Device, rows);
         var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, int>(ArgMaxKernel, group));
-        launch(x.Device.Accelerator.DefaultStream, rows, x.View, index.View, n);
+            Index1D, ArrayView<float>, ArrayView<int>, int, int, int>(ArgMaxKernel, group));
+        launch(x.Device.Accelerator.DefaultStream, Blocks(rows, block), x.View, index.View, n, rows, block);
     }
 
-    internal static void ArgMaxKernel(Index1D row, ArrayView<float> x, ArrayView<int> index, int n) =>
-        ArgMaxRow(x, index, row * n, row, n);
+    // One index per block of rows (one row on GPUs).
+    internal static void ArgMaxKernel(Index1D i, ArrayView<float> x, ArrayView<int> index, int n, int rows, int rowsPerIndex)
+    {
+        for (int row = i * rowsPerIndex; row < Math.Min(rows, (i + 1) * rowsPerIndex); row++) ArgMaxRow(x, index, row * n, row, n);
+    }
 
     /// <summary>index[row] = the argmax of x[offset .. offset + n).</summary>
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(ArgMaxRowPortable))]

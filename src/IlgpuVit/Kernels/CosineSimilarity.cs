@@ -22,9 +22,10 @@ public static partial class Ops
             throw new ArgumentOutOfRangeException(nameof(eps), eps, "NormalizeRows: eps must be positive (it keeps zero rows finite).");
         int n = x.Shape[-1];
         int rows = (int)x.Shape.Outer(-1);
+        int block = RowsPerIndex(x.Device, rows);
         var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, float>(NormalizeRowsKernel, group));
-        launch(x.Device.Accelerator.DefaultStream, rows, x.View, y.View, n, eps);
+            Index1D, ArrayView<float>, ArrayView<float>, int, float, int, int>(NormalizeRowsKernel, group));
+        launch(x.Device.Accelerator.DefaultStream, Blocks(rows, block), x.View, y.View, n, eps, rows, block);
     }
 
     /// <summary>
@@ -55,8 +56,11 @@ public static partial class Ops
         MatMul(an, bn, s, new GemmOptions { TransposeB = true });
     }
 
-    internal static void NormalizeRowsKernel(Index1D row, ArrayView<float> x, ArrayView<float> y, int n, float eps) =>
-        NormalizeRow(x, y, row * n, n, eps);
+    // One index per block of rows (one row on GPUs).
+    internal static void NormalizeRowsKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, int n, float eps, int rows, int rowsPerIndex)
+    {
+        for (int row = i * rowsPerIndex; row < Math.Min(rows, (i + 1) * rowsPerIndex); row++) NormalizeRow(x, y, row * n, n, eps);
+    }
 
     /// <summary>y[offset..+n) = x[offset..+n) / max(||x||, eps).</summary>
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(NormalizeRowPortable))]

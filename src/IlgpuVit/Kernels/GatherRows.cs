@@ -6,8 +6,8 @@
 // gather writes a zero row, scatter skips it.
 // Scatter is race-free and deterministic without atomics (atomics misbehave on some OpenCL
 // devices): each kernel index owns destination elements and scans index[b, :] in order of k.
-// Each kernel index covers `span` channels of one row: the whole row on the CPU (a Vector512 copy
-// per index), one channel on GPUs (coalesced accesses, B*K*C threads).
+// Each kernel index covers `span` channels of a block of rows: whole rows, a block of them, on the
+// CPU (Vector512 copies), one channel of one row on GPUs (coalesced accesses, B*K*C threads).
 // Source: torch.gather / index_put_(accumulate=True) along the token axis, as ToMe's merge.py uses them.
 
 namespace IlgpuVit.Kernels;
@@ -28,11 +28,11 @@ public static partial class Ops
             $"x has shape {x.Shape} and index {index.Shape}; they need (B, T, C) and (B, K).");
         int batch = x.Shape[0], tokens = x.Shape[1], channels = x.Shape[2], kept = index.Shape[1];
         ShapeMismatchException.ThrowIfDifferent("GatherRows", "y", new Shape(batch, kept, channels), y.Shape);
-        int span = RowSpan(y.Device, channels);
+        int span = RowSpan(y.Device, channels), rows = batch * kept, block = RowsPerIndex(y.Device, rows);
         var launch = y.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(GatherRowsKernel, group));
-        launch(y.Device.Accelerator.DefaultStream, batch * kept * Spans(channels, span),
-            x.View, index.View, y.View, tokens, kept, channels, span);
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>(GatherRowsKernel, group));
+        launch(y.Device.Accelerator.DefaultStream, Blocks(rows, block) * Spans(channels, span),
+            x.View, index.View, y.View, tokens, kept, channels, span, rows, block);
     }
 
     /// <summary>
@@ -54,11 +54,11 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent("ScatterRows", "index", new Shape(batch, kept), index.Shape);
         ShapeMismatchException.Require(y.Shape[0] == batch && y.Shape[2] == channels, "ScatterRows",
             $"y has shape {y.Shape}; x {x.Shape} needs ({batch}, T, {channels}).");
-        int span = RowSpan(y.Device, channels);
+        int span = RowSpan(y.Device, channels), rows = batch * tokens, block = RowsPerIndex(y.Device, rows);
         var launch = y.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int>(ScatterRowsKernel, group));
-        launch(y.Device.Accelerator.DefaultStream, batch * tokens * Spans(channels, span),
-            x.View, index.View, y.View, tokens, kept, channels, span, accumulate ? 1 : 0);
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int, int>(ScatterRowsKernel, group));
+        launch(y.Device.Accelerator.DefaultStream, Blocks(rows, block) * Spans(channels, span),
+            x.View, index.View, y.View, tokens, kept, channels, span, accumulate ? 1 : 0, rows, block);
     }
 
     // Channels per kernel index: a whole row on the CPU accelerator, one element on GPUs.
@@ -67,46 +67,52 @@ public static partial class Ops
 
     private static int Spans(int channels, int span) => (channels + span - 1) / span;
 
-    // One index = `span` channels of output row (b, k).
+    // One index = `span` channels of a block of output rows (b, k).
     internal static void GatherRowsKernel(Index1D i, ArrayView<float> x, ArrayView<int> index, ArrayView<float> y,
-        int tokens, int kept, int channels, int span)
+        int tokens, int kept, int channels, int span, int rows, int rowsPerIndex)
     {
         int spans = (channels + span - 1) / span;
-        int row = i / spans, c0 = i % spans * span;
+        int first = i / spans * rowsPerIndex, c0 = i % spans * span;
         int n = Math.Min(span, channels - c0);
-        int t = index[row];
-        int dst = row * channels + c0;
-        if (t >= 0 && t < tokens)
-            ScaleRow(x, y, (row / kept * tokens + t) * channels + c0, dst, n, 1f, 0);
-        else
-            for (int c = 0; c < n; c++) y[dst + c] = 0f;
+        for (int row = first; row < Math.Min(rows, first + rowsPerIndex); row++)
+        {
+            int t = index[row];
+            int dst = row * channels + c0;
+            if (t >= 0 && t < tokens)
+                ScaleRow(x, y, (row / kept * tokens + t) * channels + c0, dst, n, 1f, 0);
+            else
+                for (int c = 0; c < n; c++) y[dst + c] = 0f;
+        }
     }
 
-    // One index = `span` channels of destination row (b, t); it alone writes them, so no races.
+    // One index = `span` channels of a block of destination rows (b, t); it alone writes them, so no races.
     internal static void ScatterRowsKernel(Index1D i, ArrayView<float> x, ArrayView<int> index, ArrayView<float> y,
-        int tokens, int kept, int channels, int span, int accumulate)
+        int tokens, int kept, int channels, int span, int accumulate, int rows, int rowsPerIndex)
     {
         int spans = (channels + span - 1) / span;
-        int row = i / spans, c0 = i % spans * span;
+        int first = i / spans * rowsPerIndex, c0 = i % spans * span;
         int n = Math.Min(span, channels - c0);
-        int b = row / tokens, t = row % tokens;
-        int dst = row * channels + c0;
-        if (accumulate != 0)
+        for (int row = first; row < Math.Min(rows, first + rowsPerIndex); row++)
         {
-            // Every match, in order of k, so the sum is rounded the same way on every backend.
-            for (int k = 0; k < kept; k++)
-                if (index[b * kept + k] == t)
-                    ScaleRow(x, y, (b * kept + k) * channels + c0, dst, n, 1f, 1);
-        }
-        else
-        {
-            // The last match wins, as in a sequential loop; earlier ones would be overwritten.
-            for (int k = kept - 1; k >= 0; k--)
-                if (index[b * kept + k] == t)
-                {
-                    ScaleRow(x, y, (b * kept + k) * channels + c0, dst, n, 1f, 0);
-                    break;
-                }
+            int b = row / tokens, t = row % tokens;
+            int dst = row * channels + c0;
+            if (accumulate != 0)
+            {
+                // Every match, in order of k, so the sum is rounded the same way on every backend.
+                for (int k = 0; k < kept; k++)
+                    if (index[b * kept + k] == t)
+                        ScaleRow(x, y, (b * kept + k) * channels + c0, dst, n, 1f, 1);
+            }
+            else
+            {
+                // The last match wins, as in a sequential loop; earlier ones would be overwritten.
+                for (int k = kept - 1; k >= 0; k--)
+                    if (index[b * kept + k] == t)
+                    {
+                        ScaleRow(x, y, (b * kept + k) * channels + c0, dst, n, 1f, 0);
+                        break;
+                    }
+            }
         }
     }
 

@@ -25,4 +25,14 @@ public static partial class Ops
         }
         return first!.Device;
     }
+
+    /// <summary>
+    /// Rows one kernel index covers: ILGPU's CPU accelerator pays some tens of nanoseconds per index, so
+    /// there an index takes a block of rows (about eight blocks per worker, for balance); on GPUs one row.
+    /// </summary>
+    internal static int RowsPerIndex(Device device, int rows) =>
+        device.UsesCpuFastPath ? Math.Max(1, rows / (8 * Device.CpuWorkers)) : 1;
+
+    /// <summary>Kernel indices for <paramref name="rows"/> rows in blocks of <paramref name="rowsPerIndex"/>.</summary>
+    internal static int Blocks(int rows, int rowsPerIndex) => (rows + rowsPerIndex - 1) / rowsPerIndex;
 }

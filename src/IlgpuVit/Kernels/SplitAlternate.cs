@@ -1,6 +1,7 @@
 // ToMe's bipartite split: tokens at even positions form set A (CLS, at 0, among them), odd ones set B.
 //   even[b, i, :] = x[b, 2i, :],   odd[b, i, :] = x[b, 2i + 1, :]
-// One kernel index per `span` channels of an input row (a whole row on the CPU, one channel on GPUs).
+// One kernel index per `span` channels of a block of input rows (whole rows on the CPU, one channel
+// of one row on GPUs).
 // Source: ToMe, tome/merge.py (a, b = metric[..., ::2, :], metric[..., 1::2, :]).
 
 namespace IlgpuVit.Kernels;
@@ -20,19 +21,23 @@ public static partial class Ops
         int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2];
         ShapeMismatchException.ThrowIfDifferent("SplitAlternate", "even", new Shape(b, (t + 1) / 2, c), even.Shape);
         ShapeMismatchException.ThrowIfDifferent("SplitAlternate", "odd", new Shape(b, t / 2, c), odd.Shape);
-        int span = RowSpan(x.Device, c);
+        int span = RowSpan(x.Device, c), block = RowsPerIndex(x.Device, b * t);
         var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(SplitAlternateKernel, group));
-        launch(x.Device.Accelerator.DefaultStream, b * t * Spans(c, span), x.View, even.View, odd.View, t, c, span);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(SplitAlternateKernel, group));
+        launch(x.Device.Accelerator.DefaultStream, Blocks(b * t, block) * Spans(c, span), x.View, even.View, odd.View, t, c, span, b * t, block);
     }
 
-    internal static void SplitAlternateKernel(Index1D i, ArrayView<float> x, ArrayView<float> even, ArrayView<float> odd, int t, int c, int span)
+    internal static void SplitAlternateKernel(Index1D i, ArrayView<float> x, ArrayView<float> even, ArrayView<float> odd, int t, int c, int span,
+        int rows, int rowsPerIndex)
     {
         int spans = (c + span - 1) / span;
-        int row = i / spans, c0 = i % spans * span;
+        int first = i / spans * rowsPerIndex, c0 = i % spans * span;
         int n = Math.Min(span, c - c0);
-        int b = row / t, j = row % t;
-        if (j % 2 == 0) ScaleRow(x, even, row * c + c0, (b * ((t + 1) / 2) + j / 2) * c + c0, n, 1f, 0);
-        else ScaleRow(x, odd, row * c + c0, (b * (t / 2) + j / 2) * c + c0, n, 1f, 0);
+        for (int row = first; row < Math.Min(rows, first + rowsPerIndex); row++)
+        {
+            int b = row / t, j = row % t;
+            if (j % 2 == 0) ScaleRow(x, even, row * c + c0, (b * ((t + 1) / 2) + j / 2) * c + c0, n, 1f, 0);
+            else ScaleRow(x, odd, row * c + c0, (b * (t / 2) + j / 2) * c + c0, n, 1f, 0);
+        }
     }
 }

@@ -8,8 +8,8 @@
 // one kernel index per image, O(T)), so the forward needs no atomics and adds in the same order on
 // every backend. It also sums the sizes of each row's sources (sizes are conserved) and can
 // normalise each row's weights to sum 1: ToMe's size-weighted average, eTPS's squeeze.
-// Each CombineRows index covers `span` channels of one output row: a whole row on the CPU, one
-// channel on GPUs (as GatherRows).
+// Each CombineRows index covers `span` channels of a block of output rows: whole rows on the CPU,
+// one channel of one row on GPUs (as GatherRows).
 
 namespace IlgpuVit.Kernels;
 
@@ -57,12 +57,12 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent("CombineRows", "sources", new Shape(b, t), sources.Shape);
         ShapeMismatchException.ThrowIfDifferent("CombineRows", "weight", new Shape(b, t), weight.Shape);
         ShapeMismatchException.ThrowIfDifferent("CombineRows", "y", new Shape(b, m, c), y.Shape);
-        int span = RowSpan(y.Device, c);
+        int span = RowSpan(y.Device, c), block = RowsPerIndex(y.Device, b * m);
         var launch = y.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int>(
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(
             CombineRowsKernel, group));
-        launch(y.Device.Accelerator.DefaultStream, b * m * Spans(c, span), x.View, offsets.View, sources.View, weight.View, y.View,
-            t, m, c, span);
+        launch(y.Device.Accelerator.DefaultStream, Blocks(b * m, block) * Spans(c, span), x.View, offsets.View, sources.View, weight.View, y.View,
+            t, m, c, span, block);
     }
 
     /// <summary>
@@ -79,12 +79,12 @@ public static partial class Ops
         int b = dx.Shape[0], t = dx.Shape[1], c = dx.Shape[2], m = dy.Shape[1];
         ShapeMismatchException.ThrowIfDifferent("CombineRowsBackward", "destination", new Shape(b, t), destination.Shape);
         ShapeMismatchException.ThrowIfDifferent("CombineRowsBackward", "weight", new Shape(b, t), weight.Shape);
-        int span = RowSpan(dx.Device, c);
+        int span = RowSpan(dx.Device, c), block = RowsPerIndex(dx.Device, b * t);
         var launch = dx.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(
             CombineRowsBackwardKernel, group));
-        launch(dx.Device.Accelerator.DefaultStream, b * t * Spans(c, span), dy.View, destination.View, weight.View, dx.View,
-            t, m, c, span, accumulate ? 1 : 0);
+        launch(dx.Device.Accelerator.DefaultStream, Blocks(b * t, block) * Spans(c, span), dy.View, destination.View, weight.View, dx.View,
+            t, m, c, span, accumulate ? 1 : 0, b * t, block);
     }
 
     // One index per image. offsets[0..m) first count the tokens of each row, then become row ends
@@ -122,32 +122,38 @@ public static partial class Ops
     }
 
     internal static void CombineRowsKernel(Index1D i, ArrayView<float> x, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> weight,
-        ArrayView<float> y, int t, int m, int c, int span)
+        ArrayView<float> y, int t, int m, int c, int span, int rowsPerIndex)
     {
         int spans = (c + span - 1) / span;
-        int row = i / spans, c0 = i % spans * span;
+        int first = i / spans * rowsPerIndex, c0 = i % spans * span;
         int n = Math.Min(span, c - c0);
-        int b = row / m, orow = b * (m + 1) + row % m;
-        int dst = row * c + c0;
-        for (int k = 0; k < n; k++) y[dst + k] = 0f;
-        for (int k = offsets[orow]; k < offsets[orow + 1]; k++)
+        for (int row = first; row < Math.Min((int)(y.Length / c), first + rowsPerIndex); row++)
         {
-            int s = b * t + sources[b * t + k];
-            ScaleRow(x, y, s * c + c0, dst, n, weight[s], 1);
+            int b = row / m, orow = b * (m + 1) + row % m;
+            int dst = row * c + c0;
+            for (int k = 0; k < n; k++) y[dst + k] = 0f;
+            for (int k = offsets[orow]; k < offsets[orow + 1]; k++)
+            {
+                int s = b * t + sources[b * t + k];
+                ScaleRow(x, y, s * c + c0, dst, n, weight[s], 1);
+            }
         }
     }
 
     internal static void CombineRowsBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<int> destination, ArrayView<float> weight,
-        ArrayView<float> dx, int t, int m, int c, int span, int accumulate)
+        ArrayView<float> dx, int t, int m, int c, int span, int accumulate, int rows, int rowsPerIndex)
     {
         int spans = (c + span - 1) / span;
-        int row = i / spans, c0 = i % spans * span;
+        int first = i / spans * rowsPerIndex, c0 = i % spans * span;
         int n = Math.Min(span, c - c0);
-        int d = destination[row];
-        int dst = row * c + c0;
-        if (d >= 0 && d < m)
-            ScaleRow(dy, dx, (row / t * m + d) * c + c0, dst, n, weight[row], accumulate);
-        else if (accumulate == 0)
-            for (int k = 0; k < n; k++) dx[dst + k] = 0f;
+        for (int row = first; row < Math.Min(rows, first + rowsPerIndex); row++)
+        {
+            int d = destination[row];
+            int dst = row * c + c0;
+            if (d >= 0 && d < m)
+                ScaleRow(dy, dx, (row / t * m + d) * c + c0, dst, n, weight[row], accumulate);
+            else if (accumulate == 0)
+                for (int k = 0; k < n; k++) dx[dst + k] = 0f;
+        }
     }
 }

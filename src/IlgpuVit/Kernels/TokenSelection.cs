@@ -23,9 +23,10 @@ public static partial class Ops
         ShapeMismatchException.Require(p.Rank == 4 && p[2] == p[3] && p[3] >= 2, "ClsAttentionScore",
             $"probabilities have shape {p}; they need (B, H, T, T) with T ≥ 2.");
         ShapeMismatchException.ThrowIfDifferent("ClsAttentionScore", "scores", new Shape(p[0], p[3] - 1), scores.Shape);
+        int total = (int)scores.Length, block = RowsPerIndex(scores.Device, total);
         var launch = scores.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int>(ClsAttentionScoreKernel, group));
-        launch(scores.Device.Accelerator.DefaultStream, (int)scores.Length, probabilities.View, scores.View, p[1], p[3]);
+            Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(ClsAttentionScoreKernel, group));
+        launch(scores.Device.Accelerator.DefaultStream, Blocks(total, block), probabilities.View, scores.View, p[1], p[3], total, block);
     }
 
     /// <summary>
@@ -51,12 +52,17 @@ public static partial class Ops
             dropped is null ? 0 : 1);
     }
 
-    internal static void ClsAttentionScoreKernel(Index1D index, ArrayView<float> probabilities, ArrayView<float> scores, int heads, int tokens)
+    // One index per block of scores (one score on GPUs).
+    internal static void ClsAttentionScoreKernel(Index1D i, ArrayView<float> probabilities, ArrayView<float> scores, int heads, int tokens,
+        int total, int perIndex)
     {
-        int b = index / (tokens - 1), j = index % (tokens - 1) + 1;
-        float sum = 0f;
-        for (int h = 0; h < heads; h++) sum += probabilities[((long)(b * heads + h) * tokens) * tokens + j];   // row 0 of head h
-        scores[index] = sum / heads;
+        for (int index = i * perIndex; index < Math.Min(total, (i + 1) * perIndex); index++)
+        {
+            int b = index / (tokens - 1), j = index % (tokens - 1) + 1;
+            float sum = 0f;
+            for (int h = 0; h < heads; h++) sum += probabilities[((long)(b * heads + h) * tokens) * tokens + j];   // row 0 of head h
+            scores[index] = sum / heads;
+        }
     }
 
     internal static void KeptTokenIndexKernel(Index1D b, ArrayView<int> selected, ArrayView<int> mask, ArrayView<int> kept, ArrayView<int> dropped,

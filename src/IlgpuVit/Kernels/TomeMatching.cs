@@ -5,7 +5,7 @@
 //   TomePlan:       the r A tokens with the highest best score (Ops.TopK on best) merge into their
 //                   partners; the plan keeps the unmerged A tokens in token order, then every B token,
 //                   with each token's size as its weight (IndexPlan normalises: size-weighted mean).
-// One kernel index per A token (scores) or per image (plan).
+// One kernel index per block of A tokens (scores; one on GPUs) or per image (plan).
 // Source: ToMe, tome/merge.py (bipartite_soft_matching, merge_wavg); unlike it, unmerged A tokens
 // keep their token order (methods.md), so CLS stays first.
 
@@ -26,9 +26,10 @@ public static partial class Ops
         int b = similarity.Shape[0], a = similarity.Shape[1];
         ShapeMismatchException.ThrowIfDifferent("TomeBestScores", "partner", new Shape(b, a), partner.Shape);
         ShapeMismatchException.ThrowIfDifferent("TomeBestScores", "best", new Shape(b, a - 1), best.Shape);
+        int total = (int)best.Length, block = RowsPerIndex(best.Device, total);
         var launch = best.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(TomeBestScoresKernel, group));
-        launch(best.Device.Accelerator.DefaultStream, (int)best.Length, similarity.View, partner.View, best.View, a, similarity.Shape[2]);
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(TomeBestScoresKernel, group));
+        launch(best.Device.Accelerator.DefaultStream, Blocks(total, block), similarity.View, partner.View, best.View, a, similarity.Shape[2], total, block);
     }
 
     /// <summary>
@@ -58,10 +59,14 @@ public static partial class Ops
             t, merged.Shape[1]);
     }
 
-    internal static void TomeBestScoresKernel(Index1D i, ArrayView<float> similarity, ArrayView<int> partner, ArrayView<float> best, int a, int bs)
+    internal static void TomeBestScoresKernel(Index1D index, ArrayView<float> similarity, ArrayView<int> partner, ArrayView<float> best, int a, int bs,
+        int total, int perIndex)
     {
-        int b = i / (a - 1), row = b * a + i % (a - 1) + 1;
-        best[i] = similarity[(long)row * bs + partner[row]];
+        for (int i = index * perIndex; i < Math.Min(total, (index + 1) * perIndex); i++)
+        {
+            int b = i / (a - 1), row = b * a + i % (a - 1) + 1;
+            best[i] = similarity[(long)row * bs + partner[row]];
+        }
     }
 
     internal static void TomePlanKernel(Index1D b, ArrayView<int> partner, ArrayView<int> merged, ArrayView<float> sizes, ArrayView<int> mask,

@@ -32,6 +32,15 @@ public static class Flops
         return macs + (double)config.Classes * c + methodMacs;
     }
 
+    /// <summary>MACs per image of the forward that left <paramref name="state"/>: its token counts and the method's own products.</summary>
+    /// <exception cref="ArgumentException">The state does not hold one count per block.</exception>
+    public static double Macs(VitConfig config, TokenState state)
+    {
+        var after = state.TokensAfterLayer;
+        var before = after.Prepend(config.Tokens).Take(after.Count).ToArray();
+        return Macs(config, before, after, state.MethodMacs);
+    }
+
     /// <summary>MACs per image with no reduction.</summary>
     public static double Macs(VitConfig config)
     {
