@@ -7,15 +7,11 @@ namespace IlgpuVit.Tests.Kernels;
 
 public class TokenSelectionTests
 {
-    public static TheoryData<string> Devices => new() { "cpu", "cuda", "opencl", "simulator" };
-
-    private static Device Get(string name) => name == "simulator" ? Backends.GpuSimulator : Backends.Get(name);
-
     [SkippableTheory]
-    [MemberData(nameof(Devices))]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
     public void Cls_attention_score_is_the_head_mean_of_the_cls_row(string backend)
     {
-        var device = Get(backend);
+        var device = TokenPlanFixtures.Get(backend);
         foreach (var (b, h, t) in new[] { (1, 1, 2), (3, 3, 7), (2, 6, 197), (4, 4, 50) })
         {
             var p = TestData.Uniform(b * h + t, b * h * t * t);
@@ -31,16 +27,38 @@ public class TokenSelectionTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Devices))]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
     public void Kept_index_is_cls_then_the_selected_tokens_in_order(string backend)
     {
-        var device = Get(backend);
+        var device = TokenPlanFixtures.Get(backend);
         int[] selected = [4, 0, 2, /* row 2 */ 1, 5, 3];
         using var ts = Tensor<int>.FromArray(device, selected, 2, 3);
         using var mask = Tensor<int>.Zeros(device, 2, 7);
         using var kept = Tensor<int>.Zeros(device, 2, 4);
         Ops.KeptTokenIndex(ts, mask, kept);
         kept.ToArray().Should().Equal(0, 1, 3, 5, /* row 2 */ 0, 2, 4, 6);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
+    public void Dropped_list_holds_the_other_tokens_in_order(string backend)
+    {
+        var device = TokenPlanFixtures.Get(backend);
+        foreach (var (b, t, k) in new[] { (1, 3, 1), (2, 7, 3), (3, 33, 31), (2, 32, 1), (2, 197, 98) })
+        {
+            var (kept, dropped) = TokenPlanFixtures.Split(t * k, b, t, k);
+            // Selected as Ops.TopK gives it: indices among tokens 1..T-1, in score order, not token order.
+            var random = new Random(t + k);
+            var selected = Enumerable.Range(0, b)
+                .SelectMany(i => kept.Skip(i * (k + 1) + 1).Take(k).Select(j => j - 1).OrderBy(_ => random.Next())).ToArray();
+            using var ts = Tensor<int>.FromArray(device, selected, b, k);
+            using var mask = Tensor<int>.Zeros(device, b, t);
+            using var tk = Tensor<int>.FromArray(device, Enumerable.Repeat(-5, b * (k + 1)).ToArray(), b, k + 1);
+            using var td = Tensor<int>.FromArray(device, Enumerable.Repeat(-5, b * (t - 1 - k)).ToArray(), b, t - 1 - k);
+            Ops.KeptTokenIndex(ts, mask, tk, td);
+            Check.Equal(tk.ToArray(), kept, $"kept ({b}, {t}, {k})");
+            Check.Equal(td.ToArray(), dropped, $"dropped ({b}, {t}, {k})");
+        }
     }
 
     [Fact]
@@ -56,5 +74,10 @@ public class TokenSelectionTests
         using var kept = Tensor<int>.Zeros(device, 2, 6);
         var act2 = () => Ops.KeptTokenIndex(selected, mask, kept);
         act2.Should().Throw<ShapeMismatchException>().WithMessage("*K < T*");
+        using var fewSelected = Tensor<int>.Zeros(device, 2, 3);
+        using var fewKept = Tensor<int>.Zeros(device, 2, 4);
+        using var wrongDropped = Tensor<int>.Zeros(device, 2, 2);
+        var act3 = () => Ops.KeptTokenIndex(fewSelected, mask, fewKept, wrongDropped);
+        act3.Should().Throw<ShapeMismatchException>().WithMessage("KeptTokenIndex: dropped has shape (2, 2), expected (2, 1).");
     }
 }

@@ -1,0 +1,51 @@
+// Ops.HeadMeanKeys (src/IlgpuVit/Kernels/HeadMeanKeys.cs): ToMe's and VPA's token metric, the keys of
+// the fused qkv (B, T, 3C) = [q | k | v] averaged over heads, against a float64 mean; the q and v
+// parts are filled with large values so reading the wrong third shows.
+using FluentAssertions;
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
+using IlgpuVit.Tests.Support;
+
+namespace IlgpuVit.Tests.Kernels;
+
+public class HeadMeanKeysTests
+{
+    [SkippableTheory]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
+    public void Keys_are_the_float64_mean_over_heads(string backend)
+    {
+        var device = TokenPlanFixtures.Get(backend);
+        foreach (var (batch, tokens, heads, d) in new[] { (1, 1, 1, 1), (2, 7, 3, 7), (3, 31, 4, 33), (2, 32, 2, 32), (2, 197, 6, 64), (1, 33, 12, 1) })
+        {
+            int c = heads * d;
+            var qkv = TestData.Uniform(tokens * heads + d, batch * tokens * 3 * c);
+            for (int i = 0; i < qkv.Length; i++)
+                if (i % (3 * c) < c || i % (3 * c) >= 2 * c) qkv[i] = 1000f + i % 7;   // q and v: must not leak in
+            var expected = new double[batch * tokens * d];
+            for (int row = 0; row < batch * tokens; row++)
+                for (int e = 0; e < d; e++)
+                {
+                    double sum = 0;
+                    for (int h = 0; h < heads; h++) sum += qkv[row * 3 * c + c + h * d + e];
+                    expected[row * d + e] = sum / heads;
+                }
+            using var tq = device.FromArray(qkv, batch, tokens, 3 * c);
+            using var keys = device.FromArray(TestData.Uniform(1, batch * tokens * d, 50f), batch, tokens, d);
+            Ops.HeadMeanKeys(tq, heads, keys);
+            Check.Close(keys.ToArray(), expected, 1e-6, 1e-6, $"keys ({batch}, {tokens}, {heads} heads x {d})");
+        }
+    }
+
+    [Fact]
+    public void Bad_shapes_are_named()
+    {
+        var device = Backends.Cpu;
+        using var qkv = device.Zeros(2, 5, 36);
+        using var keys = device.Zeros(2, 5, 4);
+        using var wrongKeys = device.Zeros(2, 5, 12);
+        var headsNotDividing = () => Ops.HeadMeanKeys(qkv, 5, keys);
+        headsNotDividing.Should().Throw<ShapeMismatchException>().WithMessage("HeadMeanKeys: qkv has shape (2, 5, 36); it needs (B, T, 3C) with C a multiple of 5 heads.");
+        var badKeys = () => Ops.HeadMeanKeys(qkv, 3, wrongKeys);
+        badKeys.Should().Throw<ShapeMismatchException>().WithMessage("HeadMeanKeys: keys has shape (2, 5, 12), expected (2, 5, 4).");
+    }
+}
