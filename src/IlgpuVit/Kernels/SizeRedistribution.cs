@@ -42,7 +42,7 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent("RedistributeSizes", "new sizes", kept.Shape, newSizes.Shape);
         if (mode == SizeMode.Host)
         {
-            ArgumentNullException.ThrowIfNull(hosts, "RedistributeSizes: host mode needs the hosts of the dropped tokens");
+            if (hosts is null) throw new ArgumentNullException(nameof(hosts), "RedistributeSizes: host mode needs the hosts of the dropped tokens.");
             ShapeMismatchException.ThrowIfDifferent("RedistributeSizes", "hosts", dropped.Shape, hosts.Shape);
         }
         var launch = sizes.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
