@@ -65,8 +65,8 @@ internal static class BenchCommand
         var plan = BenchSweep.Plan(config, methods, rates);
         using var device = Device.Open(deviceSpec);
         using var bench = new BenchLatency(config, device, batch, runs);
-        var rows = BenchSweep.Run(bench, plan, profile, row => AnsiConsole.MarkupLine(
-            $"[grey]{Markup.Escape(row.Spec)}: median {row.MedianMs:F1} ms, {row.GmacsPerImage:F3} GMACs per image[/]"));
+        AnsiConsole.MarkupLine($"[grey]Measuring {plan.Count} specs, {runs} timed runs each, interleaved{(profile ? ", then profiling each" : "")}...[/]");
+        var rows = BenchSweep.Run(bench, plan, profile);
         var report = new BenchSweepReport(config.Name, batch, device.Info.Spec, runs, profile, rows);
         report.Write(folder);
         report.Print();

@@ -1,7 +1,7 @@
 // The one latency measurement behind `ilgpuvit bench latency`, single and --sweep alike: a model with
 // random weights and a batch of random images (latency does not depend on the values), built once;
 // each spec is applied to it, run once to count tokens, twice more as warm-up, then timed `runs`
-// times (median, p10, p90). GMACs per image are counted from the token counts that ran plus the
+// times (median, p10, p90), the runs of several specs interleaved so that load drift hits all alike. GMACs per image are counted from the token counts that ran plus the
 // method's own products (flops.md). With profiling, further runs time each block's reduction step
 // with the accelerator synchronised around it, apart from the timed runs since the waits perturb them.
 
@@ -62,47 +62,74 @@ internal sealed class BenchLatency : IDisposable
 
     /// <summary>Latency, GMACs and token counts under <paramref name="spec"/>, plus the reduction's cost when <paramref name="profile"/>.</summary>
     /// <exception cref="FormatException">The spec is malformed.</exception>
-    public BenchLatencyResult Measure(string spec, bool profile)
-    {
-        ReductionMethod.Apply(_model, spec);
-        var first = Forward();
-        var counts = first.TokensAfterLayer.ToArray();
-        for (int i = 0; i < WarmupRuns; i++) Forward();
-        var times = new double[Runs];
-        for (int i = 0; i < Runs; i++) times[i] = Timed(() => Forward());
+    public BenchLatencyResult Measure(string spec, bool profile) => Measure([spec], profile)[0];
 
-        var before = counts.Prepend(Config.Tokens).Take(Config.Depth).ToArray();
-        double gmacs = Flops.Macs(Config, before, counts, first.MethodMacs) / 1e9, baseGmacs = Flops.Macs(Config) / 1e9;
-        return new BenchLatencyResult(Config.Name, Batch, spec, Device.Info.Spec, Runs,
-            Quantile(times, 0.5), Quantile(times, 0.1), Quantile(times, 0.9),
-            gmacs, 100 * (gmacs / baseGmacs - 1), counts, profile ? Profile() : null);
+    /// <summary>
+    /// <see cref="Measure(string, bool)"/> for each of <paramref name="specs"/>, with the timed runs
+    /// interleaved (run i of every spec, then run i + 1): a load that drifts during the measurement
+    /// (a shared machine) then shifts every spec alike instead of biasing the ones measured last.
+    /// </summary>
+    /// <exception cref="FormatException">A spec is malformed (raised before anything runs).</exception>
+    public IReadOnlyList<BenchLatencyResult> Measure(IReadOnlyList<string> specs, bool profile)
+    {
+        var reducers = specs.Select(Reducers).ToArray();
+        var first = new TokenState[specs.Count];
+        for (int s = 0; s < specs.Count; s++)
+        {
+            Use(reducers[s]);
+            first[s] = Forward();
+            for (int i = 0; i < WarmupRuns; i++) Forward();
+        }
+        var times = new double[specs.Count][];
+        for (int s = 0; s < specs.Count; s++) times[s] = new double[Runs];
+        for (int i = 0; i < Runs; i++)
+            for (int s = 0; s < specs.Count; s++)
+            {
+                Use(reducers[s]);
+                times[s][i] = Timed(() => Forward());
+            }
+
+        double baseGmacs = Flops.Macs(Config) / 1e9;
+        return specs.Select((spec, s) =>
+        {
+            var counts = first[s].TokensAfterLayer.ToArray();
+            var before = counts.Prepend(Config.Tokens).Take(Config.Depth).ToArray();
+            double gmacs = Flops.Macs(Config, before, counts, first[s].MethodMacs) / 1e9;
+            return new BenchLatencyResult(Config.Name, Batch, spec, Device.Info.Spec, Runs,
+                Quantile(times[s], 0.5), Quantile(times[s], 0.1), Quantile(times[s], 0.9),
+                gmacs, 100 * (gmacs / baseGmacs - 1), counts, profile ? Profile(reducers[s]) : null);
+        }).ToArray();
     }
 
-    /// <summary>Times every block's reducer over `Runs` extra forwards, then restores the reducers.</summary>
-    private BenchReductionProfile Profile()
+    /// <summary>Times every block's reducer of <paramref name="reducers"/> over `Runs` extra forwards.</summary>
+    private BenchReductionProfile Profile(ITokenReducer?[] reducers)
     {
         var clock = new Stopwatch();
-        var original = _model.Blocks.Select(b => b.Reducer).ToArray();
-        foreach (var block in _model.Blocks)
-            if (block.Reducer is { } reducer) block.Reducer = new BenchTimedReducer(reducer, Device, clock);
-        try
+        Use(reducers.Select(r => r is null ? null : (ITokenReducer)new BenchTimedReducer(r, Device, clock)).ToArray());
+        Forward();      // warm-up under the same waits
+        var reduction = new double[Runs];
+        var forward = new double[Runs];
+        for (int i = 0; i < Runs; i++)
         {
-            Forward();      // warm-up under the same waits
-            var reduction = new double[Runs];
-            var forward = new double[Runs];
-            for (int i = 0; i < Runs; i++)
-            {
-                clock.Reset();
-                forward[i] = Timed(() => Forward());
-                reduction[i] = clock.Elapsed.TotalMilliseconds;
-            }
-            double reductionMs = Quantile(reduction, 0.5), forwardMs = Quantile(forward, 0.5);
-            return new BenchReductionProfile(reductionMs, forwardMs, 100 * reductionMs / forwardMs);
+            clock.Reset();
+            forward[i] = Timed(() => Forward());
+            reduction[i] = clock.Elapsed.TotalMilliseconds;
         }
-        finally
-        {
-            for (int i = 0; i < original.Length; i++) _model.Blocks[i].Reducer = original[i];
-        }
+        double reductionMs = Quantile(reduction, 0.5), forwardMs = Quantile(forward, 0.5);
+        return new BenchReductionProfile(reductionMs, forwardMs, 100 * reductionMs / forwardMs);
+    }
+
+    /// <summary>Each block's reducer under <paramref name="spec"/>, as ReductionMethod.Apply sets them.</summary>
+    private ITokenReducer?[] Reducers(string spec)
+    {
+        ReductionMethod.Apply(_model, spec);
+        return _model.Blocks.Select(b => b.Reducer).ToArray();
+    }
+
+    /// <summary>Puts <paramref name="reducers"/>[l] in block l.</summary>
+    private void Use(ITokenReducer?[] reducers)
+    {
+        for (int l = 0; l < reducers.Length; l++) _model.Blocks[l].Reducer = reducers[l];
     }
 
     private TokenState Forward()

@@ -1,7 +1,7 @@
 // `ilgpuvit bench latency --sweep`: the latency measurement over a grid of methods x pruning rates.
 // Each point is the spec METHOD:rate=P (methods.md, "Rate semantics"); rate 0 is the unpruned
 // baseline, measured once per sweep and shared by every method's line, and every change (FLOPs,
-// latency) is taken against that baseline of the same run. The grid is checked whole, specs
+// latency) is taken against that baseline of the same run, its timed runs interleaved with theirs. The grid is checked whole, specs
 // included, before anything is measured, so a typo costs no benchmark time.
 
 using System.Globalization;
@@ -59,25 +59,20 @@ internal static class BenchSweep
         return points;
     }
 
-    /// <summary>Measures every point of <paramref name="plan"/> (the baseline first) and reports each row as it lands.</summary>
-    public static IReadOnlyList<BenchSweepRow> Run(BenchLatency bench, IReadOnlyList<BenchSweepPoint> plan, bool profile, Action<BenchSweepRow>? measured = null)
+    /// <summary>Measures every point of <paramref name="plan"/> (the baseline first), their timed runs interleaved.</summary>
+    public static IReadOnlyList<BenchSweepRow> Run(BenchLatency bench, IReadOnlyList<BenchSweepPoint> plan, bool profile)
     {
-        BenchLatencyResult? baseline = null;
-        var rows = new List<BenchSweepRow>();
-        foreach (var point in plan)
+        var results = bench.Measure(plan.Select(p => p.Spec).ToArray(), profile);
+        var baseline = results[0];
+        return plan.Zip(results, (point, result) =>
         {
-            var result = bench.Measure(point.Spec, profile);
-            baseline ??= result;
             double latencyChange = 100 * (result.MedianMs / baseline.MedianMs - 1);
-            var row = new BenchSweepRow(point.Method, point.Spec, point.Rate, result.MedianMs, result.P10Ms, result.P90Ms,
+            return new BenchSweepRow(point.Method, point.Spec, point.Rate, result.MedianMs, result.P10Ms, result.P90Ms,
                 result.GmacsPerImage, result.FlopsChangePercent, latencyChange,
                 result.FlopsChangePercent == 0 ? null : latencyChange / result.FlopsChangePercent,
                 result.TokensAfterLayer[^1], result.TokensAfterLayer,
                 result.Profile?.ReductionMs, result.Profile?.SharePercent);
-            rows.Add(row);
-            measured?.Invoke(row);
-        }
-        return rows;
+        }).ToArray();
     }
 
     private static string[] Items(string option, string text)

@@ -45,7 +45,7 @@ internal static class BenchSweepPlot
         plot.Title($"{report.Model}, batch {report.Batch}, {report.Device}: {title}");
         plot.XLabel("pruning rate p (rate 0: unpruned baseline)");
         plot.YLabel(axis);
-        plot.ShowLegend(Edge.Right);        // outside the axes: it never hides a point
+        plot.ShowLegend(Edge.Bottom);      // outside the axes: it never hides a point
         return plot;
     }
 }
