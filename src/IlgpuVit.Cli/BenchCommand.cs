@@ -1,13 +1,11 @@
 // `ilgpuvit bench latency`: inference latency of a model with a reduction method, over randomly
-// initialised weights and random images (latency does not depend on the values): median, p10 and
-// p90 over the timed runs after warm-up, the per-image GMACs counted from the token counts that
-// ran (flops.md), and those counts.
+// initialised weights and random images (BenchLatency): median, p10 and p90 over the timed runs
+// after warm-up, the per-image GMACs counted from the token counts that ran (flops.md), and those
+// counts. --sweep measures a grid of methods x rates instead (BenchSweep) and writes a table, CSV,
+// JSON and a plot; --profile adds the reduction step's own time and its share of the forward.
 
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
-using IlgpuVit.Autodiff;
-using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
@@ -24,57 +22,65 @@ internal static class BenchCommand
         var method = new Option<string>("--method") { Description = "Reduction: none, or METHOD:RATE such as topk:rate=0.06.", DefaultValueFactory = _ => "none" };
         var runs = new Option<int>("--runs") { Description = "Timed runs after warm-up (at least 10).", DefaultValueFactory = _ => 20 };
         var json = new Option<string?>("--json") { Description = "Also write the result as JSON to this file." };
+        var profile = new Option<bool>("--profile") { Description = "Also time the reduction step (accelerator synchronised around each block's reducer) in separate runs, and its share of the forward." };
+        var sweep = new Option<bool>("--sweep") { Description = "Measure a grid of --methods x --rates (plus the unpruned baseline) and write sweep.md, .csv, .json and .png to --out." };
+        var methods = new Option<string?>("--methods") { Description = $"Sweep: comma-separated methods (default: all of {string.Join(", ", ReductionMethod.Names.Where(n => n != "none"))})." };
+        var rates = new Option<string?>("--rates") { Description = $"Sweep: comma-separated pruning rates in [0, 1), each measured as METHOD:rate=P (default {BenchSweep.DefaultRates})." };
+        var output = new Option<string?>("--out") { Description = "Sweep: folder for sweep.md, sweep.csv, sweep.json and sweep.png (default ./sweep)." };
         var device = CommonOptions.Device();
-        var latency = new Command("latency", "Inference latency, GMACs and token counts of a model with a reduction method.") { model, batch, method, runs, json, device };
+        var latency = new Command("latency", "Inference latency, GMACs and token counts of a model with a reduction method, or a sweep over methods and rates.")
+            { model, batch, method, runs, json, profile, sweep, methods, rates, output, device };
         latency.SetAction(r => CommonOptions.Guard(() =>
-            Latency(r.GetValue(model)!, r.GetValue(batch), r.GetValue(method)!, r.GetValue(runs), r.GetValue(json), r.GetValue(device)!)));
+        {
+            var (modelName, batchSize, runCount, deviceSpec) = (r.GetValue(model)!, r.GetValue(batch), r.GetValue(runs), r.GetValue(device)!);
+            if (!r.GetValue(sweep))
+            {
+                if (r.GetValue(methods) is not null || r.GetValue(rates) is not null || r.GetValue(output) is not null)
+                    throw new ArgumentException("--methods, --rates and --out belong to --sweep; a single measurement takes --method.");
+                return Latency(modelName, batchSize, r.GetValue(method)!, runCount, r.GetValue(json), r.GetValue(profile), deviceSpec);
+            }
+            if (r.GetValue(method) != "none" || r.GetValue(json) is not null)
+                throw new ArgumentException("--sweep takes --methods and --rates instead of --method, and writes its JSON to --out.");
+            return Sweep(modelName, batchSize, r.GetValue(methods), r.GetValue(rates) ?? BenchSweep.DefaultRates, runCount,
+                r.GetValue(output) ?? "sweep", r.GetValue(profile), deviceSpec);
+        }));
         return new Command("bench", "Benchmarks of whole models.") { latency };
     }
 
-    private static int Latency(string modelName, int batch, string methodSpec, int runs, string? jsonPath, string deviceSpec)
+    private static int Latency(string modelName, int batch, string methodSpec, int runs, string? jsonPath, bool profile, string deviceSpec)
     {
-        if (batch < 1) throw new ArgumentException($"--batch must be at least 1, got {batch}.");
-        if (runs < 10) throw new ArgumentException($"--runs must be at least 10, got {runs}.");
         var config = ModelRegistry.Get(modelName);
+        ReductionMethod.Parse(methodSpec, config.Depth);        // a bad spec fails before the device opens
         using var device = Device.Open(deviceSpec);
-        using var model = new VisionTransformer(config, device, seed: 0);
-        ReductionMethod.Apply(model, methodSpec);
-        var random = new Random(1);
-        var pixels = new float[batch * config.InChannels * config.ImageSize * config.ImageSize];
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)(random.NextDouble() * 2 - 1);
-        using var images = Tensor<float>.FromArray(device, pixels, batch, config.InChannels, config.ImageSize, config.ImageSize);
-
-        TokenState Run()
-        {
-            var state = new TokenState();
-            using var tape = Tape.NoGrad();
-            model.Forward(tape, images, state).Value.ToArray();     // the copy back waits for the device
-            return state;
-        }
-        var first = Run();
-        var counts = first.TokensAfterLayer;
-        for (int i = 0; i < 2; i++) Run();
-        var times = new double[runs];
-        for (int i = 0; i < runs; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            Run();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        Array.Sort(times);
-        double At(double q) => times[(int)Math.Round(q * (runs - 1))];
-        var before = counts.Prepend(config.Tokens).Take(config.Depth).ToArray();
-        double gmacs = Flops.Macs(config, before, counts, first.MethodMacs) / 1e9, baseGmacs = Flops.Macs(config) / 1e9;
-        var result = new
-        {
-            model = config.Name, batch, method = methodSpec, device = device.Info.Spec, runs,
-            medianMs = At(0.5), p10Ms = At(0.1), p90Ms = At(0.9),
-            gmacsPerImage = gmacs, flopsChangePercent = 100 * (gmacs / baseGmacs - 1), tokensAfterLayer = counts,
-        };
+        using var bench = new BenchLatency(config, device, batch, runs);
+        var result = bench.Measure(methodSpec, profile);
         if (jsonPath is not null) File.WriteAllText(jsonPath, JsonSerializer.Serialize(result, CommonOptions.JsonStyle));
-        AnsiConsole.MarkupLine($"{config.Name} batch {batch} [bold]{Markup.Escape(methodSpec)}[/] on {device.Info.Spec}: median {At(0.5):F1} ms " +
-            $"(p10 {At(0.1):F1}, p90 {At(0.9):F1}, {runs} runs), {gmacs:F2} GMACs per image ({result.flopsChangePercent:+0.0;-0.0}%), " +
-            $"tokens after each block: {string.Join(" ", counts)}");
+        AnsiConsole.MarkupLine(Line(result));
         return 0;
+    }
+
+    private static int Sweep(string modelName, int batch, string? methods, string rates, int runs, string folder, bool profile, string deviceSpec)
+    {
+        var config = ModelRegistry.Get(modelName);
+        var plan = BenchSweep.Plan(config, methods, rates);
+        using var device = Device.Open(deviceSpec);
+        using var bench = new BenchLatency(config, device, batch, runs);
+        AnsiConsole.MarkupLine($"[grey]Measuring {plan.Count} specs, {runs} timed runs each, interleaved{(profile ? ", then profiling each" : "")}...[/]");
+        var rows = BenchSweep.Run(bench, plan, profile);
+        var report = new BenchSweepReport(config.Name, batch, device.Info.Spec, runs, profile, rows);
+        report.Write(folder);
+        report.Print();
+        AnsiConsole.MarkupLine($"Wrote {string.Join(", ", BenchSweepReport.FileNames)} to {Markup.Escape(Path.GetFullPath(folder))}");
+        return 0;
+    }
+
+    private static string Line(BenchLatencyResult r)
+    {
+        var line = $"{r.Model} batch {r.Batch} [bold]{Markup.Escape(r.Method)}[/] on {r.Device}: median {r.MedianMs:F1} ms " +
+                   $"(p10 {r.P10Ms:F1}, p90 {r.P90Ms:F1}, {r.Runs} runs), {r.GmacsPerImage:F2} GMACs per image ({r.FlopsChangePercent:+0.0;-0.0}%), " +
+                   $"tokens after each block: {string.Join(" ", r.TokensAfterLayer)}";
+        return r.Profile is { } p
+            ? line + $"; reduction {p.ReductionMs:F2} ms of a {p.ForwardMs:F1} ms profiled forward ({p.SharePercent:F1}%)"
+            : line;
     }
 }
