@@ -1,8 +1,8 @@
 // The one latency measurement behind `ilgpuvit bench latency`, single and --sweep alike: a model with
 // random weights and a batch of random images (latency does not depend on the values), built once;
-// each spec is applied to it, run once to count tokens, twice more as warm-up, then timed `runs`
-// times (median, p10, p90), the runs of several specs interleaved so that load drift hits all alike. GMACs per image are counted from the token counts that ran plus the
-// method's own products (flops.md). With profiling, further runs time each block's reduction step
+// each spec is applied to it and measured by Metrics.Latency.Compare (one run to count tokens, two
+// more as warm-up, then `runs` timed runs interleaved across specs: median, p10, p90). GMACs per
+// image are counted from the token counts that ran plus the method's own products (flops.md). With profiling, further runs time each block's reduction step
 // with the accelerator synchronised around it, apart from the timed runs since the waits perturb them.
 
 using System.Diagnostics;
@@ -72,87 +72,40 @@ internal sealed class BenchLatency : IDisposable
     /// <exception cref="FormatException">A spec is malformed (raised before anything runs).</exception>
     public IReadOnlyList<BenchLatencyResult> Measure(IReadOnlyList<string> specs, bool profile)
     {
-        var reducers = specs.Select(Reducers).ToArray();
-        var first = new TokenState[specs.Count];
-        for (int s = 0; s < specs.Count; s++)
-        {
-            Use(reducers[s]);
-            first[s] = Forward();
-            for (int i = 0; i < WarmupRuns; i++) Forward();
-        }
-        var times = new double[specs.Count][];
-        for (int s = 0; s < specs.Count; s++) times[s] = new double[Runs];
-        for (int i = 0; i < Runs; i++)
-            for (int s = 0; s < specs.Count; s++)
-            {
-                Use(reducers[s]);
-                times[s][i] = Timed(() => Forward());
-            }
-
+        var results = Latency.Compare(_model, _images, specs, Runs, WarmupRuns + 1);
         double baseGmacs = Flops.Macs(Config) / 1e9;
-        return specs.Select((spec, s) =>
+        return results.Select(r =>
         {
-            var counts = first[s].TokensAfterLayer.ToArray();
-            var before = counts.Prepend(Config.Tokens).Take(Config.Depth).ToArray();
-            double gmacs = Flops.Macs(Config, before, counts, first[s].MethodMacs) / 1e9;
-            return new BenchLatencyResult(Config.Name, Batch, spec, Device.Info.Spec, Runs,
-                Quantile(times[s], 0.5), Quantile(times[s], 0.1), Quantile(times[s], 0.9),
-                gmacs, 100 * (gmacs / baseGmacs - 1), counts, profile ? Profile(reducers[s]) : null);
+            double gmacs = r.MacsPerImage / 1e9;
+            return new BenchLatencyResult(Config.Name, Batch, r.Method, Device.Info.Spec, Runs, r.MedianMs, r.P10Ms, r.P90Ms,
+                gmacs, 100 * (gmacs / baseGmacs - 1), r.TokensAfterLayer.ToArray(), profile ? Profile(r.Method) : null);
         }).ToArray();
     }
 
-    /// <summary>Times every block's reducer of <paramref name="reducers"/> over `Runs` extra forwards.</summary>
-    private BenchReductionProfile Profile(ITokenReducer?[] reducers)
+    /// <summary>Times every block's reducer under <paramref name="spec"/> over `Runs` extra forwards.</summary>
+    private BenchReductionProfile Profile(string spec)
     {
         var clock = new Stopwatch();
-        Use(reducers.Select(r => r is null ? null : (ITokenReducer)new BenchTimedReducer(r, Device, clock)).ToArray());
+        ReductionMethod.Apply(_model, spec);
+        foreach (var block in _model.Blocks)
+            if (block.Reducer is { } reducer) block.Reducer = new BenchTimedReducer(reducer, Device, clock);
         Forward();      // warm-up under the same waits
         var reduction = new double[Runs];
         var forward = new double[Runs];
         for (int i = 0; i < Runs; i++)
         {
             clock.Reset();
-            forward[i] = Timed(() => Forward());
+            long start = Stopwatch.GetTimestamp();
+            Forward();
+            forward[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             reduction[i] = clock.Elapsed.TotalMilliseconds;
         }
-        double reductionMs = Quantile(reduction, 0.5), forwardMs = Quantile(forward, 0.5);
+        ReductionMethod.Apply(_model, "none");
+        double reductionMs = Latency.Quantile(reduction, 0.5), forwardMs = Latency.Quantile(forward, 0.5);
         return new BenchReductionProfile(reductionMs, forwardMs, 100 * reductionMs / forwardMs);
     }
 
-    /// <summary>Each block's reducer under <paramref name="spec"/>, as ReductionMethod.Apply sets them.</summary>
-    private ITokenReducer?[] Reducers(string spec)
-    {
-        ReductionMethod.Apply(_model, spec);
-        return _model.Blocks.Select(b => b.Reducer).ToArray();
-    }
-
-    /// <summary>Puts <paramref name="reducers"/>[l] in block l.</summary>
-    private void Use(ITokenReducer?[] reducers)
-    {
-        for (int l = 0; l < reducers.Length; l++) _model.Blocks[l].Reducer = reducers[l];
-    }
-
-    private TokenState Forward()
-    {
-        var state = new TokenState();
-        using var tape = Tape.NoGrad();
-        _model.Forward(tape, _images, state).Value.ToArray();     // the copy back waits for the device
-        return state;
-    }
-
-    private static double Timed(Action run)
-    {
-        long start = Stopwatch.GetTimestamp();
-        run();
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
-
-    /// <summary>The nearest-rank quantile <paramref name="q"/> of <paramref name="values"/> (sorted in place).</summary>
-    private static double Quantile(double[] values, double q)
-    {
-        Array.Sort(values);
-        return values[(int)Math.Round(q * (values.Length - 1))];
-    }
+    private TokenState Forward() => Latency.Forward(_model, _images);
 
     /// <inheritdoc/>
     public void Dispose()

@@ -115,32 +115,4 @@ public static partial class Ops
             }
         }
     }
-
-    /// <summary>dst[dstOffset + j] = (or +=) scale · src[srcOffset + j] for j &lt; n (scale 1 copies exactly).</summary>
-    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(ScaleRowPortable))]
-    internal static unsafe void ScaleRow(ArrayView<float> src, ArrayView<float> dst, int srcOffset, int dstOffset, int n, float scale, int accumulate)
-    {
-        float* s = FastMath.Address(src, srcOffset);
-        float* d = FastMath.Address(dst, dstOffset);
-        var vs = Vector512.Create(scale);
-        int j = 0;
-        if (accumulate != 0)
-        {
-            for (; j + 16 <= n; j += 16) Vector512.FusedMultiplyAdd(Vector512.Load(s + j), vs, Vector512.Load(d + j)).Store(d + j);
-            for (; j < n; j++) d[j] = MathF.FusedMultiplyAdd(s[j], scale, d[j]);
-        }
-        else
-        {
-            for (; j + 16 <= n; j += 16) (Vector512.Load(s + j) * vs).Store(d + j);
-            for (; j < n; j++) d[j] = s[j] * scale;
-        }
-    }
-
-    internal static void ScaleRowPortable(ArrayView<float> src, ArrayView<float> dst, int srcOffset, int dstOffset, int n, float scale, int accumulate)
-    {
-        if (accumulate != 0)
-            for (int j = 0; j < n; j++) dst[dstOffset + j] += src[srcOffset + j] * scale;
-        else
-            for (int j = 0; j < n; j++) dst[dstOffset + j] = src[srcOffset + j] * scale;
-    }
 }

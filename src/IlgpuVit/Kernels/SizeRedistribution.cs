@@ -1,7 +1,7 @@
 // Variable Proportional Attention's size bookkeeping (methods.md, method 3): when Top-K drops token
 // j, its size moves to kept tokens, so Σ size stays N0. Modes:
 //   host (0):      to the kept token whose key (mean over heads) is most cosine-similar to j's
-//                  (found beforehand by Ops.HostOfDropped on one batched cosine GEMM)
+//                  (found beforehand by Ops.BestMatch)
 //   attention (1): spread over the kept tokens in proportion to their importance scores
 //   uniform (2):   spread evenly over the kept tokens
 // CLS never receives size (it stands for no patch) and keeps its own. One kernel index per image, O(T).
@@ -25,7 +25,7 @@ public static partial class Ops
     /// New sizes (B, K + 1) of the kept tokens <paramref name="kept"/> (B, K + 1; CLS first, from KeptTokenIndex):
     /// their own <paramref name="sizes"/> (B, T) plus the sizes of the <paramref name="dropped"/> tokens (B, D), moved as
     /// <paramref name="mode"/> says. <paramref name="scores"/> (B, T − 1) are the importance scores of tokens 1..T−1;
-    /// <paramref name="hosts"/> (B, D; kept rows in [1, K], from <see cref="HostOfDropped"/>) is needed in host mode only.
+    /// <paramref name="hosts"/> (B, D; kept rows in [1, K], from <see cref="BestMatch"/> with firstColumn 1) is needed in host mode only.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The shapes do not fit together.</exception>
     /// <exception cref="ArgumentNullException">Host mode without hosts.</exception>

@@ -130,12 +130,13 @@ public static partial class Ops
         for (int row = first; row < Math.Min((int)(y.Length / c), first + rowsPerIndex); row++)
         {
             int b = row / m, orow = b * (m + 1) + row % m;
-            int dst = row * c + c0;
-            for (int k = 0; k < n; k++) y[dst + k] = 0f;
-            for (int k = offsets[orow]; k < offsets[orow + 1]; k++)
+            int dst = row * c + c0, start = offsets[orow], end = offsets[orow + 1];
+            if (start == end)
+                for (int k = 0; k < n; k++) y[dst + k] = 0f;
+            for (int k = start; k < end; k++)
             {
                 int s = b * t + sources[b * t + k];
-                ScaleRow(x, y, s * c + c0, dst, n, weight[s], 1);
+                ScaleRow(x, y, s * c + c0, dst, n, weight[s], k == start ? 0 : 1);
             }
         }
     }

@@ -23,10 +23,10 @@ public static partial class Ops
         ShapeMismatchException.Require(p.Rank == 4 && p[2] == p[3] && p[3] >= 2, "ClsAttentionScore",
             $"probabilities have shape {p}; they need (B, H, T, T) with T ≥ 2.");
         ShapeMismatchException.ThrowIfDifferent("ClsAttentionScore", "scores", new Shape(p[0], p[3] - 1), scores.Shape);
-        int total = (int)scores.Length, block = RowsPerIndex(scores.Device, total);
         var launch = scores.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(ClsAttentionScoreKernel, group));
-        launch(scores.Device.Accelerator.DefaultStream, Blocks(total, block), probabilities.View, scores.View, p[1], p[3], total, block);
+            Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ClsAttentionScoreKernel, group));
+        int span = scores.Device.UsesCpuFastPath ? p[3] - 1 : 1;
+        launch(scores.Device.Accelerator.DefaultStream, p[0] * Spans(p[3] - 1, span), probabilities.View, scores.View, p[1], p[3], span);
     }
 
     /// <summary>
@@ -52,17 +52,14 @@ public static partial class Ops
             dropped is null ? 0 : 1);
     }
 
-    // One index per block of scores (one score on GPUs).
-    internal static void ClsAttentionScoreKernel(Index1D i, ArrayView<float> probabilities, ArrayView<float> scores, int heads, int tokens,
-        int total, int perIndex)
+    // One index per `span` scores of one image: the whole row on the CPU (Vector512 sums of the heads'
+    // CLS rows), one score on GPUs.
+    internal static void ClsAttentionScoreKernel(Index1D i, ArrayView<float> probabilities, ArrayView<float> scores, int heads, int tokens, int span)
     {
-        for (int index = i * perIndex; index < Math.Min(total, (i + 1) * perIndex); index++)
-        {
-            int b = index / (tokens - 1), j = index % (tokens - 1) + 1;
-            float sum = 0f;
-            for (int h = 0; h < heads; h++) sum += probabilities[((long)(b * heads + h) * tokens) * tokens + j];   // row 0 of head h
-            scores[index] = sum / heads;
-        }
+        int spans = (tokens - 1 + span - 1) / span;
+        int b = i / spans, j0 = i % spans * span;
+        long clsRow = (long)b * heads * tokens * tokens + 1 + j0;      // row 0 of head 0, token j0 + 1
+        SumRows(probabilities, scores, clsRow, (long)tokens * tokens, heads, b * (tokens - 1) + j0, Math.Min(span, tokens - 1 - j0), 1f / heads);
     }
 
     internal static void KeptTokenIndexKernel(Index1D b, ArrayView<int> selected, ArrayView<int> mask, ArrayView<int> kept, ArrayView<int> dropped,

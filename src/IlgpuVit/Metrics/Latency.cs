@@ -1,54 +1,96 @@
 // Inference latency of a model: forward passes on a no-grad tape, each timed until its logits are
 // back on the host (the copy waits for the device), after warm-up runs that compile kernels and fill
 // the tensor pool. Reports the median and the 10th and 90th percentiles, since shared machines are
-// noisy, with the FLOPs counted from the token counts that ran.
+// noisy, with the FLOPs counted from the token counts that ran. Several reduction specs of one model
+// are compared with their timed runs interleaved (run i of every spec, then run i + 1), so a load
+// that drifts during the measurement shifts every spec alike instead of biasing the last ones.
 
 using System.Diagnostics;
 using IlgpuVit.Autodiff;
 using IlgpuVit.Nn;
+using IlgpuVit.Reduction;
 
 namespace IlgpuVit.Metrics;
 
 /// <summary>Latency percentiles of repeated forwards, with what ran.</summary>
+/// <param name="Method">The reduction spec measured ("none" for the unpruned model).</param>
 /// <param name="MedianMs">Median milliseconds per forward.</param>
 /// <param name="P10Ms">10th percentile.</param>
 /// <param name="P90Ms">90th percentile.</param>
 /// <param name="Runs">Timed runs.</param>
 /// <param name="MacsPerImage">Multiply-accumulates per image (flops.md), method products included.</param>
 /// <param name="TokensAfterLayer">Tokens each block handed on.</param>
-public sealed record LatencyResult(double MedianMs, double P10Ms, double P90Ms, int Runs, double MacsPerImage, IReadOnlyList<int> TokensAfterLayer);
+public sealed record LatencyResult(string Method, double MedianMs, double P10Ms, double P90Ms, int Runs, double MacsPerImage,
+    IReadOnlyList<int> TokensAfterLayer);
 
 /// <summary>Measures inference latency.</summary>
 public static class Latency
 {
     /// <summary>
-    /// Times <paramref name="runs"/> forwards of <paramref name="model"/> (with its reducers) on <paramref name="images"/>
-    /// after <paramref name="warmup"/> untimed ones.
+    /// Times <paramref name="runs"/> forwards of <paramref name="model"/> on <paramref name="images"/> under each reduction
+    /// spec of <paramref name="specs"/> (see <see cref="ReductionMethod"/>), after <paramref name="warmup"/> untimed ones
+    /// per spec, interleaving the specs' runs. The model's reducers are restored afterwards.
     /// </summary>
-    /// <example><code>var r = Latency.Measure(model, images, runs: 20); Console.WriteLine($"{r.MedianMs:F1} ms");</code></example>
+    /// <example><code>var r = Latency.Compare(model, images, ["none", "tome:r=8"]); Console.WriteLine($"{r[1].MedianMs / r[0].MedianMs - 1:P1}");</code></example>
+    /// <exception cref="FormatException">A spec is malformed (raised before anything runs).</exception>
     /// <exception cref="ArgumentOutOfRangeException">Fewer than one run, or negative warm-up.</exception>
-    public static LatencyResult Measure(VisionTransformer model, Tensor<float> images, int runs = 20, int warmup = 2)
+    public static IReadOnlyList<LatencyResult> Compare(VisionTransformer model, Tensor<float> images, IReadOnlyList<string> specs, int runs = 20,
+        int warmup = 2)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(runs, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
-        TokenState Run()
+        var original = model.Blocks.Select(b => b.Reducer).ToArray();
+        var reducers = specs.Select(spec =>
         {
-            var state = new TokenState();
-            using var tape = Tape.NoGrad();
-            model.Forward(tape, images, state).Value.ToArray();
-            return state;
-        }
-        var first = Run();
-        for (int i = 1; i < warmup; i++) Run();
-        var times = new double[runs];
-        for (int i = 0; i < runs; i++)
+            ReductionMethod.Apply(model, spec);
+            return model.Blocks.Select(b => b.Reducer).ToArray();
+        }).ToArray();
+        try
         {
-            long start = Stopwatch.GetTimestamp();
-            Run();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            var first = new TokenState[specs.Count];
+            for (int s = 0; s < specs.Count; s++)
+            {
+                Use(model, reducers[s]);
+                first[s] = Forward(model, images);
+                for (int i = 1; i < warmup; i++) Forward(model, images);
+            }
+            var times = new double[specs.Count][];
+            for (int s = 0; s < specs.Count; s++) times[s] = new double[runs];
+            for (int i = 0; i < runs; i++)
+                for (int s = 0; s < specs.Count; s++)
+                {
+                    Use(model, reducers[s]);
+                    long start = Stopwatch.GetTimestamp();
+                    Forward(model, images);
+                    times[s][i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                }
+            return specs.Select((spec, s) => new LatencyResult(spec, Quantile(times[s], 0.5), Quantile(times[s], 0.1), Quantile(times[s], 0.9), runs,
+                Flops.Macs(model.Config, first[s]), first[s].TokensAfterLayer)).ToArray();
         }
-        Array.Sort(times);
-        double At(double q) => times[(int)Math.Round(q * (runs - 1))];
-        return new LatencyResult(At(0.5), At(0.1), At(0.9), runs, Flops.Macs(model.Config, first), first.TokensAfterLayer);
+        finally
+        {
+            Use(model, original);
+        }
+    }
+
+    /// <summary>One no-grad forward of <paramref name="model"/> that waits for the device; returns what its reducers did.</summary>
+    public static TokenState Forward(VisionTransformer model, Tensor<float> images)
+    {
+        var state = new TokenState();
+        using var tape = Tape.NoGrad();
+        model.Forward(tape, images, state).Value.ToArray();     // the copy back waits for the device
+        return state;
+    }
+
+    /// <summary>The nearest-rank quantile <paramref name="q"/> of <paramref name="values"/> (sorted in place).</summary>
+    public static double Quantile(double[] values, double q)
+    {
+        Array.Sort(values);
+        return values[(int)Math.Round(q * (values.Length - 1))];
+    }
+
+    private static void Use(VisionTransformer model, ITokenReducer?[] reducers)
+    {
+        for (int l = 0; l < reducers.Length; l++) model.Blocks[l].Reducer = reducers[l];
     }
 }

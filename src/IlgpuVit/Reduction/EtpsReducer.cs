@@ -1,6 +1,6 @@
 // eTPS (methods.md, method 5; Wei et al., CVPR 2023): Top-K by CLS attention splits the tokens into
 // reserved and pruned ones; each pruned token is squeezed into its host, the reserved token with the
-// most cosine-similar features (one batched GEMM; norms floored at 1e-6 where methods.md adds 1e-6,
+// most cosine-similar features (Ops.BestMatch; norms floored at 1e-6 where methods.md adds 1e-6,
 // equal for any token that is not near zero), with weight exp(cos / tau) against the host's e.
 // Only reserved tokens go on; the sizes of guests add to their host. The squeeze weights are
 // constants for autodiff, like every selection here.
@@ -23,7 +23,7 @@ public sealed record EtpsReducer(ReductionRate Rate, float Tau = 1f) : ITokenRed
         if (keep == tokens - 1) return x;
         var selection = TopKSelection.Select(tape, context, keep);
         var plan = new TokenPlan(tape, x.Device, batch, tokens, keep + 1);
-        var (hosts, best) = selection.Hosts(x.Value, context.State);
+        var (hosts, best) = selection.Hosts(x.Value, normalized: false, context.State);
         using (hosts)
         using (best)
             Ops.EtpsPlan(selection.Kept, selection.Dropped, hosts, best, Tau, plan.Destination, plan.Weight);

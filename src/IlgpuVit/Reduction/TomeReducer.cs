@@ -1,6 +1,6 @@
 // ToMe (methods.md, method 6; Bolya et al., ICLR 2023): bipartite soft matching on the keys averaged
-// over heads. A = even tokens (CLS among them), B = odd; each A token's best B partner by cosine (one
-// batched GEMM); the r A tokens with the best scores merge into their partners by size-weighted mean
+// over heads. A = even tokens (CLS among them), B = odd; each A token's best B partner by cosine
+// (Ops.BestMatch, CLS excluded); the r A tokens with the best scores merge into their partners by size-weighted mean
 // (sizes add); unmerged A tokens in order, then B. Proportional attention adds λ log(size) to the
 // next block's logits (λ = 1 by default; 0 turns it off).
 
@@ -32,21 +32,18 @@ public sealed record TomeReducer(ReductionRate Rate, float LambdaFirst = 1f, flo
             using var keys = Tensor<float>.Empty(device, batch, tokens, d);
             using var keysA = Tensor<float>.Empty(device, batch, a, d);
             using var keysB = Tensor<float>.Empty(device, batch, b, d);
-            using var similarity = Tensor<float>.Empty(device, batch, a, b);
             using var partner = Tensor<int>.Empty(device, batch, a);
-            using var best = Tensor<float>.Empty(device, batch, a - 1);
+            using var best = Tensor<float>.Empty(device, batch, a);
             using var merged = Tensor<int>.Empty(device, batch, r);
             using var mask = Tensor<int>.Empty(device, batch, a);
-            Ops.HeadMeanKeys(qkv, heads, keys);
+            Ops.HeadMeanKeys(qkv, heads, keys, normalize: true);
             Ops.SplitAlternate(keys, keysA, keysB);
-            Ops.CosineSimilarity(keysA, keysB, similarity);
-            Ops.ArgMax(similarity, partner);
-            Ops.TomeBestScores(similarity, partner, best);
+            Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);     // CLS scores −inf: never merges
             Ops.TopK(best, merged);
             var plan = new TokenPlan(tape, device, batch, tokens, tokens - r);
             Ops.TomePlan(partner, merged, sizes, mask, plan.Destination, plan.Weight);
             (x, sizes) = plan.Apply(tape, x, sizes, normalize: true);
-            state.MethodMacs += (double)a * b * d;
+            state.MethodMacs += (double)(a - 1) * b * d;
         }
         ProportionalAttention.Set(tape, state, sizes, ProportionalAttention.Lambda(LambdaFirst, LambdaLast, Depth, context.Layer + 1));
         return x;

@@ -29,23 +29,27 @@ internal sealed record TopKSelection(Tensor<float> Scores, Tensor<int> Kept, Ten
     }
 
     /// <summary>
-    /// The host of every dropped token among the kept rows 1..K by cosine of <paramref name="features"/> (B, T, F)
-    /// (one batched GEMM), and that cosine; adds the GEMM's MACs per image to the state.
+    /// The host of every dropped token among the kept rows 1..K (kept row index) by cosine of <paramref name="features"/>
+    /// (B, T, F), and that cosine (Ops.BestMatch); <paramref name="normalized"/> says the rows already have unit norm.
+    /// Adds the similarity's MACs per image to the state.
     /// </summary>
-    public (Tensor<int> Hosts, Tensor<float> Best) Hosts(Tensor<float> features, TokenState state)
+    public (Tensor<int> Hosts, Tensor<float> Best) Hosts(Tensor<float> features, bool normalized, TokenState state)
     {
         var device = features.Device;
         int batch = features.Shape[0], f = features.Shape[2], k1 = Kept.Shape[1], d = Dropped.Shape[1];
         using var guests = Tensor<float>.Empty(device, batch, d, f);
         using var hosts = Tensor<float>.Empty(device, batch, k1, f);
-        using var similarity = Tensor<float>.Empty(device, batch, d, k1);
         Ops.GatherRows(features, Dropped, guests);
         Ops.GatherRows(features, Kept, hosts);
-        Ops.CosineSimilarity(guests, hosts, similarity, eps: 1e-6f);
+        if (!normalized)
+        {
+            Ops.NormalizeRows(guests, guests, eps: 1e-6f);
+            Ops.NormalizeRows(hosts, hosts, eps: 1e-6f);
+        }
         var host = Tensor<int>.Empty(device, batch, d);
         var best = Tensor<float>.Empty(device, batch, d);
-        Ops.HostOfDropped(similarity, host, best);
-        state.MethodMacs += (double)d * k1 * f;
+        Ops.BestMatch(guests, hosts, firstRow: 0, firstColumn: 1, host, best);    // CLS (kept row 0) never hosts
+        state.MethodMacs += (double)d * (k1 - 1) * f;
         return (host, best);
     }
 }

@@ -1,6 +1,6 @@
 // Top-K with Variable Proportional Attention (methods.md, method 3): Top-K selection, the sizes of
 // dropped tokens moved to kept ones (host: the kept token with the most similar head-averaged key,
-// found on one cosine GEMM; attention; uniform), and the key bias λ_l log(size) that the next
+// Ops.BestMatch; attention; uniform), and the key bias λ_l log(size) that the next
 // block's attention adds. λ may be constant or a linear ramp from the first to the last layer.
 // λ = 0 is exactly Top-K; the sizes always sum to the initial tokens.
 
@@ -38,8 +38,8 @@ public sealed record TopKVpaReducer(ReductionRate Rate, float LambdaFirst = 1f, 
                 var qkv = context.Attention.Qkv.Value;
                 int heads = context.Attention.Probabilities.Shape[1];
                 using var keys = Tensor<float>.Empty(device, batch, tokens, qkv.Shape[2] / 3 / heads);
-                Ops.HeadMeanKeys(qkv, heads, keys);
-                var (hosts, best) = selection.Hosts(keys, state);
+                Ops.HeadMeanKeys(qkv, heads, keys, normalize: true);
+                var (hosts, best) = selection.Hosts(keys, normalized: true, state);
                 using (hosts)
                 using (best)
                     Ops.RedistributeSizes(sizes, selection.Kept, selection.Dropped, selection.Scores, hosts, Mode, newSizes);

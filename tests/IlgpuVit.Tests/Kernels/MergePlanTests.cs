@@ -85,27 +85,6 @@ public class MergePlanTests
 
     [SkippableTheory]
     [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
-    public void Tome_best_scores_read_each_non_cls_a_row_at_its_partner(string backend)
-    {
-        var device = TokenPlanFixtures.Get(backend);
-        foreach (var (batch, a, b) in new[] { (1, 2, 1), (2, 4, 3), (3, 16, 15), (2, 17, 16), (2, 99, 98), (1, 7, 33) })
-        {
-            var similarity = TestData.Uniform(a * b, batch * a * b);
-            var random = new Random(a + b);
-            var partner = Enumerable.Range(0, batch * a).Select(_ => random.Next(b)).ToArray();
-            var expected = new double[batch * (a - 1)];
-            for (int i = 0; i < batch; i++)
-                for (int r = 1; r < a; r++) expected[i * (a - 1) + r - 1] = similarity[(i * a + r) * b + partner[i * a + r]];
-            using var ts = device.FromArray(similarity, batch, a, b);
-            using var tp = Tensor<int>.FromArray(device, partner, batch, a);
-            using var best = device.FromArray(Enumerable.Repeat(float.NaN, batch * (a - 1)).ToArray(), batch, a - 1);
-            Ops.TomeBestScores(ts, tp, best);
-            Check.Close(best.ToArray(), expected, 0, 0, $"best ({batch}, {a}, {b})");
-        }
-    }
-
-    [SkippableTheory]
-    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
     public void Tome_plan_keeps_unmerged_a_in_order_then_b_and_sends_merged_a_to_their_partners(string backend)
     {
         var device = TokenPlanFixtures.Get(backend);
@@ -117,8 +96,8 @@ public class MergePlanTests
                 string what = $"({batch}, {tokens}, r {r})";
                 var random = new Random(tokens * 7 + r);
                 var partner = Enumerable.Range(0, batch * a).Select(_ => random.Next(bs)).ToArray();
-                // Merged A tokens as indices into best (A token index − 1), in no particular order, as Ops.TopK gives them.
-                var merged = Enumerable.Range(0, batch).SelectMany(_ => Enumerable.Range(0, a - 1).OrderBy(_ => random.Next()).Take(r)).ToArray();
+                // Merged A tokens (never CLS, A row 0), in no particular order, as Ops.TopK gives them.
+                var merged = Enumerable.Range(0, batch).SelectMany(_ => Enumerable.Range(1, a - 1).OrderBy(_ => random.Next()).Take(r)).ToArray();
                 var sizes = TokenPlanFixtures.Positive(tokens + r, batch * tokens, 1f, 5f);
                 using var tp = Tensor<int>.FromArray(device, partner, batch, a);
                 using var tm = Tensor<int>.FromArray(device, merged, batch, r);
@@ -129,7 +108,7 @@ public class MergePlanTests
                 var expected = new int[batch * tokens];
                 for (int b = 0; b < batch; b++)
                 {
-                    var merging = merged.Skip(b * r).Take(r).Select(m => m + 1).ToHashSet();
+                    var merging = merged.Skip(b * r).Take(r).ToHashSet();
                     int unmerged = a - r, next = 0;
                     for (int i = 0; i < a; i++)
                         expected[b * tokens + 2 * i] = merging.Contains(i) ? unmerged + partner[b * a + i] : next++;
@@ -182,7 +161,6 @@ public class MergePlanTests
             using var dropped = Tensor<int>.Zeros(device, batch, d);
             using var guests = device.Zeros(batch, d, channels);
             using var reserved = device.Zeros(batch, k1, channels);
-            using var similarity = device.Zeros(batch, d, k1);
             using var hosts = Tensor<int>.Zeros(device, batch, d);
             using var best = device.Zeros(batch, d);
             using var destination = Tensor<int>.Zeros(device, batch, tokens);
@@ -195,8 +173,9 @@ public class MergePlanTests
             Ops.KeptTokenIndex(selected, mask, kept, dropped);
             Ops.GatherRows(tx, dropped, guests);
             Ops.GatherRows(tx, kept, reserved);
-            Ops.CosineSimilarity(guests, reserved, similarity, eps: 1e-6f);
-            Ops.HostOfDropped(similarity, hosts, best);
+            Ops.NormalizeRows(guests, guests, eps: 1e-6f);
+            Ops.NormalizeRows(reserved, reserved, eps: 1e-6f);
+            Ops.BestMatch(guests, reserved, firstRow: 0, firstColumn: 1, hosts, best);
             Ops.EtpsPlan(kept, dropped, hosts, best, tau, destination, weight);
             Ops.IndexPlan(destination, weight, tsizes, normalize: true, offsets, sources, newSizes);
             Ops.CombineRows(tx, offsets, sources, weight, y);
@@ -258,9 +237,8 @@ public class MergePlanTests
             using var keys = device.Zeros(batch, tokens, headDim);
             using var keysA = device.Zeros(batch, a, headDim);
             using var keysB = device.Zeros(batch, bs, headDim);
-            using var similarity = device.Zeros(batch, a, bs);
             using var partner = Tensor<int>.Zeros(device, batch, a);
-            using var best = device.Zeros(batch, a - 1);
+            using var best = device.Zeros(batch, a);
             using var merged = Tensor<int>.Zeros(device, batch, r);
             using var mask = Tensor<int>.Zeros(device, batch, a);
             using var destination = Tensor<int>.Zeros(device, batch, tokens);
@@ -269,11 +247,9 @@ public class MergePlanTests
             using var sources = Tensor<int>.Zeros(device, batch, tokens);
             using var newSizes = device.Zeros(batch, outputs);
             using var y = device.Zeros(batch, outputs, channels);
-            Ops.HeadMeanKeys(tq, heads, keys);
+            Ops.HeadMeanKeys(tq, heads, keys, normalize: true);
             Ops.SplitAlternate(keys, keysA, keysB);
-            Ops.CosineSimilarity(keysA, keysB, similarity);
-            Ops.ArgMax(similarity, partner);
-            Ops.TomeBestScores(similarity, partner, best);
+            Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);
             Ops.TopK(best, merged);
             Ops.TomePlan(partner, merged, tsizes, mask, destination, weight);
             Ops.IndexPlan(destination, weight, tsizes, normalize: true, offsets, sources, newSizes);
@@ -348,11 +324,7 @@ public class MergePlanTests
             badTau.Should().Throw<ArgumentOutOfRangeException>().WithMessage("EtpsPlan: tau must be positive.*").Which.ParamName.Should().Be("tau");
         }
 
-        using var similarity = device.Zeros(2, 4, 3);
         using var partner = Tensor<int>.Zeros(device, 2, 4);
-        using var bestA = device.Zeros(2, 4);
-        var badBest = () => Ops.TomeBestScores(similarity, partner, bestA);
-        badBest.Should().Throw<ShapeMismatchException>().WithMessage("TomeBestScores: best has shape (2, 4), expected (2, 3).");
         using var tooMany = Tensor<int>.Zeros(device, 2, 4);
         using var mask = Tensor<int>.Zeros(device, 2, 4);
         var badMerged = () => Ops.TomePlan(partner, tooMany, weight, mask, destination, weight);

@@ -110,7 +110,7 @@ public class MergeReducerTests
             }
             return y.ToArray();
         });
-        state.MethodMacs.Should().Be((double)(tokens - 1 - keep) * (keep + 1) * channels, "the pruned-by-reserved cosine GEMM per image");
+        state.MethodMacs.Should().Be((double)(tokens - 1 - keep) * keep * channels, "the dots of every pruned token with every reserved non-CLS token, per image");
     }
 
     private static (float[] Logits, TokenState State, float[] Sizes) Forward(VisionTransformer model, string spec)

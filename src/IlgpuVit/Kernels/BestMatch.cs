@@ -1,0 +1,63 @@
+// Best match by similarity, fused: ToMe's partner of each A token and the host of each dropped token
+// (eTPS, VPA's host mode). For rows a (B, Na, D) and b (B, Nb, D), L2-normalised so dots are cosines,
+//   index[b, i] = argmax_{j ≥ firstColumn} a_i · b_j     (ties to the lower j)
+//   score[b, i] = that dot;  rows i < firstRow get score −inf (a top-k never picks them) and index firstColumn
+// firstRow = 1 keeps ToMe's CLS (A row 0) from merging; firstColumn = 1 keeps CLS (kept row 0) from
+// hosting. The similarity matrix is never stored: one kernel index per block of rows of a (one row on
+// GPUs) dots it with every b row (Vector512 on the CPU), which replaced a normalise + GEMM + argmax chain
+// of five launches. Source: ToMe, tome/merge.py (scores.max(dim=-1)); eTPS's host assignment.
+
+namespace IlgpuVit.Kernels;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// For each row of <paramref name="a"/> (B, Na, D), the row of <paramref name="b"/> (B, Nb, D) of the same image with
+    /// the largest dot product among columns ≥ <paramref name="firstColumn"/>: its index into <paramref name="index"/> (B, Na)
+    /// and the dot into <paramref name="score"/> (B, Na). Rows below <paramref name="firstRow"/> score −inf.
+    /// Normalise the rows first for cosines.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not fit.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">firstColumn leaves no column, or firstRow is negative.</exception>
+    public static void BestMatch(Tensor<float> a, Tensor<float> b, int firstRow, int firstColumn, Tensor<int> index, Tensor<float> score)
+    {
+        OnOneDevice("BestMatch", a, b, index, score);
+        ShapeMismatchException.Require(a.Shape.Rank == 3 && b.Shape.Rank == 3 && a.Shape[0] == b.Shape[0] && a.Shape[2] == b.Shape[2],
+            "BestMatch", $"a has shape {a.Shape} and b {b.Shape}; they need (B, Na, D) and (B, Nb, D).");
+        var rows = new Shape(a.Shape[0], a.Shape[1]);
+        ShapeMismatchException.ThrowIfDifferent("BestMatch", "index", rows, index.Shape);
+        ShapeMismatchException.ThrowIfDifferent("BestMatch", "score", rows, score.Shape);
+        if (firstColumn < 0 || firstColumn >= b.Shape[1])
+            throw new ArgumentOutOfRangeException(nameof(firstColumn), firstColumn, $"BestMatch: firstColumn must leave at least one of the {b.Shape[1]} columns.");
+        ArgumentOutOfRangeException.ThrowIfNegative(firstRow);
+        int total = (int)rows.Length, block = RowsPerIndex(a.Device, total);
+        var launch = a.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>(BestMatchKernel, group));
+        launch(a.Device.Accelerator.DefaultStream, Blocks(total, block), a.View, b.View, index.View, score.View,
+            a.Shape[1], b.Shape[1], a.Shape[2], firstRow, firstColumn, block);
+    }
+
+    internal static void BestMatchKernel(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
+        int na, int nb, int d, int firstRow, int firstColumn, int rowsPerIndex)
+    {
+        int total = (int)index.Length;
+        for (int row = i * rowsPerIndex; row < Math.Min(total, (i + 1) * rowsPerIndex); row++)
+        {
+            int image = row / na;
+            int arg = firstColumn;
+            float best = float.NegativeInfinity;
+            if (row % na >= firstRow)
+                for (int j = firstColumn; j < nb; j++)
+                {
+                    float dot = Dot(a, b, row * d, (image * nb + j) * d, d);
+                    if (dot > best)
+                    {
+                        best = dot;
+                        arg = j;
+                    }
+                }
+            index[row] = arg;
+            score[row] = best;
+        }
+    }
+}

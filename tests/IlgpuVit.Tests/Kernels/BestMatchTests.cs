@@ -1,0 +1,85 @@
+// Ops.BestMatch: for each row of a, the row of b (columns ≥ firstColumn) with the largest dot product,
+// ties to the lower column, and that dot; rows below firstRow score −inf. Checked against float64
+// dots on odd and round shapes, on unit rows (cosines, as the reducers use it), with quantised
+// values that make ties common, and with the CLS exclusions of ToMe (first row) and hosts (first column).
+using FluentAssertions;
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
+using IlgpuVit.Tests.Support;
+
+namespace IlgpuVit.Tests.Kernels;
+
+public class BestMatchTests
+{
+    private static void Run(Device device, float[] a, float[] b, int batch, int na, int nb, int d, int firstRow, int firstColumn, string what)
+    {
+        var index = new int[batch * na];
+        var score = new double[batch * na];
+        for (int row = 0; row < batch * na; row++)
+        {
+            int image = row / na;
+            double Dot(int j) => Enumerable.Range(0, d).Sum(e => (double)a[row * d + e] * b[(image * nb + j) * d + e]);
+            index[row] = firstColumn;
+            score[row] = double.NegativeInfinity;
+            if (row % na < firstRow) continue;
+            var dots = Enumerable.Range(firstColumn, nb - firstColumn).Select(j => (j, Dot(j))).ToArray();
+            (index[row], score[row]) = dots.OrderByDescending(p => p.Item2).ThenBy(p => p.j).First();
+        }
+        using var ta = device.FromArray(a, batch, na, d);
+        using var tb = device.FromArray(b, batch, nb, d);
+        using var ti = Tensor<int>.FromArray(device, Enumerable.Repeat(-7, batch * na).ToArray(), batch, na);
+        using var ts = device.Zeros(batch, na);
+        Ops.BestMatch(ta, tb, firstRow, firstColumn, ti, ts);
+        Check.Equal(ti.ToArray(), index, $"index {what}");
+        var got = ts.ToArray();
+        for (int i = 0; i < got.Length; i++)
+            if (double.IsNegativeInfinity(score[i])) got[i].Should().Be(float.NegativeInfinity, what);
+        Check.Close(got.Where((_, i) => !double.IsNegativeInfinity(score[i])).ToArray(), score.Where(double.IsFinite).ToArray(), 1e-5, 1e-6, $"score {what}");
+    }
+
+    private static float[] UnitRows(int seed, int rows, int d)
+    {
+        var x = TestData.Uniform(seed, rows * d);
+        for (int r = 0; r < rows; r++)
+        {
+            float norm = MathF.Sqrt(Enumerable.Range(0, d).Sum(e => x[r * d + e] * x[r * d + e]));
+            for (int e = 0; e < d; e++) x[r * d + e] /= norm;
+        }
+        return x;
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
+    public void Finds_the_first_best_row_past_the_excluded_ones(string backend)
+    {
+        var device = TokenPlanFixtures.Get(backend);
+        foreach (var (batch, na, nb, d) in new[] { (1, 1, 2, 1), (2, 7, 3, 5), (3, 31, 33, 17), (2, 32, 16, 64), (2, 99, 98, 64), (1, 20, 177, 33) })
+            foreach (var (firstRow, firstColumn) in new[] { (0, 0), (1, 0), (0, 1) })
+            {
+                string what = $"({batch}, {na}, {nb}, {d}) from row {firstRow}, column {firstColumn}";
+                Run(device, UnitRows(na + d, batch * na, d), UnitRows(nb + d, batch * nb, d), batch, na, nb, d, firstRow, firstColumn, "unit " + what);
+                // Values on a coarse grid: equal dots are common, and the lower column must win.
+                var qa = TopKTests.Quantised(na, batch * na * d);
+                var qb = TopKTests.Quantised(nb, batch * nb * d);
+                Run(device, qa, qb, batch, na, nb, d, firstRow, firstColumn, "quantised " + what);
+            }
+    }
+
+    [Fact]
+    public void Bad_arguments_are_named()
+    {
+        var device = Backends.Cpu;
+        using var a = device.Zeros(2, 3, 4);
+        using var b = device.Zeros(2, 5, 4);
+        using var narrow = device.Zeros(2, 5, 3);
+        using var index = Tensor<int>.Zeros(device, 2, 3);
+        using var score = device.Zeros(2, 3);
+        using var wrongScore = device.Zeros(2, 4);
+        var act = () => Ops.BestMatch(a, narrow, 0, 0, index, score);
+        act.Should().Throw<ShapeMismatchException>().WithMessage("BestMatch: a has shape (2, 3, 4) and b (2, 5, 3); they need (B, Na, D) and (B, Nb, D).");
+        var act2 = () => Ops.BestMatch(a, b, 0, 0, index, wrongScore);
+        act2.Should().Throw<ShapeMismatchException>().WithMessage("BestMatch: score has shape (2, 4), expected (2, 3).");
+        var act3 = () => Ops.BestMatch(a, b, 0, 5, index, score);
+        act3.Should().Throw<ArgumentOutOfRangeException>().WithMessage("BestMatch: firstColumn must leave at least one of the 5 columns.*");
+    }
+}
