@@ -6,6 +6,8 @@
 // Per-row top-k itself is Ops.TopK (ties to the lower index), so the whole selection runs on the
 // device with no per-row trip to the host. KeptTokenIndex marks the chosen tokens in a per-row
 // scratch mask and compacts it in token order: one kernel index per image, O(T), deterministic.
+// SelectTokens is the three in order; on the CPU it runs them fused, one kernel index per image,
+// since there each launch costs more than the work (the same row helpers, so the same results).
 
 namespace IlgpuVit.Kernels;
 
@@ -54,6 +56,49 @@ public static partial class Ops
 
     // One index per `span` scores of one image: the whole row on the CPU (Vector512 sums of the heads'
     // CLS rows), one score on GPUs.
+    /// <summary>
+    /// The whole Top-K selection: <paramref name="scores"/> (B, T − 1) from <paramref name="probabilities"/> (B, H, T, T),
+    /// the top K into <paramref name="selected"/> (B, K), and the kept rows (B, K + 1) and dropped tokens (B, T − 1 − K)
+    /// as <see cref="KeptTokenIndex"/> gives them; <paramref name="mask"/> (B, T) is scratch.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not fit.</exception>
+    public static void SelectTokens(Tensor<float> probabilities, Tensor<float> scores, Tensor<int> selected, Tensor<int> mask, Tensor<int> kept,
+        Tensor<int> dropped)
+    {
+        var device = OnOneDevice("SelectTokens", probabilities, scores, selected, mask, kept, dropped);
+        if (!device.UsesCpuFastPath)
+        {
+            ClsAttentionScore(probabilities, scores);
+            TopK(scores, selected);
+            KeptTokenIndex(selected, mask, kept, dropped);
+            return;
+        }
+        var p = probabilities.Shape;
+        ShapeMismatchException.Require(p.Rank == 4 && p[2] == p[3] && p[3] >= 2, "SelectTokens",
+            $"probabilities have shape {p}; they need (B, H, T, T) with T ≥ 2.");
+        int b = p[0], t = p[3], k = selected.Shape.Rank == 2 ? selected.Shape[1] : 0;
+        ShapeMismatchException.ThrowIfDifferent("SelectTokens", "scores", new Shape(b, t - 1), scores.Shape);
+        ShapeMismatchException.Require(selected.Shape.Rank == 2 && selected.Shape[0] == b && k >= 1 && k < t - 1, "SelectTokens",
+            $"selected has shape {selected.Shape}; it needs ({b}, K) with 1 ≤ K < {t - 1}.");
+        ShapeMismatchException.ThrowIfDifferent("SelectTokens", "mask", new Shape(b, t), mask.Shape);
+        ShapeMismatchException.ThrowIfDifferent("SelectTokens", "kept", new Shape(b, k + 1), kept.Shape);
+        ShapeMismatchException.ThrowIfDifferent("SelectTokens", "dropped", new Shape(b, t - 1 - k), dropped.Shape);
+        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>(
+            SelectTokensKernel, group));
+        launch(device.Accelerator.DefaultStream, b, probabilities.View, scores.View, selected.View, mask.View, kept.View, dropped.View, p[1], t, k);
+    }
+
+    // CPU only: one index per image runs the score, top-k and index kernels' row work in order.
+    internal static void SelectTokensKernel(Index1D b, ArrayView<float> probabilities, ArrayView<float> scores, ArrayView<int> selected,
+        ArrayView<int> mask, ArrayView<int> kept, ArrayView<int> dropped, int heads, int tokens, int k)
+    {
+        int image = b;
+        SumRows(probabilities, scores, (long)image * heads * tokens * tokens + 1, (long)tokens * tokens, heads, b * (tokens - 1), tokens - 1, 1f / heads);
+        TopKRanks(scores, selected, scores, image * (tokens - 1), image * k, tokens - 1, k, 0, tokens - 1, 0);
+        KeptTokenIndexKernel(b, selected, mask, kept, dropped, k, tokens, 1);
+    }
+
     internal static void ClsAttentionScoreKernel(Index1D i, ArrayView<float> probabilities, ArrayView<float> scores, int heads, int tokens, int span)
     {
         int spans = (tokens - 1 + span - 1) / span;

@@ -22,9 +22,7 @@ internal sealed record TopKSelection(Tensor<float> Scores, Tensor<int> Kept, Ten
         var dropped = tape.Keep(Tensor<int>.Empty(device, batch, tokens - 1 - keep));
         using var selected = Tensor<int>.Empty(device, batch, keep);
         using var mask = Tensor<int>.Empty(device, batch, tokens);
-        Ops.ClsAttentionScore(probabilities, scores);
-        Ops.TopK(scores, selected);
-        Ops.KeptTokenIndex(selected, mask, kept, dropped);
+        Ops.SelectTokens(probabilities, scores, selected, mask, kept, dropped);
         return new TopKSelection(scores, kept, dropped);
     }
 

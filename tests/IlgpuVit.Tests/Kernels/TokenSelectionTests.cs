@@ -61,6 +61,44 @@ public class TokenSelectionTests
         }
     }
 
+    [SkippableTheory]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
+    public void Select_tokens_keeps_the_top_scores_in_token_order(string backend)
+    {
+        // The CPU runs one fused kernel, the GPU path (and the simulator) three; both must match float64.
+        var device = TokenPlanFixtures.Get(backend);
+        foreach (var (b, h, t, keep) in new[] { (1, 1, 3, 1), (3, 3, 7, 4), (2, 6, 197, 177), (4, 4, 50, 44), (2, 2, 33, 1) })
+            foreach (bool tied in new[] { false, true })
+            {
+                var p = tied ? TopKTests.Quantised(b + t, b * h * t * t).Select(Math.Abs).ToArray() : TestData.Uniform(b * h + t, b * h * t * t);
+                using var tp = device.FromArray(p, b, h, t, t);
+                using var scores = device.Zeros(b, t - 1);
+                using var selected = Tensor<int>.Zeros(device, b, keep);
+                using var mask = Tensor<int>.Zeros(device, b, t);
+                using var kept = Tensor<int>.Zeros(device, b, keep + 1);
+                using var dropped = Tensor<int>.Zeros(device, b, t - 1 - keep);
+                Ops.SelectTokens(tp, scores, selected, mask, kept, dropped);
+                // The reference ranks the float32 scores the kernel computed (ties are decided on them), after checking them.
+                var got = scores.ToArray();
+                var expected = new double[b * (t - 1)];
+                for (int i = 0; i < b; i++)
+                    for (int j = 1; j < t; j++)
+                        for (int k = 0; k < h; k++) expected[i * (t - 1) + j - 1] += p[((i * h + k) * t) * t + j] / (double)h;
+                Check.Close(got, expected, 1e-6, 1e-7, $"scores ({b}, {h}, {t})");
+                var expectedKept = new List<int>();
+                var expectedDropped = new List<int>();
+                for (int i = 0; i < b; i++)
+                {
+                    var top = Enumerable.Range(1, t - 1).OrderByDescending(j => got[i * (t - 1) + j - 1]).ThenBy(j => j).Take(keep).ToHashSet();
+                    expectedKept.Add(0);
+                    expectedKept.AddRange(Enumerable.Range(1, t - 1).Where(top.Contains));
+                    expectedDropped.AddRange(Enumerable.Range(1, t - 1).Where(j => !top.Contains(j)));
+                }
+                Check.Equal(kept.ToArray(), expectedKept.ToArray(), $"kept ({b}, {h}, {t}, {keep}, tied {tied})");
+                Check.Equal(dropped.ToArray(), expectedDropped.ToArray(), $"dropped ({b}, {h}, {t}, {keep}, tied {tied})");
+            }
+    }
+
     [Fact]
     public void Bad_shapes_are_named()
     {
