@@ -43,21 +43,75 @@ public static partial class Ops
         int total = (int)index.Length;
         for (int row = i * rowsPerIndex; row < Math.Min(total, (i + 1) * rowsPerIndex); row++)
         {
-            int image = row / na;
-            int arg = firstColumn;
-            float best = float.NegativeInfinity;
             if (row % na >= firstRow)
-                for (int j = firstColumn; j < nb; j++)
-                {
-                    float dot = Dot(a, b, row * d, (image * nb + j) * d, d);
-                    if (dot > best)
-                    {
-                        best = dot;
-                        arg = j;
-                    }
-                }
-            index[row] = arg;
-            score[row] = best;
+                BestRow(a, b, index, score, row, (row / na) * nb, nb, d, firstColumn);
+            else
+            {
+                index[row] = firstColumn;
+                score[row] = float.NegativeInfinity;
+            }
         }
+    }
+
+    /// <summary>
+    /// index[row], score[row] = argmax and max over j in [firstColumn, nb) of a[row] · b[bRow0 + j] (rows of d),
+    /// ties to the lower j; a NaN dot never wins.
+    /// </summary>
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(BestRowPortable))]
+    internal static unsafe void BestRow(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
+        int row, int bRow0, int nb, int d, int firstColumn)
+    {
+        // Four b rows per pass share each load of a's row and amortise the loop; one horizontal sum per dot.
+        float* x = FastMath.Address(a, (long)row * d);
+        float* y = FastMath.Address(b, (long)bRow0 * d);
+        int arg = firstColumn, j = firstColumn;
+        float best = float.NegativeInfinity;
+        for (; j + 4 <= nb; j += 4)
+        {
+            float* y0 = y + (long)j * d, y1 = y0 + d, y2 = y1 + d, y3 = y2 + d;
+            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            int e = 0;
+            for (; e + 16 <= d; e += 16)
+            {
+                var v = Vector512.Load(x + e);
+                s0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(y0 + e), s0);
+                s1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(y1 + e), s1);
+                s2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(y2 + e), s2);
+                s3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(y3 + e), s3);
+            }
+            float d0 = Vector512.Sum(s0), d1 = Vector512.Sum(s1), d2 = Vector512.Sum(s2), d3 = Vector512.Sum(s3);
+            for (; e < d; e++)
+            {
+                d0 = MathF.FusedMultiplyAdd(x[e], y0[e], d0);
+                d1 = MathF.FusedMultiplyAdd(x[e], y1[e], d1);
+                d2 = MathF.FusedMultiplyAdd(x[e], y2[e], d2);
+                d3 = MathF.FusedMultiplyAdd(x[e], y3[e], d3);
+            }
+            if (d0 > best) { best = d0; arg = j; }
+            if (d1 > best) { best = d1; arg = j + 1; }
+            if (d2 > best) { best = d2; arg = j + 2; }
+            if (d3 > best) { best = d3; arg = j + 3; }
+        }
+        for (; j < nb; j++)
+        {
+            float dot = Dot(a, b, row * d, (bRow0 + j) * d, d);
+            if (dot > best) { best = dot; arg = j; }
+        }
+        index[row] = arg;
+        score[row] = best;
+    }
+
+    internal static void BestRowPortable(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
+        int row, int bRow0, int nb, int d, int firstColumn)
+    {
+        int arg = firstColumn;
+        float best = float.NegativeInfinity;
+        for (int j = firstColumn; j < nb; j++)
+        {
+            float dot = Dot(a, b, row * d, (bRow0 + j) * d, d);
+            if (dot > best) { best = dot; arg = j; }
+        }
+        index[row] = arg;
+        score[row] = best;
     }
 }
