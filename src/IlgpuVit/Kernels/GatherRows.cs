@@ -28,11 +28,21 @@ public static partial class Ops
             $"x has shape {x.Shape} and index {index.Shape}; they need (B, T, C) and (B, K).");
         int batch = x.Shape[0], tokens = x.Shape[1], channels = x.Shape[2], kept = index.Shape[1];
         ShapeMismatchException.ThrowIfDifferent("GatherRows", "y", new Shape(batch, kept, channels), y.Shape);
+        LaunchGather(x, index, null, y, accumulate: false);
+    }
+
+    /// <summary>
+    /// y[b, k, :] = (or +=) w[b, k] · x[b, index[b, k], :] (w = 1 when null), shapes checked by the caller; an index
+    /// outside [0, T) gives a zero row (or leaves it). GatherRows and the backward of CombineRows.
+    /// </summary>
+    internal static void LaunchGather(Tensor<float> x, Tensor<int> index, Tensor<float>? weight, Tensor<float> y, bool accumulate)
+    {
+        int batch = x.Shape[0], tokens = x.Shape[1], channels = x.Shape[2], kept = index.Shape[1];
         int span = RowSpan(y.Device, channels), rows = batch * kept, block = RowsPerIndex(y.Device, rows);
         var launch = y.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>(GatherRowsKernel, group));
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(GatherRowsKernel, group));
         launch(y.Device.Accelerator.DefaultStream, Blocks(rows, block) * Spans(channels, span),
-            x.View, index.View, y.View, tokens, kept, channels, span, rows, block);
+            x.View, index.View, (weight ?? y).View, y.View, tokens, kept, channels, span, rows, block, (weight is null ? 0 : 2) | (accumulate ? 1 : 0));
     }
 
     /// <summary>
@@ -67,9 +77,9 @@ public static partial class Ops
 
     private static int Spans(int channels, int span) => (channels + span - 1) / span;
 
-    // One index = `span` channels of a block of output rows (b, k).
-    internal static void GatherRowsKernel(Index1D i, ArrayView<float> x, ArrayView<int> index, ArrayView<float> y,
-        int tokens, int kept, int channels, int span, int rows, int rowsPerIndex)
+    // One index = `span` channels of a block of output rows (b, k). Flags: 1 accumulate, 2 weighted.
+    internal static void GatherRowsKernel(Index1D i, ArrayView<float> x, ArrayView<int> index, ArrayView<float> weight, ArrayView<float> y,
+        int tokens, int kept, int channels, int span, int rows, int rowsPerIndex, int flags)
     {
         int spans = (channels + span - 1) / span;
         int first = i / spans * rowsPerIndex, c0 = i % spans * span;
@@ -79,8 +89,8 @@ public static partial class Ops
             int t = index[row];
             int dst = row * channels + c0;
             if (t >= 0 && t < tokens)
-                ScaleRow(x, y, (row / kept * tokens + t) * channels + c0, dst, n, 1f, 0);
-            else
+                ScaleRow(x, y, (row / kept * tokens + t) * channels + c0, dst, n, (flags & 2) != 0 ? weight[row] : 1f, flags & 1);
+            else if ((flags & 1) == 0)
                 for (int c = 0; c < n; c++) y[dst + c] = 0f;
         }
     }

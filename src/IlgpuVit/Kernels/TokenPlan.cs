@@ -2,7 +2,7 @@
 // ToMe's merge). A plan sends every input token t of image b to one output row dest[b, t] (or -1:
 // dropped) with a weight w[b, t]:
 //   y[b, m, :] = Σ_{t : dest[b, t] = m} w[b, t] x[b, t, :]                       (CombineRows)
-//   dx[b, t, :] = w[b, t] dy[b, dest[b, t], :], 0 for a dropped token            (its backward)
+//   dx[b, t, :] = w[b, t] dy[b, dest[b, t], :], 0 for a dropped token    (its backward: a weighted GatherRows)
 // The weights are constants for autodiff: the selection is not differentiated (methods.md).
 // IndexPlan turns dest into gather form (per output row its sources, in token order: a counting sort,
 // one kernel index per image, O(T)), so the forward needs no atomics and adds in the same order on
@@ -79,12 +79,8 @@ public static partial class Ops
         int b = dx.Shape[0], t = dx.Shape[1], c = dx.Shape[2], m = dy.Shape[1];
         ShapeMismatchException.ThrowIfDifferent("CombineRowsBackward", "destination", new Shape(b, t), destination.Shape);
         ShapeMismatchException.ThrowIfDifferent("CombineRowsBackward", "weight", new Shape(b, t), weight.Shape);
-        int span = RowSpan(dx.Device, c), block = RowsPerIndex(dx.Device, b * t);
-        var launch = dx.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(
-            CombineRowsBackwardKernel, group));
-        launch(dx.Device.Accelerator.DefaultStream, Blocks(b * t, block) * Spans(c, span), dy.View, destination.View, weight.View, dx.View,
-            t, m, c, span, accumulate ? 1 : 0, b * t, block);
+        // dx[b, t] = w[b, t] dy[b, dest[b, t]]: a weighted gather of dy's rows.
+        LaunchGather(dy, destination, weight, dx, accumulate);
     }
 
     // One index per image. offsets[0..m) first count the tokens of each row, then become row ends
@@ -138,23 +134,6 @@ public static partial class Ops
                 int s = b * t + sources[b * t + k];
                 ScaleRow(x, y, s * c + c0, dst, n, weight[s], k == start ? 0 : 1);
             }
-        }
-    }
-
-    internal static void CombineRowsBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<int> destination, ArrayView<float> weight,
-        ArrayView<float> dx, int t, int m, int c, int span, int accumulate, int rows, int rowsPerIndex)
-    {
-        int spans = (c + span - 1) / span;
-        int first = i / spans * rowsPerIndex, c0 = i % spans * span;
-        int n = Math.Min(span, c - c0);
-        for (int row = first; row < Math.Min(rows, first + rowsPerIndex); row++)
-        {
-            int d = destination[row];
-            int dst = row * c + c0;
-            if (d >= 0 && d < m)
-                ScaleRow(dy, dx, (row / t * m + d) * c + c0, dst, n, weight[row], accumulate);
-            else if (accumulate == 0)
-                for (int k = 0; k < n; k++) dx[dst + k] = 0f;
         }
     }
 }
