@@ -8,5 +8,6 @@ var root = new RootCommand("IlgpuVit: Vision Transformers with dynamic token red
     TrainCommand.Create(),
     EvalCommand.Create(),
     BenchCommand.Create(),
+    ExperimentCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -1,0 +1,55 @@
+// `ilgpuvit experiment CONFIG`: trains the grid an experiment file describes (ExperimentConfig),
+// skipping finished runs and resuming interrupted ones, measures every checkpoint, and writes the
+// tables and plots (ExperimentReport) into runs/<name> or --out. Running it again once everything
+// has finished only rebuilds the reports. --plan lists the runs and inference specs and stops.
+
+using System.CommandLine;
+using IlgpuVit.Training;
+using Spectre.Console;
+
+namespace IlgpuVit.Cli;
+
+internal static class ExperimentCommand
+{
+    public static Command Create() => Create(TrainingRun.Execute);
+
+    /// <summary>The command, training each run with <paramref name="train"/> (tests pass a fake).</summary>
+    internal static Command Create(Func<RunSettings, RunSummary> train)
+    {
+        var file = new Argument<string>("config") { Description = "The experiment file (JSON; see configs/ and the header of ExperimentConfig.cs)." };
+        var output = new Option<string?>("--out") { Description = "Experiment folder (default runs/<name of the experiment>)." };
+        var plan = new Option<bool>("--plan") { Description = "Check the file, list the runs and inference specs, and stop." };
+        var device = CommonOptions.Device();
+        var command = new Command("experiment", "Train a grid of token-reduction runs from a file (resumable), measure them, and write results tables and plots.")
+            { file, output, plan, device };
+        command.SetAction(r => CommonOptions.Guard(() =>
+        {
+            var config = ExperimentConfig.Load(r.GetValue(file)!);
+            string folder = r.GetValue(output) ?? Path.Combine("runs", config.Name);
+            if (r.GetValue(plan)) return Plan(config, folder);
+            var runner = new ExperimentRunner(config, folder, r.GetValue(device)!, train, Console.Out);
+            var report = runner.Run();
+            report.Write(folder);
+            report.Print();
+            AnsiConsole.MarkupLine($"{runner.Trained} runs trained, {runner.Measured} measured now; wrote {string.Join(", ", ExperimentReport.FileNames)} " +
+                                   $"to {Markup.Escape(Path.GetFullPath(folder))}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static int Plan(ExperimentConfig config, string folder)
+    {
+        var runs = ExperimentPlan.Runs(config);
+        Console.WriteLine($"{config.Name}: {runs.Count} training runs of {config.Model} on {config.Data}, {config.Training.Epochs} epochs each, into {folder}");
+        foreach (var run in runs)
+        {
+            bool done = File.Exists(Path.Combine(folder, run.Id, ExperimentRunner.SummaryFile));
+            Console.WriteLine($"  {run.Id,-24} {run.Spec}{(run.Adjusted ? $" (adjust {run.Adjust})" : "")}{(done ? "  [finished]" : "")}");
+        }
+        var points = ExperimentPlan.Inference(config);
+        if (points.Count > 0)
+            Console.WriteLine($"inference on each baseline: {string.Join(", ", points.Select(p => p.Spec))}");
+        return 0;
+    }
+}

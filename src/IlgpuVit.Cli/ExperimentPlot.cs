@@ -1,0 +1,138 @@
+// An experiment's PNGs. accuracy_vs_flops.png and accuracy_vs_latency.png hold up to two panels:
+// the trained runs (per method a line through its manual rates, its adjusted runs as a separate
+// series of large open markers in the same colour, the unpruned baseline as a black diamond) and the
+// inference-only points on the trained baseline (per method a line from the baseline through its
+// rates), each in its own labelled panel. Seeds are averaged per point. <run>/rate_and_loss.png of
+// each adjusted run stacks the pruning rate and the window's training loss against the step, from
+// the "window" lines of the run's metrics.jsonl. Drawing conventions are PlotFigure's.
+
+using System.Text.Json;
+using ScottPlot;
+
+namespace IlgpuVit.Cli;
+
+/// <summary>Draws an experiment.</summary>
+internal static class ExperimentPlot
+{
+    /// <summary>The plot files in the experiment's folder, and in each adjusted run's folder.</summary>
+    public const string FlopsFile = "accuracy_vs_flops.png", LatencyFile = "accuracy_vs_latency.png", RateFile = "rate_and_loss.png";
+
+    /// <summary>One point of a series: seeds averaged.</summary>
+    private sealed record Point(double X, double Accuracy);
+
+    /// <summary>One window of an adjusted run's log.</summary>
+    /// <param name="Step">Optimizer step at the window's end.</param>
+    /// <param name="Rate">Pruning rate after the window.</param>
+    /// <param name="Loss">Mean training loss over the window.</param>
+    internal sealed record Window(int Step, double Rate, double Loss);
+
+    /// <summary>Writes both accuracy plots into <paramref name="folder"/> and the rate plot of every adjusted run into its folder.</summary>
+    public static void Save(ExperimentReport report, string folder)
+    {
+        PlotFigure.Save(Path.Combine(folder, FlopsFile), Panels(report, "GMACs per image", r => r.GmacsPerImage));
+        PlotFigure.Save(Path.Combine(folder, LatencyFile), Panels(report, "latency change vs the unpruned model (%)", r => r.LatencyChangePercent));
+        foreach (var run in report.Rows.Where(r => r.Adjusted))
+        {
+            string dir = Path.Combine(folder, run.Run);
+            var windows = Windows(Path.Combine(dir, "metrics.jsonl"));
+            if (windows.Count > 0) SaveRate(run.Run, windows, Path.Combine(dir, RateFile));
+        }
+    }
+
+    /// <summary>The "window" lines of a metrics log (the last one of each step, since a resumed run repeats steps).</summary>
+    internal static IReadOnlyList<Window> Windows(string metrics)
+    {
+        if (!File.Exists(metrics)) return [];
+        var windows = new SortedDictionary<int, Window>();
+        foreach (var line in File.ReadLines(metrics))
+        {
+            // A run killed mid-write leaves a torn last line; the plot is a view of the log, so it skips what it cannot read.
+            try
+            {
+                using var json = JsonDocument.Parse(line);
+                var e = json.RootElement;
+                if (e.TryGetProperty("event", out var kind) && kind.GetString() == "window")
+                {
+                    int step = e.GetProperty("step").GetInt32();
+                    windows[step] = new Window(step, e.GetProperty("rate").GetDouble(), e.GetProperty("loss").GetDouble());
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+            }
+        }
+        return windows.Values.ToArray();
+    }
+
+    private static void SaveRate(string run, IReadOnlyList<Window> windows, string path)
+    {
+        double[] steps = windows.Select(w => (double)w.Step).ToArray();
+        var rate = new Plot();
+        PlotFigure.Line(rate, steps, windows.Select(w => w.Rate).ToArray(), "pruning rate p", 0);
+        var loss = new Plot();
+        PlotFigure.Line(loss, steps, windows.Select(w => w.Loss).ToArray(), "window training loss", 1);
+        PlotFigure.Save(path, [PlotFigure.Label(rate, $"{run}: pruning rate per window", "optimizer step", "pruning rate p"),
+            PlotFigure.Label(loss, $"{run}: training loss per window", "optimizer step", "mean loss over the window")], stacked: true);
+    }
+
+    private static IReadOnlyList<Plot> Panels(ExperimentReport report, string axis, Func<ExperimentRow, double> x)
+    {
+        var trained = report.Rows.Where(r => r.Kind == "train").ToArray();
+        var inferred = report.Rows.Where(r => r.Kind == "inference").ToArray();
+        var baseline = trained.Where(r => r.Method == "none").ToArray();
+        var panels = new List<Plot>();
+        if (trained.Any(r => r.Method != "none") || inferred.Length == 0)
+            panels.Add(Trained(trained, baseline, x, $"{report.Config.Name}: trained with token reduction", axis));
+        if (inferred.Length > 0)
+            panels.Add(Inferred(inferred, baseline, x, $"{report.Config.Name}: inference only on the trained baseline (no retraining)", axis));
+        return panels;
+    }
+
+    private static Plot Trained(ExperimentRow[] rows, ExperimentRow[] baseline, Func<ExperimentRow, double> x, string title, string axis)
+    {
+        var plot = new Plot();
+        var methods = rows.Select(r => r.Method).Where(m => m != "none").Distinct().ToArray();
+        for (int i = 0; i < methods.Length; i++)
+        {
+            var manual = Mean(rows.Where(r => r.Method == methods[i] && !r.Adjusted), x);
+            if (manual.Count > 0) PlotFigure.Line(plot, manual.Select(p => p.X).ToArray(), manual.Select(p => p.Accuracy).ToArray(), $"{methods[i]} (manual rates)", i);
+            foreach (var group in rows.Where(r => r.Method == methods[i] && r.Adjusted).GroupBy(r => r.Rate))
+            {
+                var adjusted = Mean(group, x);
+                var series = PlotFigure.Line(plot, adjusted.Select(p => p.X).ToArray(), adjusted.Select(p => p.Accuracy).ToArray(), $"{methods[i]} + {group.Key}", i);
+                series.LineWidth = 0;       // adjusted runs are points of their own, not a curve
+                series.MarkerShape = MarkerShape.OpenCircleWithDot;
+                series.MarkerSize = 16;
+                series.MarkerLineWidth = 2;
+            }
+        }
+        MarkBaseline(plot, baseline, x);
+        return PlotFigure.Label(plot, title, axis, "test accuracy (%)");
+    }
+
+    private static Plot Inferred(ExperimentRow[] rows, ExperimentRow[] baseline, Func<ExperimentRow, double> x, string title, string axis)
+    {
+        var plot = new Plot();
+        var methods = rows.Select(r => r.Method).Distinct().ToArray();
+        var start = Mean(baseline, x);
+        for (int i = 0; i < methods.Length; i++)
+        {
+            var line = start.Concat(Mean(rows.Where(r => r.Method == methods[i]), x)).ToArray();
+            PlotFigure.Line(plot, line.Select(p => p.X).ToArray(), line.Select(p => p.Accuracy).ToArray(), methods[i], i);
+        }
+        MarkBaseline(plot, baseline, x);
+        return PlotFigure.Label(plot, title, axis, "test accuracy (%)");
+    }
+
+    private static void MarkBaseline(Plot plot, ExperimentRow[] baseline, Func<ExperimentRow, double> x)
+    {
+        var point = Mean(baseline, x);
+        if (point.Count == 0) return;
+        var marker = plot.Add.Marker(point[0].X, point[0].Accuracy, MarkerShape.FilledDiamond, 14, Colors.Black);
+        marker.LegendText = "unpruned baseline";
+    }
+
+    /// <summary>The rows' points, seeds averaged per rate, ordered along the x axis.</summary>
+    private static IReadOnlyList<Point> Mean(IEnumerable<ExperimentRow> rows, Func<ExperimentRow, double> x) =>
+        rows.GroupBy(r => (r.Method, r.Rate)).Select(g => new Point(g.Average(x), 100 * g.Average(r => r.Accuracy))).OrderBy(p => p.X).ToArray();
+}

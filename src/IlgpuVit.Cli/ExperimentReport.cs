@@ -1,0 +1,144 @@
+// What an experiment leaves in its folder: every row (trained runs and inference-only points) as
+// results.csv and results.json, the tables as results.md (printed to the console too), and the
+// plots (ExperimentPlot). Numbers are written in the invariant culture. GMACs are multiply-
+// accumulates per image (flops.md) counted from what ran; FLOPs changes are against the unpruned
+// model, latency changes against the unpruned model timed in the same comparison (ExperimentBench),
+// accuracy changes in points against the unpruned run of the same seed.
+
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using IlgpuVit.Training;
+using Spectre.Console;
+
+namespace IlgpuVit.Cli;
+
+/// <summary>One row of the results: a trained run, or a spec applied to a trained baseline at inference.</summary>
+/// <param name="Kind">"train" or "inference".</param>
+/// <param name="Run">The run's id (for inference rows: the baseline run whose checkpoint was used).</param>
+/// <param name="Method">Reduction method, "none" for the unpruned model.</param>
+/// <param name="Rate">The manual rate, the adjuster ("gas"), or "0" for the unpruned model.</param>
+/// <param name="Seed">The run's seed.</param>
+/// <param name="Spec">The spec that ran at the end (an adjusted run's final rate included).</param>
+/// <param name="Accuracy">Test accuracy in [0, 1].</param>
+/// <param name="AccuracyChangePoints">Accuracy minus the unpruned run's of the same seed, in points (null without a baseline).</param>
+/// <param name="TestLoss">Test loss.</param>
+/// <param name="GmacsPerImage">Multiply-accumulates per image, in billions.</param>
+/// <param name="FlopsChangePercent">Change of the MACs against the unpruned model, in percent.</param>
+/// <param name="LatencyMs">Median latency of the latency batch.</param>
+/// <param name="LatencyChangePercent">Change against the unpruned model timed in the same comparison, in percent.</param>
+/// <param name="Device">Where the latency was measured.</param>
+/// <param name="FinalRate">The pruning rate in force at the end (0 for the unpruned model).</param>
+/// <param name="TrainSeconds">Training wall time (null for inference rows).</param>
+/// <param name="Steps">Optimizer steps (null for inference rows).</param>
+internal sealed record ExperimentRow(
+    string Kind, string Run, string Method, string Rate, int Seed, string Spec,
+    double Accuracy, double? AccuracyChangePoints, double TestLoss, double GmacsPerImage, double FlopsChangePercent,
+    double LatencyMs, double LatencyChangePercent, string Device, double FinalRate, double? TrainSeconds, int? Steps)
+{
+    /// <summary>The row of a trained run.</summary>
+    public static ExperimentRow Trained(ExperimentRun run, RunSummary summary, ExperimentTiming timing, double baseMacs, double? baselineAccuracy) =>
+        new("train", run.Id, run.Method, run.RateLabel, run.Seed, summary.Method, summary.TestAccuracy, Change(summary.TestAccuracy, baselineAccuracy),
+            summary.TestLoss, summary.MacsPerImage / 1e9, 100 * (summary.MacsPerImage / baseMacs - 1), timing.MedianMs, timing.ChangePercent,
+            timing.Device, run.Adjusted ? summary.FinalRate : run.Rate ?? 0, summary.TrainSeconds, summary.Steps);
+
+    /// <summary>The row of <paramref name="point"/> applied to the checkpoint of <paramref name="baseline"/>.</summary>
+    public static ExperimentRow Inferred(ExperimentRun baseline, ExperimentInferencePoint point, ExperimentInferenceResult result, double baseMacs,
+        double baselineAccuracy) =>
+        new("inference", baseline.Id, point.Method, ExperimentPlan.Number(point.Rate), baseline.Seed, point.Spec, result.Accuracy,
+            Change(result.Accuracy, baselineAccuracy), result.Loss, result.MacsPerImage / 1e9, 100 * (result.MacsPerImage / baseMacs - 1),
+            result.Timing.MedianMs, result.Timing.ChangePercent, result.Timing.Device, point.Rate, null, null);
+
+    /// <summary>Whether an adjuster chose this run's rate.</summary>
+    public bool Adjusted => Kind == "train" && ExperimentConfig.Adjusters.Contains(Rate);
+
+    private static double? Change(double accuracy, double? baseline) => baseline is { } b ? 100 * (accuracy - b) : null;
+}
+
+/// <summary>A finished experiment's rows and where they were measured.</summary>
+internal sealed record ExperimentReport(ExperimentConfig Config, string Device, IReadOnlyList<ExperimentRow> Rows)
+{
+    /// <summary>The files <see cref="Write"/> creates in the experiment's folder (besides each adjusted run's plot).</summary>
+    public static readonly string[] FileNames = ["results.md", "results.csv", "results.json", ExperimentPlot.FlopsFile, ExperimentPlot.LatencyFile];
+
+    /// <summary>Writes the tables, the rows and the plots into <paramref name="folder"/>, and each adjusted run's rate and loss plot into its own folder.</summary>
+    public void Write(string folder)
+    {
+        ExperimentRunner.WriteText(Path.Combine(folder, "results.md"), Markdown());
+        ExperimentRunner.WriteText(Path.Combine(folder, "results.csv"), Csv());
+        ExperimentRunner.WriteText(Path.Combine(folder, "results.json"), JsonSerializer.Serialize(new
+        {
+            Config.Name, Config.Model, Config.Data, Device, Config.Seeds, Config.TrainLimit, Config.TestLimit, Config.Latency, Config.Training, Rows,
+        }, CommonOptions.JsonStyle));
+        ExperimentPlot.Save(this, folder);
+    }
+
+    /// <summary>The tables as Markdown: trained runs, then inference-only points, under a header saying how they were measured.</summary>
+    public string Markdown()
+    {
+        var text = new StringBuilder($"# {Config.Name}: {Config.Model} on {Config.Data}\n\n{Description}\n");
+        foreach (var (title, header, cells) in Tables())
+        {
+            text.Append($"\n## {title}\n\n| ").AppendJoin(" | ", header).Append(" |\n");
+            text.Append('|').AppendJoin("", header.Select(_ => "---|")).Append('\n');
+            foreach (var row in cells) text.Append("| ").AppendJoin(" | ", row).Append(" |\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Prints the same tables to the console.</summary>
+    public void Print()
+    {
+        // Redirected output (logs, CI) would otherwise be wrapped at 80 columns, one cell over several lines.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
+        foreach (var (title, header, cells) in Tables())
+        {
+            var table = new Table { Title = new TableTitle(Markup.Escape($"{Config.Name}: {title}")) };
+            foreach (var name in header) table.AddColumn(new TableColumn(Markup.Escape(name)).RightAligned());
+            foreach (var row in cells) table.AddRow(row.Select(Markup.Escape).ToArray());
+            AnsiConsole.Write(table);
+        }
+    }
+
+    /// <summary>Every field of every row, one row per line.</summary>
+    public string Csv()
+    {
+        var text = new StringBuilder("kind,run,method,rate,seed,spec,accuracy,accuracyChangePoints,testLoss,gmacsPerImage,flopsChangePercent," +
+                                     "latencyMs,latencyChangePercent,device,finalRate,trainSeconds,steps\n");
+        foreach (var r in Rows)
+            text.AppendJoin(',', r.Kind, r.Run, r.Method, r.Rate, r.Seed, r.Spec, N(r.Accuracy), N(r.AccuracyChangePoints), N(r.TestLoss), N(r.GmacsPerImage),
+                N(r.FlopsChangePercent), N(r.LatencyMs), N(r.LatencyChangePercent), r.Device, N(r.FinalRate), N(r.TrainSeconds), r.Steps).Append('\n');
+        return text.ToString();
+    }
+
+    private string Description =>
+        $"{Config.Training.Epochs} epochs, seeds {string.Join(", ", Config.Seeds)}" +
+        (Config.TrainLimit > 0 ? $", first {Config.TrainLimit} training images" : "") + (Config.TestLimit > 0 ? $", first {Config.TestLimit} test images" : "") +
+        $". Latency: median of {Config.Latency.Runs} runs on one batch of {Config.Latency.Batch} test images on {Device}, each spec timed against the " +
+        "unpruned model in the same interleaved comparison. GMACs: multiply-accumulates per image counted from what ran; FLOPs and latency " +
+        "changes against the unpruned model; Δ acc: accuracy points against the unpruned run of the same seed. Adjusted runs (rate `gas`) " +
+        "report the rate they ended at.";
+
+    private IEnumerable<(string Title, string[] Header, string[][] Cells)> Tables()
+    {
+        string[] measured = ["accuracy %", "Δ acc", "GMACs/img", "FLOPs %", "latency ms", "latency %"];
+        var trained = Rows.Where(r => r.Kind == "train").ToArray();
+        if (trained.Length > 0)
+            yield return ("trained with token reduction", ["run", "method", "rate", "seed", .. measured, "final rate", "train s"],
+                trained.Select(r => (string[])[r.Run, r.Method, r.Rate, I(r.Seed), .. Measured(r), F(r.FinalRate, "0.####"), F(r.TrainSeconds, "F0")]).ToArray());
+        var inferred = Rows.Where(r => r.Kind == "inference").ToArray();
+        if (inferred.Length > 0)
+            yield return ("inference only (the trained baseline, no retraining)", ["checkpoint", "method", "rate", .. measured],
+                inferred.Select(r => (string[])[r.Run, r.Method, r.Rate, .. Measured(r)]).ToArray());
+    }
+
+    private static string[] Measured(ExperimentRow r) =>
+        [F(100 * r.Accuracy, "F2"), F(r.AccuracyChangePoints, "+0.00;-0.00;0.00"), F(r.GmacsPerImage, "G4"), F(r.FlopsChangePercent, "+0.0;-0.0;0.0"),
+         F(r.LatencyMs, "F2"), F(r.LatencyChangePercent, "+0.0;-0.0;0.0")];
+
+    private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string F(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
+
+    private static string N(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+}
