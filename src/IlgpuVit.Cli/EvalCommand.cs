@@ -21,17 +21,17 @@ internal static class EvalCommand
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the data set's files." };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 256, Description = "Images per forward." };
         var limit = new Option<int>("--test-limit") { Description = "Evaluate on only the first N test images." };
-        var method = new Option<string>("--method") { Description = "Token reduction at inference: none, or METHOD:RATE such as tome:r=4.", DefaultValueFactory = _ => "none" };
+        var method = new Option<string?>("--method") { Description = "Token reduction at inference: none, or METHOD:RATE such as tome:r=4 (default: the method the checkpoint was trained with, at its final rate)." };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("eval", "Evaluate a checkpoint on a data set's test split.") { checkpoint, data, dataDir, batch, limit, method, device, json };
         command.SetAction(r => CommonOptions.Guard(() =>
-            Run(r.GetValue(checkpoint)!, r.GetValue(data)!, r.GetValue(dataDir), r.GetValue(batch), r.GetValue(limit), r.GetValue(method)!, r.GetValue(device)!,
+            Run(r.GetValue(checkpoint)!, r.GetValue(data)!, r.GetValue(dataDir), r.GetValue(batch), r.GetValue(limit), r.GetValue(method), r.GetValue(device)!,
                 r.GetValue(json))));
         return command;
     }
 
-    private static int Run(string path, string dataName, string? dataDir, int batchSize, int limit, string methodSpec, string deviceSpec, bool json)
+    private static int Run(string path, string dataName, string? dataDir, int batchSize, int limit, string? methodSpec, string deviceSpec, bool json)
     {
         if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}.");
         var info = Checkpoint.ReadInfo(path);
@@ -40,6 +40,7 @@ internal static class EvalCommand
         using var device = Device.Open(deviceSpec);
         using var model = new VisionTransformer(info.Config, device);
         Checkpoint.Load(path, model);
+        methodSpec ??= info.Method ?? "none";
         Reduction.ReductionMethod.Apply(model, methodSpec);
         var result = Evaluation.Evaluate(model, test, normalization, batchSize);
         if (json)

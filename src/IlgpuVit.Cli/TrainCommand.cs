@@ -1,7 +1,8 @@
-// `ilgpuvit train`: trains a registered ViT on a named data set, evaluating on the test split after
-// every epoch. Writes <out>/metrics.jsonl (a line per step and per evaluation),
-// <out>/checkpoint.safetensors after every epoch (atomic: a crash keeps the previous one) and
-// <out>/summary.json. --resume continues a checkpoint's run with its own settings.
+// `ilgpuvit train`: trains a registered ViT on a named data set (optionally with token reduction and
+// a pruning-rate adjuster), evaluating on the test split after every epoch: the options of
+// Training.TrainingRun, which writes <out>/metrics.jsonl, <out>/checkpoint.safetensors after every
+// epoch (atomic: a crash keeps the previous one) and <out>/summary.json. --resume continues a
+// checkpoint's run with its own settings.
 
 using System.CommandLine;
 using System.Diagnostics;
@@ -39,12 +40,20 @@ internal static class TrainCommand
         var limit = new Option<int>("--train-limit") { Description = "Use only the first N training images (quick runs)." };
         var testLimit = new Option<int>("--test-limit") { Description = "Evaluate on only the first N test images." };
         var output = new Option<string?>("--out") { Description = "Run folder (default runs/<model>-<data>)." };
+        var method = new Option<string>("--method") { DefaultValueFactory = _ => d.Method, Description = "Token reduction while training: none, METHOD:RATE (e.g. topk:rate=0.06, tome:r=4), or a bare METHOD with --adjust." };
+        var adjust = new Option<string>("--adjust") { DefaultValueFactory = _ => d.Adjust, Description = "Who sets the pruning rate of a bare --method: gas, or ramp:P0..P1 (a linear schedule)." };
+        var gasEta = new Option<double>("--gas-eta") { DefaultValueFactory = _ => d.Gas.Eta, Description = "GAS: base rate step per window." };
+        var gasTol = new Option<double>("--gas-tol") { DefaultValueFactory = _ => d.Gas.Tolerance, Description = "GAS: relative loss change counted as falling or rising." };
+        var gasBackoff = new Option<double>("--gas-backoff") { DefaultValueFactory = _ => d.Gas.Backoff, Description = "GAS: step-down factor when the loss rises." };
+        var gasWindow = new Option<double>("--gas-window") { DefaultValueFactory = _ => d.Gas.WindowEpochs, Description = "GAS: window length in epochs." };
+        var gasMax = new Option<double>("--gas-max-rate") { DefaultValueFactory = _ => d.Gas.RateMax, Description = "GAS: largest pruning rate." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run of this checkpoint (its settings win)." };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a ViT, evaluating on the test split after every epoch.")
         {
-            model, data, dataDir, epochs, batch, optimizer, lr, minLr, warmup, wd, smoothing, clip, pad, flip, seed, limit, testLimit, output, resume, device, json,
+            model, data, dataDir, epochs, batch, optimizer, lr, minLr, warmup, wd, smoothing, clip, pad, flip, seed, method, adjust,
+            gasEta, gasTol, gasBackoff, gasWindow, gasMax, limit, testLimit, output, resume, device, json,
         };
         command.SetAction(r => CommonOptions.Guard(() =>
         {
@@ -56,76 +65,28 @@ internal static class TrainCommand
                 MinLearningRate = r.GetValue(minLr), WarmupEpochs = r.GetValue(warmup), WeightDecay = r.GetValue(wd),
                 LabelSmoothing = r.GetValue(smoothing), ClipNorm = r.GetValue(clip), CropPadding = r.GetValue(pad) ?? augmentation.Padding,
                 HorizontalFlip = r.GetValue(flip) ?? augmentation.HorizontalFlip, Seed = r.GetValue(seed),
+                Method = r.GetValue(method)!, Adjust = r.GetValue(adjust)!,
+                Gas = d.Gas with
+                {
+                    Eta = r.GetValue(gasEta), Tolerance = r.GetValue(gasTol), Backoff = r.GetValue(gasBackoff), WindowEpochs = r.GetValue(gasWindow),
+                    RateMax = r.GetValue(gasMax),
+                },
             };
-            return Run(r.GetValue(model)!, dataName, r.GetValue(dataDir), options, r.GetValue(limit), r.GetValue(testLimit),
-                r.GetValue(output) ?? Path.Combine("runs", $"{r.GetValue(model)}-{dataName}"), r.GetValue(resume), r.GetValue(device)!, r.GetValue(json));
+            var settings = new RunSettings(r.GetValue(model)!, dataName, r.GetValue(dataDir), options,
+                r.GetValue(output) ?? Path.Combine("runs", $"{r.GetValue(model)}-{dataName}"), r.GetValue(limit), r.GetValue(testLimit),
+                r.GetValue(resume), r.GetValue(device)!);
+            return Run(settings, r.GetValue(json));
         }));
         return command;
     }
 
-    private static int Run(string modelName, string dataName, string? dataDir, TrainingOptions options, int trainLimit, int testLimit,
-        string outDir, string? resume, string deviceSpec, bool json)
+    private static int Run(RunSettings settings, bool json)
     {
-        var config = ModelRegistry.Get(modelName);
-        int step0 = 0;
-        if (resume is not null)
-        {
-            var info = Checkpoint.ReadInfo(resume);
-            config = info.Config;
-            options = info.Options ?? throw new ArgumentException($"{resume} holds weights only (no training state): it cannot be resumed.");
-            step0 = info.Step;
-        }
-        options.Validate();
-        var (train, normalization) = DataSets.Load(dataName, dataDir, train: true);
-        var (test, _) = DataSets.Load(dataName, dataDir, train: false);
-        if (trainLimit > 0) train = train.Take(Math.Min(trainLimit, train.Count));
-        if (testLimit > 0) test = test.Take(Math.Min(testLimit, test.Count));
-
-        using var device = Device.Open(deviceSpec);
-        using var model = new VisionTransformer(config, device, options.Seed);
-        using var trainer = new Trainer(model, train, options, normalization);
-        if (resume is not null) Checkpoint.Load(resume, model, trainer.Optimizer);
-        Directory.CreateDirectory(outDir);
-        string checkpointPath = Path.Combine(outDir, "checkpoint.safetensors");
-        using var log = new MetricsLog(Path.Combine(outDir, "metrics.jsonl"));
-        log.Write(new { @event = "start", model = config.Name, parameters = model.ParameterCount, data = dataName, trainImages = train.Count,
-            testImages = test.Count, device = device.Info.Spec, resumedFromStep = step0, options });
-
-        var clock = Stopwatch.StartNew();
-        var progress = new TrainingProgress(trainer, quiet: json);
-        EvaluationResult last = default;
-        int images = 0;
-        progress.Run(report =>
-        {
-            while (!trainer.Finished)
-            {
-                foreach (var s in trainer.RunEpoch())
-                {
-                    images += s.Images;
-                    log.Write(new { @event = "step", s.Step, s.Epoch, s.Batch, s.Loss, s.GradNorm, lr = s.LearningRate, seconds = clock.Elapsed.TotalSeconds });
-                    report(s, images / clock.Elapsed.TotalSeconds);
-                }
-                Checkpoint.Save(checkpointPath, model, trainer.Optimizer, options);
-                last = Evaluation.Evaluate(model, test, normalization);
-                int epoch = trainer.Epoch;
-                log.Write(new { @event = "eval", epoch, step = trainer.Optimizer.StepCount, accuracy = last.Accuracy, loss = last.Loss, seconds = clock.Elapsed.TotalSeconds });
-                progress.Epoch(epoch, last);
-            }
-        });
-        if (last.Images == 0) last = Evaluation.Evaluate(model, test, normalization);     // resumed a finished run: report it
-
-        var summary = new
-        {
-            model = config.Name, data = dataName, device = device.Info.Spec, parameters = model.ParameterCount,
-            epochs = options.Epochs, steps = trainer.Optimizer.StepCount, testAccuracy = last.Accuracy, testLoss = last.Loss,
-            trainSeconds = clock.Elapsed.TotalSeconds, trainImagesPerSecond = images / clock.Elapsed.TotalSeconds,
-            checkpoint = checkpointPath, metrics = log.Path,
-        };
-        string text = JsonSerializer.Serialize(summary, CommonOptions.JsonStyle);
-        File.WriteAllText(Path.Combine(outDir, "summary.json"), text);
-        if (json) Console.WriteLine(text);
-        else AnsiConsole.MarkupLine($"[bold]Test accuracy {last.Accuracy:P2}[/] (loss {last.Loss:F4}) after {trainer.Optimizer.StepCount} steps in " +
-            $"{clock.Elapsed:hh\\:mm\\:ss}. Checkpoint: {Markup.Escape(checkpointPath)}");
+        var summary = TrainingRun.Execute(settings, new TrainingProgress(quiet: json));
+        if (json) Console.WriteLine(JsonSerializer.Serialize(summary, CommonOptions.JsonStyle));
+        else AnsiConsole.MarkupLine($"[bold]Test accuracy {summary.TestAccuracy:P2}[/] (loss {summary.TestLoss:F4}, {Markup.Escape(summary.Method)}, " +
+            $"{summary.MacsPerImage / 1e9:F4} GMACs per image) after {summary.Steps} steps in {TimeSpan.FromSeconds(summary.TrainSeconds):hh\\:mm\\:ss}. " +
+            $"Checkpoint: {Markup.Escape(summary.Checkpoint)}");
         return 0;
     }
 }

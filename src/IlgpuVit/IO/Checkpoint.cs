@@ -15,7 +15,9 @@ namespace IlgpuVit.IO;
 /// <param name="Config">The model's architecture.</param>
 /// <param name="Options">The training run's settings (null for a weights-only file).</param>
 /// <param name="Step">Optimizer steps done.</param>
-public sealed record CheckpointInfo(VitConfig Config, TrainingOptions? Options, int Step);
+/// <param name="Method">The reduction the model ran with when saved, with its current rate (e.g. "etps:rate=0.08"); null for none.</param>
+/// <param name="AdjusterState">The pruning-rate adjuster's state (JSON), for resuming; null without one.</param>
+public sealed record CheckpointInfo(VitConfig Config, TrainingOptions? Options, int Step, string? Method = null, string? AdjusterState = null);
 
 /// <summary>Saves and restores models and training state.</summary>
 public static class Checkpoint
@@ -24,9 +26,11 @@ public static class Checkpoint
 
     /// <summary>
     /// Writes <paramref name="model"/>'s parameters and, when given, <paramref name="optimizer"/>'s state and
-    /// <paramref name="options"/> to <paramref name="path"/>, atomically.
+    /// <paramref name="options"/> to <paramref name="path"/>, atomically, with the reduction <paramref name="method"/> the model
+    /// runs (its current rate included) and the rate adjuster's <paramref name="adjusterState"/>.
     /// </summary>
-    public static void Save(string path, VisionTransformer model, Optimizer? optimizer = null, TrainingOptions? options = null)
+    public static void Save(string path, VisionTransformer model, Optimizer? optimizer = null, TrainingOptions? options = null,
+        string? method = null, string? adjusterState = null)
     {
         var tensors = new List<SafeTensor>();
         foreach (var p in model.Parameters()) tensors.Add(new SafeTensor(p.Name!, p.Shape.Dims.ToArray(), p.Value.ToArray()));
@@ -39,6 +43,8 @@ public static class Checkpoint
             ["step"] = (optimizer?.StepCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (options is not null) metadata["training"] = JsonSerializer.Serialize(options);
+        if (method is not null) metadata["method"] = method;
+        if (adjusterState is not null) metadata["adjuster"] = adjusterState;
         SafeTensors.Write(path, tensors, metadata);
     }
 
@@ -60,7 +66,7 @@ public static class Checkpoint
             var config = JsonSerializer.Deserialize<VitConfig>(model) ?? throw new JsonException("null model configuration");
             var options = m.TryGetValue("training", out var training) ? JsonSerializer.Deserialize<TrainingOptions>(training) : null;
             int step = m.TryGetValue("step", out var s) ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 0;
-            return new CheckpointInfo(config.Validate(), options, step);
+            return new CheckpointInfo(config.Validate(), options, step, m.GetValueOrDefault("method"), m.GetValueOrDefault("adjuster"));
         }
         catch (Exception e) when (e is JsonException or FormatException or OverflowException or ArgumentException)
         {

@@ -72,6 +72,27 @@ public static class ReductionMethod
         }
     }
 
+    /// <summary>Whether <paramref name="spec"/> carries a rate (rate=, r= or keep=) rather than just a method and its options.</summary>
+    public static bool HasRate(string spec)
+    {
+        var parts = spec.Split(':', 2);
+        return parts.Length == 2 && parts[1].Split(',').Any(item => item.Split('=', 2)[0].Trim() is "rate" or "r" or "keep");
+    }
+
+    /// <summary>
+    /// The spec of <paramref name="method"/> (a bare method with optional options, e.g. "topk-vpa:lambda=0.5") at pruning
+    /// rate <paramref name="rate"/>: "topk-vpa:rate=0.08,lambda=0.5".
+    /// </summary>
+    /// <exception cref="FormatException">The method already names a rate, or is "none".</exception>
+    public static string WithRate(string method, double rate)
+    {
+        if (HasRate(method) || method.Trim() == "none")
+            throw new FormatException($"Cannot set a pruning rate on '{method}': give a bare method such as 'etps' or 'topk-vpa:lambda=0.5'.");
+        var parts = method.Split(':', 2);
+        string p = "rate=" + rate.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
+        return parts.Length == 2 && parts[1].Trim().Length > 0 ? $"{parts[0].Trim()}:{p},{parts[1].Trim()}" : $"{parts[0].Trim()}:{p}";
+    }
+
     private static Nn.ITokenReducer NoOptions(string method, Dictionary<string, string> left, Nn.ITokenReducer reducer) =>
         left.Count == 0 ? reducer : throw new ArgumentException($"{method} takes no option {string.Join(", ", left.Keys)}");
 

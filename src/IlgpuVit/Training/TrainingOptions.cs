@@ -47,6 +47,18 @@ public sealed record TrainingOptions
     /// <summary>Seeds the model initialisation, the shuffle and the augmentation.</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// Token reduction during training (ReductionMethod spelling): "none", a method with its rate ("topk:rate=0.06",
+    /// "tome:r=8"), or a bare method ("etps") whose pruning rate <see cref="Adjust"/> sets.
+    /// </summary>
+    public string Method { get; init; } = "none";
+
+    /// <summary>Who sets the pruning rate: "none" (the method's own rate), "gas" or "ramp:P0..P1" (see RateAdjuster).</summary>
+    public string Adjust { get; init; } = "none";
+
+    /// <summary>GAS settings (used when <see cref="Adjust"/> is "gas").</summary>
+    public GasOptions Gas { get; init; } = new();
+
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value is out of range (names which).</exception>
     public TrainingOptions Validate()
@@ -62,6 +74,10 @@ public sealed record TrainingOptions
         Require(LabelSmoothing is >= 0 and < 1, $"label smoothing must lie in [0, 1), got {LabelSmoothing}");
         Require(ClipNorm >= 0, $"clip norm must not be negative, got {ClipNorm}");
         Require(CropPadding >= 0, $"crop padding must not be negative, got {CropPadding}");
+        bool adjusted = Adjust.Trim() != "none";
+        Require(Method.Trim() != "none" || !adjusted, $"adjust '{Adjust}' needs a reduction method (--method), got none");
+        Require(!adjusted || !Reduction.ReductionMethod.HasRate(Method), $"with adjust '{Adjust}' the method names no rate of its own (e.g. 'etps'), got '{Method}'");
+        if (adjusted) Gas.Validate();
         return this;
     }
 }

@@ -1,0 +1,65 @@
+// Pruning-rate adjusters (methods.md, "Pruning-rate adjustment"): a controller that sees every
+// optimizer step's loss and gradient norm, closes a window every M steps, and sets the one global
+// pruning rate p the reduction method uses (every block removes ceil(p (N − 1)) tokens). Every
+// window is reported (and logged by the training run); the state round-trips through checkpoints
+// as JSON so a resumed run continues the same trajectory.
+//   gas            Gradient-Aware Scaling (GasAdjuster)
+//   ramp:P0..P1    a manual schedule: p goes linearly from P0 to P1 over the run (ramp:P is fixed)
+
+using System.Globalization;
+
+namespace IlgpuVit.Training;
+
+/// <summary>One closed window of an adjuster.</summary>
+/// <param name="Window">Windows closed so far (from 1).</param>
+/// <param name="Step">Optimizer steps done when it closed.</param>
+/// <param name="Rate">p after the window's update.</param>
+/// <param name="Loss">Mean training loss over the window.</param>
+/// <param name="GradNorm">Mean global gradient norm over the window.</param>
+/// <param name="Scale">GAS's gradient scale s (1 for a schedule).</param>
+public sealed record AdjusterWindow(int Window, int Step, double Rate, double Loss, double GradNorm, double Scale);
+
+/// <summary>Sets the pruning rate during training.</summary>
+public abstract class RateAdjuster
+{
+    /// <summary>The current pruning rate p.</summary>
+    public abstract double Rate { get; }
+
+    /// <summary>Optimizer steps per window.</summary>
+    public int WindowSteps { get; protected init; }
+
+    /// <summary>Feeds one optimizer step; returns the window it closed, if any (then <see cref="Rate"/> may have changed).</summary>
+    public abstract AdjusterWindow? Observe(float loss, float gradNorm);
+
+    /// <summary>The adjuster's state as JSON (checkpoints).</summary>
+    public abstract string SaveState();
+
+    /// <summary>Restores a state written by <see cref="SaveState"/>.</summary>
+    /// <exception cref="FormatException">The state is malformed.</exception>
+    public abstract void RestoreState(string state);
+
+    /// <summary>
+    /// The adjuster <paramref name="spec"/> names ("gas" or "ramp:P0..P1"; "none" gives null) for a run of
+    /// <paramref name="totalSteps"/> steps with <paramref name="stepsPerEpoch"/> per epoch.
+    /// </summary>
+    /// <exception cref="FormatException">The spec is none of these; the message lists them.</exception>
+    public static RateAdjuster? Create(string spec, GasOptions gas, int stepsPerEpoch, int totalSteps)
+    {
+        const string Valid = "none, gas, or ramp:P0..P1 (a linear schedule of the pruning rate; ramp:P keeps it fixed)";
+        int window = Math.Max(1, (int)Math.Round(gas.WindowEpochs * stepsPerEpoch));
+        spec = spec.Trim();
+        if (spec == "none") return null;
+        if (spec == "gas") return new GasAdjuster(gas.Validate(), window);
+        if (spec.StartsWith("ramp:", StringComparison.Ordinal))
+        {
+            var ends = spec[5..].Split("..");
+            if (ends.Length is 1 or 2 && ends.All(e => double.TryParse(e, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) && p >= 0 && p < 1))
+            {
+                double first = double.Parse(ends[0], CultureInfo.InvariantCulture);
+                return new ScheduledRate(first, ends.Length == 2 ? double.Parse(ends[1], CultureInfo.InvariantCulture) : first, window, totalSteps);
+            }
+            throw new FormatException($"Bad rate schedule '{spec}': rates must lie in [0, 1). Valid: {Valid}.");
+        }
+        throw new FormatException($"Unknown rate adjuster '{spec}'. Valid: {Valid}.");
+    }
+}
