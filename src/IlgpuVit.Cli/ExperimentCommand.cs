@@ -11,7 +11,7 @@ namespace IlgpuVit.Cli;
 
 internal static class ExperimentCommand
 {
-    public static Command Create() => Create(TrainingRun.Execute);
+    public static Command Create() => Create(settings => TrainingRun.Execute(settings, new TrainingProgress(quiet: false)));
 
     /// <summary>The command, training each run with <paramref name="train"/> (tests pass a fake).</summary>
     internal static Command Create(Func<RunSettings, RunSummary> train)

@@ -8,9 +8,9 @@
 //     "dataDir": null,                           // folder of the data set's files (default: the data set's own)
 //     "training": { "epochs": 6, "gas": { } },   // overrides of TrainingOptions (camelCase names), shared by every run
 //     "baseline": true,                          // train the unpruned model (method none) once per seed
-//     "methods": ["topk", "etps", "tome"],       // reduction methods trained with ...
+//     "methods": ["topk", "etps", "tome"],       // reduction methods trained (options allowed: "topk-vpa:lambda=0.5") with ...
 //     "rates": [0.04, 0.08],                     // ... each manual pruning rate in [0, 1) (spec METHOD:rate=P) ...
-//     "adjust": ["gas"],                         // ... and each rate adjuster (spec METHOD, the adjuster picks the rate)
+//     "adjust": ["gas"],                         // ... and each rate adjuster ("gas", "ramp:P0..P1"; spec METHOD, the adjuster sets the rate)
 //     "seeds": [0],                              // every run once per seed (TrainingOptions.Seed)
 //     "trainLimit": 0, "testLimit": 0,           // use only the first N images (0: all)
 //     "inference": { "methods": ["topk", "topk-vpa", "tome"], "rates": [0.04, 0.08] },  // on the trained baseline, no retraining
@@ -48,9 +48,6 @@ internal sealed record ExperimentConfig(
     bool Baseline, IReadOnlyList<string> Methods, IReadOnlyList<double> Rates, IReadOnlyList<string> Adjust, IReadOnlyList<int> Seeds,
     int TrainLimit, int TestLimit, ExperimentInference Inference, ExperimentLatency Latency)
 {
-    /// <summary>The rate adjusters a config may list.</summary>
-    public static readonly string[] Adjusters = ["gas"];
-
     private static readonly string[] Keys =
         ["name", "model", "data", "dataDir", "training", "baseline", "methods", "rates", "adjust", "seeds", "trainLimit", "testLimit", "inference", "latency"];
 
@@ -100,7 +97,10 @@ internal sealed record ExperimentConfig(
         var rates = ReadRates(top, "rates");
         var adjust = top.Strings("adjust");
         foreach (var a in adjust)
-            if (!Adjusters.Contains(a)) throw top.Error("adjust", $"unknown rate adjuster '{a}'; known: {string.Join(", ", Adjusters)} (manual rates go in \"rates\")");
+        {
+            if (a.Trim() == "none") throw top.Error("adjust", "'none' is not an adjuster; manual rates go in \"rates\"");
+            Try(top, "adjust", () => RateAdjuster.Create(a, training.Gas, stepsPerEpoch: 10, totalSteps: 100));
+        }
         Distinct(top, "adjust", adjust);
         var seeds = top.Ints("seeds", [0]);
         if (seeds.Count == 0) throw top.Error("seeds", "is empty; give at least one seed");
@@ -130,9 +130,12 @@ internal sealed record ExperimentConfig(
         if (!baseline && methods.Count == 0)
             throw new ArgumentException($"{source}: the grid is empty: set \"baseline\": true or list \"methods\" with \"rates\" or \"adjust\".");
         // Every spec the grid will run parses now, not after an hour of training.
+        foreach (var method in methods) Try(top, "methods", () => ReductionMethod.Parse(ExperimentPlan.ManualSpec(method, 0.1), config.Depth));
         foreach (var (key, method, rate) in methods.SelectMany(m => rates.Select(r => ("rates", m, r)))
                      .Concat(inference.Methods.SelectMany(m => inference.Rates.Select(r => ("inference.rates", m, r)))))
             Try(top, key, () => ReductionMethod.Parse(ExperimentPlan.ManualSpec(method, rate), config.Depth));
+        foreach (var run in ExperimentPlan.Runs(methods, [], adjust, [0]))
+            Try(top, "adjust", () => (training with { Method = run.Spec, Adjust = run.Adjust }).Validate());
 
         return new ExperimentConfig(name, model, data, top.String("dataDir", null), training, baseline, methods, rates, adjust, seeds,
             trainLimit, testLimit, inference, latency);
@@ -182,8 +185,10 @@ internal sealed record ExperimentConfig(
         var known = ReductionMethod.Names.Where(n => n != "none").ToArray();
         foreach (var method in methods)
         {
-            if (method == "none") throw section.Error(key, "'none' is the unpruned baseline; set \"baseline\": true instead");
-            if (!known.Contains(method)) throw section.Error(key, $"unknown method '{method}'; known: {string.Join(", ", known)}");
+            if (method.Trim() == "none") throw section.Error(key, "'none' is the unpruned baseline; set \"baseline\": true instead");
+            if (!known.Contains(method.Split(':')[0].Trim())) throw section.Error(key, $"unknown method '{method}'; known: {string.Join(", ", known)}");
+            if (ReductionMethod.HasRate(method))
+                throw section.Error(key, $"'{method}' names a rate; list bare methods (options allowed, e.g. topk-vpa:lambda=0.5) and put rates in \"rates\"");
         }
         Distinct(section, key, methods);
         return methods;

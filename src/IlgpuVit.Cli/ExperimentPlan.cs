@@ -1,9 +1,11 @@
 // The runs an experiment file asks for, in the order they train: per seed, the unpruned baseline
 // (method none), then every method at every manual rate (spec METHOD:rate=P, methods.md "Rate
 // semantics"), then every method under every rate adjuster (spec METHOD, the adjuster picks the
-// rate). Each run has a readable id that is also its folder: "none-s0", "topk-r0.04-s0", "tome-gas-s0".
+// rate). Each run has a readable id that is also its folder: "none-s0", "topk-r0.04-s0", "tome-gas-s0"
+// ("topk-vpa-lambda=0.5-r0.08-s0" for a method with options, "etps-ramp-0to0.1-s0" for a schedule).
 
 using System.Globalization;
+using IlgpuVit.Reduction;
 
 namespace IlgpuVit.Cli;
 
@@ -21,7 +23,7 @@ internal sealed record ExperimentRun(string Id, string Method, double? Rate, str
     /// <summary>Whether an adjuster sets the rate during training.</summary>
     public bool Adjusted => Adjust != "none";
 
-    /// <summary>The rate column of the tables: the manual rate, the adjuster's name, or 0 for the baseline.</summary>
+    /// <summary>The rate column of the tables: the manual rate, the adjuster's spec, or 0 for the baseline.</summary>
     public string RateLabel => Adjusted ? Adjust : ExperimentPlan.Number(Rate ?? 0);
 }
 
@@ -38,18 +40,25 @@ internal sealed record ExperimentInferencePoint(string Method, double Rate)
 internal static class ExperimentPlan
 {
     /// <summary>Every training run of <paramref name="config"/>, in training order (seed by seed, the baseline first).</summary>
-    public static IReadOnlyList<ExperimentRun> Runs(ExperimentConfig config)
+    public static IReadOnlyList<ExperimentRun> Runs(ExperimentConfig config) =>
+        [.. config.Seeds.SelectMany(seed => Runs(config.Methods, config.Rates, config.Adjust, [seed]).Prepend(Baseline(seed)).Skip(config.Baseline ? 0 : 1))];
+
+    /// <summary>The unpruned run of <paramref name="seed"/>.</summary>
+    public static ExperimentRun Baseline(int seed) => new($"none-s{seed}", "none", null, "none", seed);
+
+    /// <summary>The reducing runs of a grid: per seed, each method at each rate, then each method under each adjuster.</summary>
+    public static IReadOnlyList<ExperimentRun> Runs(IReadOnlyList<string> methods, IReadOnlyList<double> rates, IReadOnlyList<string> adjusters,
+        IReadOnlyList<int> seeds)
     {
         var runs = new List<ExperimentRun>();
-        foreach (int seed in config.Seeds)
+        foreach (int seed in seeds)
         {
-            if (config.Baseline) runs.Add(new ExperimentRun($"none-s{seed}", "none", null, "none", seed));
-            foreach (var method in config.Methods)
-                foreach (var rate in config.Rates)
-                    runs.Add(new ExperimentRun($"{method}-r{Number(rate)}-s{seed}", method, rate, "none", seed));
-            foreach (var method in config.Methods)
-                foreach (var adjust in config.Adjust)
-                    runs.Add(new ExperimentRun($"{method}-{adjust}-s{seed}", method, null, adjust, seed));
+            foreach (var method in methods)
+                foreach (var rate in rates)
+                    runs.Add(new ExperimentRun($"{Name(method)}-r{Number(rate)}-s{seed}", method, rate, "none", seed));
+            foreach (var method in methods)
+                foreach (var adjust in adjusters)
+                    runs.Add(new ExperimentRun($"{Name(method)}-{Name(adjust)}-s{seed}", method, null, adjust, seed));
         }
         return runs;
     }
@@ -58,8 +67,12 @@ internal static class ExperimentPlan
     public static IReadOnlyList<ExperimentInferencePoint> Inference(ExperimentConfig config) =>
         config.Inference.Methods.SelectMany(m => config.Inference.Rates.Select(r => new ExperimentInferencePoint(m, r))).ToArray();
 
-    /// <summary>The spec of <paramref name="method"/> at the manual pruning rate <paramref name="rate"/>.</summary>
-    public static string ManualSpec(string method, double rate) => $"{method}:rate={Number(rate)}";
+    /// <summary>The spec of <paramref name="method"/> (a bare method, options allowed) at the manual pruning rate <paramref name="rate"/>.</summary>
+    /// <exception cref="FormatException">The method names a rate of its own.</exception>
+    public static string ManualSpec(string method, double rate) => ReductionMethod.WithRate(method, rate);
+
+    /// <summary>A spec as part of a folder name: "topk-vpa:lambda=0.5" becomes "topk-vpa-lambda=0.5", "ramp:0..0.1" "ramp-0to0.1".</summary>
+    private static string Name(string spec) => spec.Trim().Replace("..", "to").Replace(':', '-').Replace(',', '-').Replace(' ', '-');
 
     /// <summary>A number as the specs and ids write it (invariant culture, shortest round-trip form).</summary>
     public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);

@@ -117,7 +117,7 @@ internal static class ExperimentPlot
         var start = Mean(baseline, x);
         for (int i = 0; i < methods.Length; i++)
         {
-            var line = start.Concat(Mean(rows.Where(r => r.Method == methods[i]), x)).ToArray();
+            var line = start.Concat(Mean(rows.Where(r => r.Method == methods[i]), x)).OrderBy(p => p.X).ToArray();
             PlotFigure.Line(plot, line.Select(p => p.X).ToArray(), line.Select(p => p.Accuracy).ToArray(), methods[i], i);
         }
         MarkBaseline(plot, baseline, x);

@@ -17,7 +17,8 @@ namespace IlgpuVit.Cli;
 /// <param name="Kind">"train" or "inference".</param>
 /// <param name="Run">The run's id (for inference rows: the baseline run whose checkpoint was used).</param>
 /// <param name="Method">Reduction method, "none" for the unpruned model.</param>
-/// <param name="Rate">The manual rate, the adjuster ("gas"), or "0" for the unpruned model.</param>
+/// <param name="Rate">The manual rate, the adjuster's spec ("gas"), or "0" for the unpruned model.</param>
+/// <param name="Adjust">The rate adjuster ("none" for a manual rate and for inference rows).</param>
 /// <param name="Seed">The run's seed.</param>
 /// <param name="Spec">The spec that ran at the end (an adjusted run's final rate included).</param>
 /// <param name="Accuracy">Test accuracy in [0, 1].</param>
@@ -32,25 +33,25 @@ namespace IlgpuVit.Cli;
 /// <param name="TrainSeconds">Training wall time (null for inference rows).</param>
 /// <param name="Steps">Optimizer steps (null for inference rows).</param>
 internal sealed record ExperimentRow(
-    string Kind, string Run, string Method, string Rate, int Seed, string Spec,
+    string Kind, string Run, string Method, string Rate, string Adjust, int Seed, string Spec,
     double Accuracy, double? AccuracyChangePoints, double TestLoss, double GmacsPerImage, double FlopsChangePercent,
     double LatencyMs, double LatencyChangePercent, string Device, double FinalRate, double? TrainSeconds, int? Steps)
 {
     /// <summary>The row of a trained run.</summary>
     public static ExperimentRow Trained(ExperimentRun run, RunSummary summary, ExperimentTiming timing, double baseMacs, double? baselineAccuracy) =>
-        new("train", run.Id, run.Method, run.RateLabel, run.Seed, summary.Method, summary.TestAccuracy, Change(summary.TestAccuracy, baselineAccuracy),
+        new("train", run.Id, run.Method, run.RateLabel, run.Adjust, run.Seed, summary.Method, summary.TestAccuracy, Change(summary.TestAccuracy, baselineAccuracy),
             summary.TestLoss, summary.MacsPerImage / 1e9, 100 * (summary.MacsPerImage / baseMacs - 1), timing.MedianMs, timing.ChangePercent,
             timing.Device, run.Adjusted ? summary.FinalRate : run.Rate ?? 0, summary.TrainSeconds, summary.Steps);
 
     /// <summary>The row of <paramref name="point"/> applied to the checkpoint of <paramref name="baseline"/>.</summary>
     public static ExperimentRow Inferred(ExperimentRun baseline, ExperimentInferencePoint point, ExperimentInferenceResult result, double baseMacs,
         double baselineAccuracy) =>
-        new("inference", baseline.Id, point.Method, ExperimentPlan.Number(point.Rate), baseline.Seed, point.Spec, result.Accuracy,
+        new("inference", baseline.Id, point.Method, ExperimentPlan.Number(point.Rate), "none", baseline.Seed, point.Spec, result.Accuracy,
             Change(result.Accuracy, baselineAccuracy), result.Loss, result.MacsPerImage / 1e9, 100 * (result.MacsPerImage / baseMacs - 1),
             result.Timing.MedianMs, result.Timing.ChangePercent, result.Timing.Device, point.Rate, null, null);
 
     /// <summary>Whether an adjuster chose this run's rate.</summary>
-    public bool Adjusted => Kind == "train" && ExperimentConfig.Adjusters.Contains(Rate);
+    public bool Adjusted => Adjust != "none";
 
     private static double? Change(double accuracy, double? baseline) => baseline is { } b ? 100 * (accuracy - b) : null;
 }
@@ -103,10 +104,10 @@ internal sealed record ExperimentReport(ExperimentConfig Config, string Device, 
     /// <summary>Every field of every row, one row per line.</summary>
     public string Csv()
     {
-        var text = new StringBuilder("kind,run,method,rate,seed,spec,accuracy,accuracyChangePoints,testLoss,gmacsPerImage,flopsChangePercent," +
+        var text = new StringBuilder("kind,run,method,rate,adjust,seed,spec,accuracy,accuracyChangePoints,testLoss,gmacsPerImage,flopsChangePercent," +
                                      "latencyMs,latencyChangePercent,device,finalRate,trainSeconds,steps\n");
         foreach (var r in Rows)
-            text.AppendJoin(',', r.Kind, r.Run, r.Method, r.Rate, r.Seed, r.Spec, N(r.Accuracy), N(r.AccuracyChangePoints), N(r.TestLoss), N(r.GmacsPerImage),
+            text.AppendJoin(',', r.Kind, Quote(r.Run), Quote(r.Method), Quote(r.Rate), Quote(r.Adjust), r.Seed, Quote(r.Spec), N(r.Accuracy), N(r.AccuracyChangePoints), N(r.TestLoss), N(r.GmacsPerImage),
                 N(r.FlopsChangePercent), N(r.LatencyMs), N(r.LatencyChangePercent), r.Device, N(r.FinalRate), N(r.TrainSeconds), r.Steps).Append('\n');
         return text.ToString();
     }
@@ -117,7 +118,7 @@ internal sealed record ExperimentReport(ExperimentConfig Config, string Device, 
         $". Latency: median of {Config.Latency.Runs} runs on one batch of {Config.Latency.Batch} test images on {Device}, each spec timed against the " +
         "unpruned model in the same interleaved comparison. GMACs: multiply-accumulates per image counted from what ran; FLOPs and latency " +
         "changes against the unpruned model; Δ acc: accuracy points against the unpruned run of the same seed. Adjusted runs (rate `gas`) " +
-        "report the rate they ended at.";
+        "end at the rate in the final-rate column, the rate their accuracy, GMACs and latency are measured at.";
 
     private IEnumerable<(string Title, string[] Header, string[][] Cells)> Tables()
     {
@@ -135,6 +136,9 @@ internal sealed record ExperimentReport(ExperimentConfig Config, string Device, 
     private static string[] Measured(ExperimentRow r) =>
         [F(100 * r.Accuracy, "F2"), F(r.AccuracyChangePoints, "+0.00;-0.00;0.00"), F(r.GmacsPerImage, "G4"), F(r.FlopsChangePercent, "+0.0;-0.0;0.0"),
          F(r.LatencyMs, "F2"), F(r.LatencyChangePercent, "+0.0;-0.0;0.0")];
+
+    // Specs with options hold commas: such fields are quoted (RFC 4180).
+    private static string Quote(string text) => text.Contains(',') || text.Contains('"') ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -1,6 +1,6 @@
 // Runs an experiment into its folder, resumably: each run of the plan trains in <folder>/<run id>
-// unless its run.json (the RunSummary, written last and atomically) is there; a run with a
-// checkpoint but no run.json resumes from that checkpoint. Checkpoints are found in the run's folder
+// (TrainingRun.Execute) unless its summary.json (the RunSummary, the run's last file) is there; a
+// run with a checkpoint but no summary.json resumes from that checkpoint. Checkpoints are found in the run's folder
 // (not at the path a summary recorded), so an experiment folder may be moved. Then every run's checkpoint is timed
 // under its final method against the unpruned model (<run>/latency.json), and the baseline of each
 // seed is evaluated and timed under every inference spec (<baseline>/inference.json). Measurements
@@ -25,7 +25,7 @@ namespace IlgpuVit.Cli;
 internal sealed class ExperimentRunner(ExperimentConfig config, string folder, string deviceSpec, Func<RunSettings, RunSummary> train, TextWriter log)
 {
     /// <summary>File names inside each run's folder.</summary>
-    public const string SummaryFile = "run.json", CheckpointFile = "checkpoint.safetensors", LatencyFile = "latency.json", InferenceFile = "inference.json";
+    public const string SummaryFile = "summary.json", CheckpointFile = "checkpoint.safetensors", LatencyFile = "latency.json", InferenceFile = "inference.json";
 
     /// <summary>The settings file in the experiment's folder.</summary>
     public const string SettingsFile = "settings.json";
@@ -78,7 +78,8 @@ internal sealed class ExperimentRunner(ExperimentConfig config, string folder, s
         var settings = new RunSettings(config.Model, config.Data, config.DataDir, Options(run), dir, config.TrainLimit, config.TestLimit,
             resume ? checkpoint : null, deviceSpec);
         var summary = train(settings);
-        Write(summaryPath, summary);
+        Write(summaryPath, summary);        // the runner writes it too; this copy is the one the harness reads, whatever trained
+        foreach (var stale in new[] { LatencyFile, InferenceFile }) File.Delete(Path.Combine(dir, stale));     // measured on a checkpoint now replaced
         Trained++;
         log.WriteLine($"{counter} {run.Id}: accuracy {summary.TestAccuracy:P2}, {summary.MacsPerImage / 1e9:G4} GMACs per image, final {summary.Method}, " +
                       $"{summary.TrainSeconds:F0} s");
@@ -86,7 +87,7 @@ internal sealed class ExperimentRunner(ExperimentConfig config, string folder, s
     }
 
     /// <summary>The shared training options with the run's seed, method and adjuster.</summary>
-    private TrainingOptions Options(ExperimentRun run) => config.Training with { Seed = run.Seed };
+    private TrainingOptions Options(ExperimentRun run) => config.Training with { Seed = run.Seed, Method = run.Spec, Adjust = run.Adjust };
 
     private ExperimentTiming TimeOne(ExperimentBench bench, ExperimentRun run, RunSummary summary)
     {

@@ -88,6 +88,15 @@ public class ExperimentConfigTests
     }
 
     [Fact]
+    public void Methods_with_options_and_schedules_get_readable_ids_and_their_options_in_the_spec()
+    {
+        var runs = ExperimentPlan.Runs(Parse("""{ "baseline": false, "methods": ["topk-vpa:lambda=0.5"], "rates": [0.08], "adjust": ["ramp:0..0.1"] }"""));
+        runs.Select(r => (r.Id, r.Spec, r.Adjust)).Should().Equal(
+            ("topk-vpa-lambda=0.5-r0.08-s0", "topk-vpa:rate=0.08,lambda=0.5", "none"),
+            ("topk-vpa-lambda=0.5-ramp-0to0.1-s0", "topk-vpa:lambda=0.5", "ramp:0..0.1"));
+    }
+
+    [Fact]
     public void Only_a_baseline_is_a_grid_of_one_run_per_seed()
     {
         ExperimentPlan.Runs(Parse("""{ "seeds": [1, 31, 197] }""")).Select(r => r.Id).Should().Equal("none-s1", "none-s31", "none-s197");
@@ -127,7 +136,12 @@ public class ExperimentConfigTests
     [InlineData("""{ "methods": ["topk"], "rates": [0.1, 0.1] }""", "x.json: rates lists 0.1 twice.")]
     [InlineData("""{ "methods": ["topk"], "rates": ["0.1"] }""", "x.json: rates must hold numbers only, got \"0.1\".")]
     [InlineData("""{ "methods": "topk", "rates": [0.1] }""", "x.json: methods must be a list [...] of strings.")]
-    [InlineData("""{ "methods": ["topk"], "adjust": ["manual"] }""", "x.json: adjust unknown rate adjuster 'manual'; known: gas*")]
+    [InlineData("""{ "methods": ["topk"], "adjust": ["manual"] }""", "x.json: adjust: Unknown rate adjuster 'manual'. Valid: none, gas, or ramp:P0..P1*")]
+    [InlineData("""{ "methods": ["topk"], "adjust": ["none"] }""", "x.json: adjust 'none' is not an adjuster; manual rates go in \"rates\".")]
+    [InlineData("""{ "methods": ["topk"], "adjust": ["ramp:0..1.5"] }""", "x.json: adjust: Bad rate schedule 'ramp:0..1.5'*")]
+    [InlineData("""{ "methods": ["topk:rate=0.1"], "rates": [0.2] }""", "x.json: methods 'topk:rate=0.1' names a rate; list bare methods*")]
+    [InlineData("""{ "methods": ["topk-vpa:lambda=x"], "rates": [0.2] }""", "x.json: methods: Bad reduction method 'topk-vpa:rate=0.1,lambda=x'*")]
+    [InlineData("""{ "methods": ["topk:lambda=1"], "adjust": ["gas"] }""", "x.json: methods: Bad reduction method 'topk:rate=0.1,lambda=1': topk takes no option lambda*")]
     [InlineData("""{ "methods": ["topk"] }""", "x.json: methods are listed but neither \"rates\" nor \"adjust\" is*")]
     [InlineData("""{ "rates": [0.1] }""", "x.json: rates is given but \"methods\" is empty*")]
     [InlineData("""{ "baseline": false }""", "x.json: the grid is empty*")]
