@@ -72,10 +72,9 @@ internal sealed class ExperimentBench(ExperimentConfig config, string deviceSpec
     private IReadOnlyList<ExperimentTiming> Time(VisionTransformer model, IReadOnlyList<string> specs)
     {
         var latency = config.Latency;
-        var compared = specs.Contains("none") ? specs : ["none", .. specs];
-        var results = Latency.Compare(model, _images!, compared, latency.Runs);
-        double baseline = results[compared.ToList().IndexOf("none")].MedianMs;
-        return specs.Select(spec => results[compared.ToList().IndexOf(spec)])
+        var results = Latency.Compare(model, _images!, specs.Contains("none") ? specs : ["none", .. specs], latency.Runs);
+        double baseline = results.First(r => r.Method == "none").MedianMs;
+        return specs.Select(spec => results.First(r => r.Method == spec))
             .Select(r => new ExperimentTiming(r.Method, _device!.Info.Spec, latency.Batch, latency.Runs, r.MedianMs, r.P10Ms, r.P90Ms, baseline))
             .ToArray();
     }

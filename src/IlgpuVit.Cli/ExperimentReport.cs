@@ -1,6 +1,6 @@
 // What an experiment leaves in its folder: every row (trained runs and inference-only points) as
-// results.csv and results.json, the tables as results.md (printed to the console too), and the
-// plots (ExperimentPlot). Numbers are written in the invariant culture. GMACs are multiply-
+// results.csv and results.json, the tables as results.md (printed to the console too) with the
+// paper's claims compared from those rows (ExperimentClaims), and the plots (ExperimentPlot). Numbers are written in the invariant culture. GMACs are multiply-
 // accumulates per image (flops.md) counted from what ran; FLOPs changes are against the unpruned
 // model, latency changes against the unpruned model timed in the same comparison (ExperimentBench),
 // accuracy changes in points against the unpruned run of the same seed.
@@ -74,7 +74,10 @@ internal sealed record ExperimentReport(ExperimentConfig Config, string Device, 
         ExperimentPlot.Save(this, folder);
     }
 
-    /// <summary>The tables as Markdown: trained runs, then inference-only points, under a header saying how they were measured.</summary>
+    /// <summary>
+    /// The tables as Markdown (trained runs, then inference-only points) under a header saying how they were measured,
+    /// then the paper's claims as comparisons of those rows (ExperimentClaims).
+    /// </summary>
     public string Markdown()
     {
         var text = new StringBuilder($"# {Config.Name}: {Config.Model} on {Config.Data}\n\n{Description}\n");
@@ -84,6 +87,8 @@ internal sealed record ExperimentReport(ExperimentConfig Config, string Device, 
             text.Append('|').AppendJoin("", header.Select(_ => "---|")).Append('\n');
             foreach (var row in cells) text.Append("| ").AppendJoin(" | ", row).Append(" |\n");
         }
+        var claims = ExperimentClaims.Lines(Rows);
+        if (claims.Count > 0) text.Append('\n').AppendJoin('\n', claims);
         return text.ToString();
     }
 

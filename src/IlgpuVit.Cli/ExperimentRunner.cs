@@ -5,7 +5,8 @@
 // under its final method against the unpruned model (<run>/latency.json), and the baseline of each
 // seed is evaluated and timed under every inference spec (<baseline>/inference.json). Measurements
 // on disk are reused, so running a finished experiment again only rebuilds the reports. The
-// settings every run shares (model, data, training options, limits) are pinned in settings.json:
+// settings every run shares (model, data set, training options, limits; not the data folder, which
+// may move) are pinned in settings.json:
 // a folder's runs are never mixed with runs of other settings, while the grid itself may grow.
 
 using System.Text.Json;
@@ -77,7 +78,15 @@ internal sealed class ExperimentRunner(ExperimentConfig config, string folder, s
         log.WriteLine($"{counter} {run.Id}: {(resume ? "resuming from its checkpoint" : "training")} ({run.Spec}{(run.Adjusted ? $", adjust {run.Adjust}" : "")}, seed {run.Seed})");
         var settings = new RunSettings(config.Model, config.Data, config.DataDir, Options(run), dir, config.TrainLimit, config.TestLimit,
             resume ? checkpoint : null, deviceSpec);
-        var summary = train(settings);
+        RunSummary summary;
+        try
+        {
+            summary = train(settings);
+        }
+        catch (TrainingDivergedException e)
+        {
+            throw new ArgumentException($"{run.Id} ({run.Spec}{(run.Adjusted ? $", adjust {run.Adjust}" : "")}): {e.Message}", e);
+        }
         Write(summaryPath, summary);        // the runner writes it too; this copy is the one the harness reads, whatever trained
         foreach (var stale in new[] { LatencyFile, InferenceFile }) File.Delete(Path.Combine(dir, stale));     // measured on a checkpoint now replaced
         Trained++;
@@ -124,7 +133,7 @@ internal sealed class ExperimentRunner(ExperimentConfig config, string folder, s
     {
         var settings = JsonSerializer.SerializeToNode(new
         {
-            config.Model, config.Data, config.DataDir, config.TrainLimit, config.TestLimit, config.Training,
+            config.Model, config.Data, config.TrainLimit, config.TestLimit, config.Training,
         }, CommonOptions.JsonStyle)!;
         string path = Path.Combine(folder, SettingsFile);
         if (File.Exists(path))

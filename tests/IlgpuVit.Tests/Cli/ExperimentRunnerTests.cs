@@ -135,7 +135,8 @@ public class ExperimentRunnerTests(SyntheticFashionMnist data) : IClassFixture<S
         csv.Skip(1).Select(l => l.Split(',')[3]).Should().Equal("0", "0.1", "0.3", "0.1", "0.3", "gas", "gas", "0.1", "0.2", "0.1", "0.2");
 
         var tables = File.ReadAllText(_out.File("results.md")).Split("\n## ");
-        tables.Should().HaveCount(3);
+        tables.Should().HaveCount(4);
+        tables[3].Should().StartWith("the paper's claims").And.Contain("topk + gas (seed 0)").And.Contain("topk-vpa ahead of topk at");
         tables[1].Split('\n').Count(l => l.StartsWith('|')).Should().Be(2 + 7);
         tables[2].Should().StartWith("inference only").And.Contain("topk-vpa");
         tables[2].Split('\n').Count(l => l.StartsWith('|')).Should().Be(2 + 4);
