@@ -1,6 +1,16 @@
 // Settings of Gradient-Aware Scaling (methods.md, "Pruning-rate adjustment"): a controller over one
 // global pruning rate p, stepped once per window of optimizer steps from the window's mean loss and
-// mean gradient norm. The defaults and the evidence behind them are in docs/results (issue 5).
+// mean gradient norm. Evidence for the defaults (eTPS on vit_micro_patch4_28, Fashion-MNIST, 4 epochs,
+// unpruned 86.18%; `ilgpuvit train --epochs 4 --method etps --adjust gas --gas-eta E --gas-tol T`):
+//   eta 0.01,  tol 0.01,  backoff 2: p ends 0.187, -46.7% FLOPs, 84.91%
+//   eta 0.01,  tol 0.005, backoff 2: p ends 0.160, -41.6% FLOPs, 84.63%
+//   eta 0.005, tol 0.01,  backoff 2: p ends 0.109, -32.4% FLOPs, 85.25%   <- the defaults
+//   eta 0.01,  tol 0.003, backoff 3: p ends 0.020,  -6.6% FLOPs, 85.60%
+//   eta 0.005, tol 0.002, backoff 2: p ends 0.014,  -6.6% FLOPs, 85.82%
+// The training loss falls in most windows, so p climbs at about eta s per window until rising windows
+// (>= tol) push it back: eta sets how far p gets in a short run, and a tol near the window loss's noise
+// (0.2-0.3%) keeps p near zero. The defaults land in the -25 to -35% FLOPs range. The scale clamp [0.5, 2]
+// is reached at both ends in these runs (s ~0.55 in the first epoch, 2 from the third on).
 
 namespace IlgpuVit.Training;
 
@@ -8,7 +18,7 @@ namespace IlgpuVit.Training;
 public sealed record GasOptions
 {
     /// <summary>Base step of p per window (eta).</summary>
-    public double Eta { get; init; } = 0.01;
+    public double Eta { get; init; } = 0.005;
 
     /// <summary>Relative loss change that counts as falling (≤ −tol) or rising (≥ +tol).</summary>
     public double Tolerance { get; init; } = 0.01;
