@@ -37,28 +37,36 @@ internal sealed record SafeTensorsHeader(IReadOnlyDictionary<string, string> Met
         }
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw Bad($"the header is a JSON {Describe(root.ValueKind)}, expected an object of tensor entries.");
-
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var tensors = new Dictionary<string, SafeTensorInfo>(StringComparer.Ordinal);
-            bool sawMetadata = false;
-            foreach (var property in root.EnumerateObject())
+            try
             {
-                if (property.Name == MetadataKey)
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                    throw Bad($"the header is a JSON {Describe(root.ValueKind)}, expected an object of tensor entries.");
+
+                var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+                var tensors = new Dictionary<string, SafeTensorInfo>(StringComparer.Ordinal);
+                bool sawMetadata = false;
+                foreach (var property in root.EnumerateObject())
                 {
-                    if (sawMetadata) throw Bad($"\"{MetadataKey}\" appears twice in the header.");
-                    sawMetadata = true;
-                    ReadMetadata(property.Value, metadata, Bad);
-                    continue;
+                    if (property.Name == MetadataKey)
+                    {
+                        if (sawMetadata) throw Bad($"\"{MetadataKey}\" appears twice in the header.");
+                        sawMetadata = true;
+                        ReadMetadata(property.Value, metadata, Bad);
+                        continue;
+                    }
+                    if (tensors.ContainsKey(property.Name))
+                        throw Bad($"tensor '{property.Name}' appears twice in the header.");
+                    tensors.Add(property.Name, ReadEntry(property.Name, property.Value, dataLength, Bad));
                 }
-                if (tensors.ContainsKey(property.Name))
-                    throw Bad($"tensor '{property.Name}' appears twice in the header.");
-                tensors.Add(property.Name, ReadEntry(property.Name, property.Value, dataLength, Bad));
+                CheckCoverage(tensors.Values, dataLength, Bad);
+                return new SafeTensorsHeader(metadata, tensors);
             }
-            CheckCoverage(tensors.Values, dataLength, Bad);
-            return new SafeTensorsHeader(metadata, tensors);
+            catch (InvalidOperationException e)
+            {
+                // Valid UTF-8 can still escape a lone surrogate ("\ud800"), which System.Text.Json parses but cannot decode.
+                throw Bad($"the header has a string that is not valid Unicode ({e.Message}).");
+            }
         }
     }
 
@@ -110,7 +118,9 @@ internal sealed record SafeTensorsHeader(IReadOnlyDictionary<string, string> Met
             throw bad($"tensor '{name}' has data_offsets [{begin}, {end}]; they must satisfy 0 <= begin <= end.");
         if (end > dataLength)
             throw bad($"tensor '{name}' has data_offsets [{begin}, {end}] outside the data area of {dataLength} bytes.");
-        long expectedBytes = elements > long.MaxValue / dtype.ByteSize() ? -1 : elements * dtype.ByteSize();
+        if (elements > long.MaxValue / dtype.ByteSize())
+            throw bad($"tensor '{name}' has shape [{string.Join(", ", shape)}] of {dtypeName}, too many bytes to address.");
+        long expectedBytes = elements * dtype.ByteSize();
         if (end - begin != expectedBytes)
             throw bad($"tensor '{name}' spans {end - begin} bytes, but shape [{string.Join(", ", shape)}] of {dtypeName} needs {elements} x {dtype.ByteSize()} = {expectedBytes}.");
         return new SafeTensorInfo(name, dtype, dims, begin, end - begin);
