@@ -76,6 +76,7 @@ public static class TrainingRun
             options = resumed.Options ?? throw new ArgumentException($"{settings.Resume} holds weights only (no training state): it cannot be resumed.");
         }
         options.Validate();
+        // A malformed method fails here, before any data loads (an adjusted method is checked at a sample rate).
         ReductionMethod.Parse(options.Adjust.Trim() == "none" ? options.Method : ReductionMethod.WithRate(options.Method, 0.1), config.Depth);
         var (train, normalization) = DataSets.Load(settings.Data, settings.DataDir, train: true);
         var (test, _) = DataSets.Load(settings.Data, settings.DataDir, train: false);
