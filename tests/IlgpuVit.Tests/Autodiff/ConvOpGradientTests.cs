@@ -1,0 +1,28 @@
+// The convolution-family tape ops of the Hybrid ViT: forward against float64 and every gradient
+// against finite differences (GradCheck), on odd shapes.
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
+using IlgpuVit.Tests.Kernels;
+using IlgpuVit.Tests.Support;
+using static IlgpuVit.Tests.Autodiff.GradCheck;
+
+namespace IlgpuVit.Tests.Autodiff;
+
+public class ConvOpGradientTests
+{
+    private static Device Cpu => Backends.Cpu;
+
+    [Theory]
+    [InlineData(1, 3, 7, 9, 4, 3, 2, true)]
+    [InlineData(2, 2, 5, 5, 3, 1, 1, false)]
+    [InlineData(1, 2, 6, 7, 2, 7, 2, true)]
+    [InlineData(2, 3, 4, 5, 2, 3, 1, false)]
+    public void Conv2d_with_bias(int b, int c, int h, int w, int cout, int k, int s, bool same)
+    {
+        var padding = same ? Padding2d.Same(h, w, k, k, s) : Padding2d.None;
+        var g = new Conv2dGeometry(b, c, h, w, k, k, s, padding);
+        Run(Cpu, [In(1, 1f, b, c, h, w), In(2, 0.5f, cout, c, k, k), In(3, 1f, cout)],
+            (t, v) => t.Conv2d(v[0], v[1], v[2], s, padding),
+            x => ConvReference.Conv2d(x[0], x[1], x[2], g, cout));
+    }
+}

@@ -1,0 +1,53 @@
+// Float64 references of the Hybrid ViT's convolution blocks, written from the definitions as plain
+// loops (torch.nn.functional.conv2d / group_norm / max_pool2d after explicit padding), shared by the
+// kernel tests and the autodiff gradient checks.
+using IlgpuVit.Kernels;
+
+namespace IlgpuVit.Tests.Kernels;
+
+public static class ConvReference
+{
+    /// <summary>y (B, Cout, OH, OW) = conv2d(x (B, C, H, W), w (Cout, C, kh, kw)) + b, zero padding.</summary>
+    public static double[] Conv2d(double[] x, double[] w, double[]? bias, Conv2dGeometry g, int cout)
+    {
+        var y = new double[g.Batch * cout * g.OutPixels];
+        ForEachTap(g, cout, (yi, xi, wi) => y[yi] += x[xi] * w[wi]);
+        if (bias is not null)
+            for (int i = 0; i < y.Length; i++) y[i] += bias[i / g.OutPixels % cout];
+        return y;
+    }
+
+    /// <summary>The adjoints of <see cref="Conv2d"/> for upstream gradient dy: (dx, dw, db).</summary>
+    public static (double[] Dx, double[] Dw, double[] Db) Conv2dBackward(double[] dy, double[] x, double[] w, Conv2dGeometry g, int cout)
+    {
+        var dx = new double[x.Length];
+        var dw = new double[w.Length];
+        var db = new double[cout];
+        ForEachTap(g, cout, (yi, xi, wi) =>
+        {
+            dx[xi] += dy[yi] * w[wi];
+            dw[wi] += dy[yi] * x[xi];
+        });
+        for (int i = 0; i < dy.Length; i++) db[i / g.OutPixels % cout] += dy[i];
+        return (dx, dw, db);
+    }
+
+    // Every (output, input, weight) index triple of the convolution whose input lies inside the image.
+    private static void ForEachTap(Conv2dGeometry g, int cout, Action<int, int, int> tap)
+    {
+        for (int b = 0; b < g.Batch; b++)
+            for (int o = 0; o < cout; o++)
+                for (int oy = 0; oy < g.OutHeight; oy++)
+                    for (int ox = 0; ox < g.OutWidth; ox++)
+                        for (int c = 0; c < g.Channels; c++)
+                            for (int ky = 0; ky < g.KernelHeight; ky++)
+                                for (int kx = 0; kx < g.KernelWidth; kx++)
+                                {
+                                    int iy = oy * g.Stride - g.Padding.Top + ky, ix = ox * g.Stride - g.Padding.Left + kx;
+                                    if (iy < 0 || iy >= g.Height || ix < 0 || ix >= g.Width) continue;
+                                    tap(((b * cout + o) * g.OutHeight + oy) * g.OutWidth + ox,
+                                        ((b * g.Channels + c) * g.Height + iy) * g.Width + ix,
+                                        ((o * g.Channels + c) * g.KernelHeight + ky) * g.KernelWidth + kx);
+                                }
+    }
+}
