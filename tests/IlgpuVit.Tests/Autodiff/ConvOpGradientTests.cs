@@ -25,4 +25,24 @@ public class ConvOpGradientTests
             (t, v) => t.Conv2d(v[0], v[1], v[2], s, padding),
             x => ConvReference.Conv2d(x[0], x[1], x[2], g, cout));
     }
+
+    [Theory]
+    [InlineData(1, 2, 1, 1, 1)]
+    [InlineData(2, 6, 3, 5, 3)]
+    [InlineData(1, 8, 7, 9, 2)]
+    [InlineData(2, 4, 2, 2, 4)]
+    public void GroupNorm(int b, int c, int h, int w, int groups) =>
+        Run(Cpu, [In(1, 2f, b, c, h, w), In(2, 1f, c), In(3, 1f, c)],
+            (t, v) => t.GroupNorm(v[0], v[1], v[2], groups),
+            x => ConvReference.GroupNorm(x[0], x[1], x[2], b, c, groups));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(197)]
+    public void Relu(int n)
+    {
+        // Keep every value away from the kink at 0, where finite differences are meaningless.
+        var x = TestData.Uniform(1, n, 2f).Select(v => v + MathF.CopySign(0.1f, v)).ToArray();
+        Run(Cpu, [new Input(x, [n])], (t, v) => t.Relu(v[0]), x => x[0].Select(v => Math.Max(v, 0)).ToArray());
+    }
 }

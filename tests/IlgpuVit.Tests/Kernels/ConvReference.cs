@@ -50,4 +50,24 @@ public static class ConvReference
                                         ((o * g.Channels + c) * g.KernelHeight + ky) * g.KernelWidth + kx);
                                 }
     }
+
+    /// <summary>GroupNorm of x (B, C, pixels) over groups, biased variance, per-channel affine.</summary>
+    public static double[] GroupNorm(double[] x, double[] gamma, double[] beta, int batch, int channels, int groups, double eps = 1e-5)
+    {
+        int pixels = x.Length / (batch * channels), n = channels / groups * pixels;
+        var y = new double[x.Length];
+        for (int row = 0; row < batch * groups; row++)
+        {
+            var part = x.AsSpan(row * n, n);
+            double mean = 0, variance = 0;
+            foreach (var v in part) mean += v / n;
+            foreach (var v in part) variance += (v - mean) * (v - mean) / n;
+            for (int j = 0; j < n; j++)
+            {
+                int c = row % groups * (channels / groups) + j / pixels;
+                y[row * n + j] = (part[j] - mean) / Math.Sqrt(variance + eps) * gamma[c] + beta[c];
+            }
+        }
+        return y;
+    }
 }
