@@ -45,4 +45,34 @@ public class ConvOpGradientTests
         var x = TestData.Uniform(1, n, 2f).Select(v => v + MathF.CopySign(0.1f, v)).ToArray();
         Run(Cpu, [new Input(x, [n])], (t, v) => t.Relu(v[0]), x => x[0].Select(v => Math.Max(v, 0)).ToArray());
     }
+
+    [Theory]
+    [InlineData(1, 1, 7, 9, 3, 2, true)]
+    [InlineData(2, 3, 8, 8, 3, 2, true)]
+    [InlineData(1, 2, 5, 6, 2, 1, false)]
+    public void MaxPool2d(int b, int c, int h, int w, int k, int s, bool same)
+    {
+        var padding = same ? Padding2d.Same(h, w, k, k, s) : Padding2d.None;
+        var g = new Conv2dGeometry(b, c, h, w, k, k, s, padding);
+        Run(Cpu, [In(1, 1f, b, c, h, w)], (t, v) => t.MaxPool2d(v[0], k, s, padding), x => ConvReference.MaxPool2d(x[0], g).Y);
+    }
+
+    [Theory]
+    [InlineData(4, 3, 3, 3)]
+    [InlineData(1, 1, 7, 7)]
+    [InlineData(5, 33, 1, 1)]
+    public void StandardizeWeight_passes_gradients_to_the_raw_weight(int cout, int cin, int kh, int kw) =>
+        Run(Cpu, [In(1, 0.3f, cout, cin, kh, kw)], (t, v) => t.StandardizeWeight(v[0]), x => ConvReference.StandardizeWeight(x[0], cout),
+            rtol: 5e-3, atol: 5e-4);
+
+    [Fact]
+    public void A_standardised_weight_feeds_a_convolution()
+    {
+        // The R26 pattern: conv2d(x, standardise(w)) with SAME padding, gradients to x and the raw w.
+        var padding = Padding2d.Same(7, 9, 3, 3, 2);
+        var g = new Conv2dGeometry(1, 3, 7, 9, 3, 3, 2, padding);
+        Run(Cpu, [In(1, 1f, 1, 3, 7, 9), In(2, 0.5f, 4, 3, 3, 3)],
+            (t, v) => t.Conv2d(v[0], t.StandardizeWeight(v[1]), null, 2, padding),
+            x => ConvReference.Conv2d(x[0], ConvReference.StandardizeWeight(x[1], 4), null, g, 4), rtol: 5e-3, atol: 5e-4);
+    }
 }

@@ -70,4 +70,45 @@ public static class ConvReference
         }
         return y;
     }
+
+    /// <summary>Max pooling with -inf padding; also each window's first maximum as a flat input index.</summary>
+    public static (double[] Y, int[] Winner) MaxPool2d(double[] x, Conv2dGeometry g)
+    {
+        var y = new double[g.Batch * g.Channels * g.OutPixels];
+        var winner = new int[y.Length];
+        for (int plane = 0; plane < g.Batch * g.Channels; plane++)
+            for (int oy = 0; oy < g.OutHeight; oy++)
+                for (int ox = 0; ox < g.OutWidth; ox++)
+                {
+                    double best = double.NegativeInfinity;
+                    int at = -1;
+                    for (int ky = 0; ky < g.KernelHeight; ky++)
+                        for (int kx = 0; kx < g.KernelWidth; kx++)
+                        {
+                            int iy = oy * g.Stride - g.Padding.Top + ky, ix = ox * g.Stride - g.Padding.Left + kx;
+                            if (iy < 0 || iy >= g.Height || ix < 0 || ix >= g.Width) continue;
+                            int i = (plane * g.Height + iy) * g.Width + ix;
+                            if (at < 0 || x[i] > best) (best, at) = (x[i], i);
+                        }
+                    int o = (plane * g.OutHeight + oy) * g.OutWidth + ox;
+                    (y[o], winner[o]) = (best, at);
+                }
+        return (y, winner);
+    }
+
+    /// <summary>(w - mean) / sqrt(var + eps) per output channel (row of w (rows, ...)), population variance.</summary>
+    public static double[] StandardizeWeight(double[] w, int rows, double eps = 1e-8)
+    {
+        int n = w.Length / rows;
+        var y = new double[w.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            var part = w.AsSpan(r * n, n);
+            double mean = 0, variance = 0;
+            foreach (var v in part) mean += v / n;
+            foreach (var v in part) variance += (v - mean) * (v - mean) / n;
+            for (int j = 0; j < n; j++) y[r * n + j] = (part[j] - mean) / Math.Sqrt(variance + eps);
+        }
+        return y;
+    }
 }
