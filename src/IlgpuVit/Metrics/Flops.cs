@@ -22,7 +22,7 @@ public static class Flops
     {
         if (tokensIn.Count != config.Depth || tokensOut.Count != config.Depth)
             throw new ArgumentException($"Flops: {config.Name} has {config.Depth} blocks; got {tokensIn.Count} entry counts and {tokensOut.Count} exit counts.");
-        double c = config.EmbedDim, macs = (double)config.Patches * c * config.InChannels * config.PatchSize * config.PatchSize;
+        double c = config.EmbedDim, macs = EmbeddingMacs(config);
         for (int l = 0; l < config.Depth; l++)
         {
             double n = tokensIn[l], kept = tokensOut[l];
@@ -40,6 +40,14 @@ public static class Flops
         var before = after.Prepend(config.Tokens).Take(after.Count).ToArray();
         return Macs(config, before, after, state.MethodMacs);
     }
+
+    /// <summary>
+    /// MACs per image of the token embedding: the patch projection, or for a hybrid the whole CNN backbone and its
+    /// projection (flops.md: report the transformer part beside the total, since pruning cannot touch this).
+    /// </summary>
+    public static double EmbeddingMacs(VitConfig config) => config.BackboneLayers.Count > 0
+        ? HybridEmbedding.Macs(config.InChannels, config.BackboneLayers, config.EmbedDim, config.ImageSize)
+        : (double)config.Patches * config.EmbedDim * config.InChannels * config.PatchSize * config.PatchSize;
 
     /// <summary>MACs per image with no reduction.</summary>
     public static double Macs(VitConfig config)

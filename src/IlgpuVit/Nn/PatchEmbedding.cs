@@ -6,7 +6,7 @@ using IlgpuVit.Autodiff;
 namespace IlgpuVit.Nn;
 
 /// <summary>Images (B, Cin, H, W) to patch tokens (B, P, C); parameters "patch_embed.proj.{weight,bias}".</summary>
-public sealed class PatchEmbedding : Module
+public sealed class PatchEmbedding : Module, ITokenEmbedding
 {
     /// <summary>A p x p, stride p projection of <paramref name="inChannels"/> channels to <paramref name="channels"/>.</summary>
     public PatchEmbedding(Device device, int inChannels, int patch, int channels, Random random)

@@ -27,7 +27,9 @@ public sealed class VisionTransformer : Module
         Device = device;
         var random = new Random(seed);
         int c = config.EmbedDim;
-        PatchEmbed = new PatchEmbedding(device, config.InChannels, config.PatchSize, c, random);
+        PatchEmbed = config.BackboneLayers.Count > 0
+            ? new HybridEmbedding(device, config.InChannels, config.BackboneLayers, c, random)
+            : new PatchEmbedding(device, config.InChannels, config.PatchSize, c, random);
         ClassToken = Parameter(device, "cls_token", Init.Normal(random, c, 1e-6), 1, 1, c);
         PositionEmbedding = Parameter(device, "pos_embed", Init.TruncatedNormal(random, (long)config.Tokens * c, 0.02), 1, config.Tokens, c);
         Blocks = Enumerable.Range(0, config.Depth)
@@ -43,7 +45,7 @@ public sealed class VisionTransformer : Module
     public Device Device { get; }
 
     /// <summary>Patch embedding.</summary>
-    public PatchEmbedding PatchEmbed { get; }
+    public ITokenEmbedding PatchEmbed { get; }
 
     /// <summary>(1, 1, C).</summary>
     public Variable ClassToken { get; }

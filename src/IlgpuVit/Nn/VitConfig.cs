@@ -16,9 +16,16 @@ namespace IlgpuVit.Nn;
 /// <param name="LayerNormEps">LayerNorm epsilon (1e-6 for timm and torchvision ViTs).</param>
 /// <param name="GlobalPool">What the head sees, as timm's global_pool: "token" (the CLS token, after the final norm
 /// "norm") or "avg" (the mean of the patch tokens, then the norm "fc_norm").</param>
+/// <param name="Backbone">A hybrid's ResNetV2 bottlenecks per stage, e.g. "2,2,2,2" (R26); empty for a plain ViT.</param>
 public sealed record VitConfig(string Name, int ImageSize, int PatchSize, int InChannels, int EmbedDim, int Depth, int Heads,
-    int MlpDim, int Classes, float LayerNormEps = 1e-6f, string GlobalPool = "token")
+    int MlpDim, int Classes, float LayerNormEps = 1e-6f, string GlobalPool = "token", string Backbone = "")
 {
+    /// <summary>
+    /// <see cref="Backbone"/> as numbers (empty for the plain patch embedding); with a backbone, <see cref="PatchSize"/>
+    /// is its total stride (32).
+    /// </summary>
+    public IReadOnlyList<int> BackboneLayers => Backbone.Length == 0 ? [] : Backbone.Split(',').Select(int.Parse).ToArray();
+
     /// <summary>Patches per image, (ImageSize / PatchSize)².</summary>
     public int Patches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
 
@@ -38,6 +45,8 @@ public sealed record VitConfig(string Name, int ImageSize, int PatchSize, int In
         Require(EmbedDim > 0 && Heads > 0 && EmbedDim % Heads == 0, $"embed dim {EmbedDim} must split into {Heads} heads");
         Require(Depth > 0 && MlpDim > 0 && Classes > 0, $"depth {Depth}, MLP width {MlpDim} and classes {Classes} must be positive");
         Require(GlobalPool is "token" or "avg", $"global pool must be 'token' or 'avg', got '{GlobalPool}'");
+        Require(Backbone.Length == 0 || (Backbone.Split(',') is { Length: 4 } stages && stages.All(l => int.TryParse(l, out int n) && n >= 1)
+            && PatchSize == 32), $"a backbone is four positive block counts such as '2,2,2,2' with patch size 32 (its stride), got '{Backbone}' and {PatchSize}");
         return this;
     }
 }
@@ -52,6 +61,8 @@ public static class ModelRegistry
         new("vit_small_patch16_224", 224, 16, 3, 384, 12, 6, 1536, 1000),
         new("vit_base_patch16_224", 224, 16, 3, 768, 12, 12, 3072, 1000),
         new("vit_large_patch16_224", 224, 16, 3, 1024, 24, 16, 4096, 1000),
+        // Hybrid ViT-S (models.md): ResNetV2-26 backbone (stride 32: 7x7 = 49 tokens + CLS), then a ViT-S trunk.
+        new("vit_small_r26_s32_224", 224, 32, 3, 384, 12, 6, 1536, 1000, Backbone: "2,2,2,2"),
         // The project's small models. 28 px grey (Fashion-MNIST), patch 4: 49 patches + CLS.
         new("vit_micro_patch4_28", 28, 4, 1, 64, 6, 4, 256, 10),     // the peer configuration of platform.md (305K parameters)
         new("vit_micro_patch4_gap_28", 28, 4, 1, 64, 6, 4, 256, 10, GlobalPool: "avg"),
