@@ -34,14 +34,16 @@ internal sealed record PretrainedEvalReport(string Weights, string Model, int Cl
         $"{Number(r.LatencyMs, "0.00")} ({Number(r.LatencyP10Ms, "0.00")}-{Number(r.LatencyP90Ms, "0.00")})", Signed(r.LatencyChangePercent),
     }).ToArray();
 
-    /// <summary>The title line: what was evaluated where.</summary>
-    public string Title =>
-        $"{Model} ({Path.GetFileName(Weights)}) on {Data}: {Images} images, {Skipped.Count} skipped; latency: batch {LatencyBatch}, {LatencyRuns} runs, {Device}";
+    /// <summary>The title line: what was evaluated.</summary>
+    public string Title => $"{Model} on {Data}: {Images} images, {Skipped.Count} skipped";
+
+    /// <summary>The caption: how latency was measured.</summary>
+    public string Caption => $"latency: median of {LatencyRuns} runs of a batch of {LatencyBatch} on {Device}, specs interleaved; Δ against none";
 
     /// <summary>Writes the table and the skipped images to <paramref name="console"/>.</summary>
     public void Render(IAnsiConsole console)
     {
-        var table = new Table { Title = new TableTitle(Markup.Escape(Title)) };
+        var table = new Table { Title = new TableTitle(Markup.Escape(Title)), Caption = new TableTitle(Markup.Escape(Caption)) };
         foreach (var name in Header) table.AddColumn(new TableColumn(Markup.Escape(name)).RightAligned());
         foreach (var row in Cells()) table.AddRow(row.Select(Markup.Escape).ToArray());
         console.Write(table);
