@@ -28,7 +28,8 @@ internal static class CommonOptions
         }
         catch (Exception e) when (e is ArgumentException or DatasetFormatException or SafeTensorsFormatException or FileNotFoundException
                                       or DirectoryNotFoundException or BackendNotFoundException or DeviceOutOfMemoryException
-                                      or ShapeMismatchException or Training.TrainingDivergedException or FormatException)
+                                      or ShapeMismatchException or Training.TrainingDivergedException or FormatException
+                                      or WeightImportException)
         {
             AnsiConsole.Console.Profile.Out.Writer.Flush();
             Console.Error.WriteLine($"error: {e.Message}");

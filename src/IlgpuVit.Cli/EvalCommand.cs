@@ -1,5 +1,7 @@
 // `ilgpuvit eval`: accuracy, loss and GMACs of a checkpoint on a data set's test split, optionally
-// with a reduction method applied at inference (no retraining).
+// with a reduction method applied at inference (no retraining); or, with --weights, pretrained weights
+// on an ImageNet-layout folder (PretrainedEvaluation: top-1, top-5, GMACs, latency, a --compare table).
+// The two modes are exclusive.
 
 using System.CommandLine;
 using System.Text.Json;
@@ -16,19 +18,73 @@ internal static class EvalCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by `ilgpuvit train`.", Required = true };
-        var data = new Option<string>("--data") { Description = "Data set: fashion-mnist or cifar10.", DefaultValueFactory = _ => "fashion-mnist" };
-        var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the data set's files." };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 256, Description = "Images per forward." };
-        var limit = new Option<int>("--test-limit") { Description = "Evaluate on only the first N test images." };
-        var method = new Option<string?>("--method") { Description = "Token reduction at inference: none, or METHOD:RATE such as tome:r=4 (default: the method the checkpoint was trained with, at its final rate)." };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "A checkpoint written by `ilgpuvit train`, evaluated on a data set's test split." };
+        var weights = new Option<string?>("--weights") { Description = "Pretrained weights (safetensors, timm or torchvision names), evaluated on an ImageNet-layout folder." };
+        var arch = new Option<string?>("--arch") { Description = $"With --weights: the architecture, one of {string.Join(", ", ModelRegistry.Names)}." };
+        var data = new Option<string?>("--data") { Description = "With --checkpoint: data set, fashion-mnist (default) or cifar10. With --weights: the image folder (one sub-folder per class)." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "With --checkpoint: folder of the data set's files." };
+        var batch = new Option<int>("--batch-size", "--batch") { DefaultValueFactory = _ => 0, Description = "Images per forward (default 256 with --checkpoint, 64 with --weights)." };
+        var limit = new Option<int>("--test-limit", "--limit") { Description = "Evaluate on only the first N images (with --weights: readable images, in folder order)." };
+        var method = new Option<string?>("--method") { Description = "Token reduction at inference: none, or METHOD:RATE such as tome:r=4 (with --checkpoint the default is the method it was trained with, at its final rate)." };
+        var compare = new Option<string?>("--compare") { Description = "With --weights: several specs separated by ';' (e.g. \"topk-vpa:rate=0.06;tome:r=8\"), one table row each, beside the unpruned model." };
+        var preprocess = new Option<string>("--preprocess") { DefaultValueFactory = _ => "augreg", Description = "With --weights: normalisation of the weights, augreg (mean = std = 0.5) or deit (ImageNet mean and std)." };
+        var allowNewHead = new Option<bool>("--allow-new-head") { Description = "With --weights: a head of another class count is replaced by an untrained one sized to the folder instead of failing." };
+        var latencyRuns = new Option<int>("--latency-runs") { DefaultValueFactory = _ => 20, Description = "With --weights: timed forwards of the first batch per spec." };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
-        var command = new Command("eval", "Evaluate a checkpoint on a data set's test split.") { checkpoint, data, dataDir, batch, limit, method, device, json };
+        var command = new Command("eval", "Evaluate a checkpoint on a data set's test split, or pretrained weights on an ImageNet-layout folder.")
+        {
+            checkpoint, weights, arch, data, dataDir, batch, limit, method, compare, preprocess, allowNewHead, latencyRuns, device, json,
+        };
         command.SetAction(r => CommonOptions.Guard(() =>
-            Run(r.GetValue(checkpoint)!, r.GetValue(data)!, r.GetValue(dataDir), r.GetValue(batch), r.GetValue(limit), r.GetValue(method), r.GetValue(device)!,
-                r.GetValue(json))));
+        {
+            string? checkpointPath = r.GetValue(checkpoint), weightsPath = r.GetValue(weights);
+            if (checkpointPath is not null && weightsPath is not null)
+                throw new ArgumentException("--checkpoint and --weights are exclusive: evaluate a training checkpoint or pretrained weights, not both.");
+            if (checkpointPath is null && weightsPath is null)
+                throw new ArgumentException("Give --checkpoint FILE (a training checkpoint) or --weights FILE --arch NAME --data DIR (pretrained weights).");
+            int batchSize = r.GetValue(batch);
+            if (checkpointPath is not null)
+            {
+                foreach (var (name, given) in new[] { ("--arch", r.GetValue(arch) is not null), ("--compare", r.GetValue(compare) is not null),
+                             ("--allow-new-head", r.GetValue(allowNewHead)) })
+                    if (given) throw new ArgumentException($"{name} goes with --weights, not --checkpoint.");
+                return Run(checkpointPath, r.GetValue(data) ?? "fashion-mnist", r.GetValue(dataDir), batchSize == 0 ? 256 : batchSize, r.GetValue(limit),
+                    r.GetValue(method), r.GetValue(device)!, r.GetValue(json));
+            }
+            var settings = new PretrainedEvalSettings(weightsPath!,
+                r.GetValue(arch) ?? throw new ArgumentException("--weights needs --arch NAME: " + string.Join(", ", ModelRegistry.Names) + "."),
+                r.GetValue(data) ?? throw new ArgumentException("--weights needs --data DIR, an ImageNet-layout folder (one sub-folder of images per class)."),
+                Specs(r.GetValue(method), r.GetValue(compare)), batchSize == 0 ? 64 : batchSize, r.GetValue(limit), r.GetValue(preprocess)!,
+                r.GetValue(allowNewHead), r.GetValue(latencyRuns), r.GetValue(device)!);
+            return RunPretrained(settings, r.GetValue(json));
+        }));
         return command;
+    }
+
+    /// <summary>The rows: --method's spec alone, or "none" then the --compare specs.</summary>
+    internal static IReadOnlyList<string> Specs(string? method, string? compare)
+    {
+        if (compare is null) return [method ?? "none"];
+        if (method is not null) throw new ArgumentException("--method and --compare are exclusive: list every spec in --compare.");
+        var specs = compare.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
+        if (specs.Count == 0) throw new ArgumentException("--compare lists no spec: give specs separated by ';', e.g. \"topk-vpa:rate=0.06;tome:r=8\".");
+        return ["none", .. specs.Where(s => s != "none")];
+    }
+
+    private static int RunPretrained(PretrainedEvalSettings settings, bool json)
+    {
+        // Spectre bound to the current Console.Out (tests swap it), wide enough for the table when redirected.
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        if (Console.IsOutputRedirected) console.Profile.Width = Math.Max(console.Profile.Width, 160);
+        var report = PretrainedEvaluation.Run(settings, import =>
+        {
+            if (json) return;
+            console.WriteLine(import.ToString());
+        });
+        if (json) Console.WriteLine(JsonSerializer.Serialize(report.ToJson(), CommonOptions.JsonStyle));
+        else report.Render(console);
+        return 0;
     }
 
     private static int Run(string path, string dataName, string? dataDir, int batchSize, int limit, string? methodSpec, string deviceSpec, bool json)

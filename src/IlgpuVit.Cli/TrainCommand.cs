@@ -2,7 +2,7 @@
 // a pruning-rate adjuster), evaluating on the test split after every epoch: the options of
 // Training.TrainingRun, which writes <out>/metrics.jsonl, <out>/checkpoint.safetensors after every
 // epoch (atomic: a crash keeps the previous one) and <out>/summary.json. --resume continues a
-// checkpoint's run with its own settings.
+// checkpoint's run with its own settings; --init starts from pretrained weights with a new head.
 
 using System.CommandLine;
 using System.Diagnostics;
@@ -48,12 +48,13 @@ internal static class TrainCommand
         var gasWindow = new Option<double>("--gas-window") { DefaultValueFactory = _ => d.Gas.WindowEpochs, Description = "GAS: window length in epochs." };
         var gasMax = new Option<double>("--gas-max-rate") { DefaultValueFactory = _ => d.Gas.RateMax, Description = "GAS: largest pruning rate." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run of this checkpoint (its settings win)." };
+        var init = new Option<string?>("--init") { Description = "Start from pretrained weights (safetensors, timm or torchvision names) with a new head where the class count differs; pos_embed is resampled for another image size." };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a ViT, evaluating on the test split after every epoch.")
         {
             model, data, dataDir, epochs, batch, optimizer, lr, minLr, warmup, wd, smoothing, clip, pad, flip, seed, method, adjust,
-            gasEta, gasTol, gasBackoff, gasWindow, gasMax, limit, testLimit, output, resume, device, json,
+            gasEta, gasTol, gasBackoff, gasWindow, gasMax, limit, testLimit, output, resume, init, device, json,
         };
         command.SetAction(r => CommonOptions.Guard(() =>
         {
@@ -74,7 +75,7 @@ internal static class TrainCommand
             };
             var settings = new RunSettings(r.GetValue(model)!, dataName, r.GetValue(dataDir), options,
                 r.GetValue(output) ?? Path.Combine("runs", $"{r.GetValue(model)}-{dataName}"), r.GetValue(limit), r.GetValue(testLimit),
-                r.GetValue(resume), r.GetValue(device)!);
+                r.GetValue(resume), r.GetValue(device)!, r.GetValue(init));
             return Run(settings, r.GetValue(json));
         }));
         return command;

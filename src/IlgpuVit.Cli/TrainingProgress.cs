@@ -42,6 +42,13 @@ internal sealed class TrainingProgress(bool quiet) : ITrainingObserver
             $"{result.MacsPerImage / 1e9:F4} GMACs per image");
     }
 
+    /// <summary>The import report of --init: on the console, or on stderr with --json (stdout carries only the JSON).</summary>
+    public void Imported(IlgpuVit.IO.ImportReport report)
+    {
+        if (quiet) Console.Error.WriteLine(report.ToString());
+        else AnsiConsole.WriteLine(report.ToString());
+    }
+
     private static string Describe(Trainer trainer, StepResult s, double speed, double rate)
     {
         double eta = (trainer.TotalSteps - s.Step) * trainer.Options.BatchSize / Math.Max(speed, 1e-9);

@@ -26,8 +26,10 @@ namespace IlgpuVit.Training;
 /// <param name="TestLimit">Evaluate on only the first N test images (0: all).</param>
 /// <param name="Resume">A checkpoint to continue (its settings win).</param>
 /// <param name="Device">A Device.Open spec.</param>
+/// <param name="Init">Pretrained weights (timm or torchvision layout) to start from, with a new head where the class count
+/// differs (WeightImporter with AllowNewHead; pos_embed resampled for another image size); null: random initialisation.</param>
 public sealed record RunSettings(string Model, string Data, string? DataDir, TrainingOptions Options, string OutDir,
-    int TrainLimit = 0, int TestLimit = 0, string? Resume = null, string Device = "auto");
+    int TrainLimit = 0, int TestLimit = 0, string? Resume = null, string Device = "auto", string? Init = null);
 
 /// <summary>What a finished run reports (also its summary.json).</summary>
 /// <param name="Model">The model's name.</param>
@@ -52,6 +54,9 @@ public interface ITrainingObserver
 
     /// <summary>An epoch ended with <paramref name="result"/> on the test split.</summary>
     void Epoch(Trainer trainer, int epoch, EvaluationResult result);
+
+    /// <summary>The run started from pretrained weights (<see cref="RunSettings.Init"/>) and imported them as <paramref name="report"/> says.</summary>
+    void Imported(ImportReport report) { }
 }
 
 /// <summary>Runs training runs.</summary>
@@ -64,11 +69,14 @@ public static class TrainingRun
     ///     new TrainingOptions { Epochs = 2, Method = "etps", Adjust = "gas" }, "runs/etps-gas"));</code></example>
     /// <exception cref="ArgumentException">A setting is invalid (names which).</exception>
     /// <exception cref="FormatException">The method or adjuster spec is malformed.</exception>
+    /// <exception cref="WeightImportException">The <see cref="RunSettings.Init"/> weights do not fit the model (apart from its head).</exception>
     public static RunSummary Execute(RunSettings settings, ITrainingObserver? observer = null)
     {
         var config = ModelRegistry.Get(settings.Model);
         var options = settings.Options;
         CheckpointInfo? resumed = null;
+        if (settings.Resume is not null && settings.Init is not null)
+            throw new ArgumentException("--init and --resume are exclusive: a resumed run continues from its checkpoint's weights.");
         if (settings.Resume is not null)
         {
             resumed = Checkpoint.ReadInfo(settings.Resume);
@@ -85,6 +93,9 @@ public static class TrainingRun
 
         using var device = Runtime.Device.Open(settings.Device);
         using var model = new VisionTransformer(config, device, options.Seed);
+        // Before the trainer exists: its optimizer state starts from the imported weights.
+        var imported = settings.Init is null ? null : WeightImporter.Import(settings.Init, model, new WeightImportOptions { AllowNewHead = true });
+        if (imported is not null) observer?.Imported(imported);
         using var trainer = new Trainer(model, train, options, normalization);
         var adjuster = RateAdjuster.Create(options.Adjust, options.Gas, trainer.Loader.BatchesPerEpoch, trainer.TotalSteps);
         if (resumed is not null)
@@ -100,6 +111,9 @@ public static class TrainingRun
         using var log = new MetricsLog(Path.Combine(settings.OutDir, "metrics.jsonl"));
         log.Write(new { @event = "start", model = config.Name, parameters = model.ParameterCount, data = settings.Data, trainImages = train.Count,
             testImages = test.Count, device = device.Info.Spec, resumedFromStep = resumed?.Step ?? 0, method = Spec(), options });
+        if (imported is not null)
+            log.Write(new { @event = "init", weights = settings.Init, loaded = imported.Loaded.Count, skipped = imported.Skipped.Select(k => k.FileKey),
+                converted = imported.Converted.Count, notes = imported.Notes });
 
         var clock = Stopwatch.StartNew();
         EvaluationResult last = default;

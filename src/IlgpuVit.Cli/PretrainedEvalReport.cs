@@ -1,0 +1,71 @@
+// What `eval --weights` prints: the import's summary, then one table (Spectre, in the style of the
+// experiment tables) with a row per reduction spec: top-1, top-5, GMACs per image and their change,
+// median latency (p10-p90) and its change against the unpruned model timed in the same call; then the
+// images skipped. --json prints the same as one JSON object instead.
+
+using System.Globalization;
+using IlgpuVit.Images;
+using IlgpuVit.IO;
+using Spectre.Console;
+
+namespace IlgpuVit.Cli;
+
+/// <summary>The outcome of `eval --weights`.</summary>
+/// <param name="Weights">The weights file.</param>
+/// <param name="Model">The architecture.</param>
+/// <param name="Classes">Classes of the model's head.</param>
+/// <param name="Data">The image folder (full path).</param>
+/// <param name="Device">Where it ran.</param>
+/// <param name="Images">Images evaluated.</param>
+/// <param name="Skipped">Images that could not be read (corrupt, truncated), in folder order.</param>
+/// <param name="LatencyBatch">Images per timed forward.</param>
+/// <param name="LatencyRuns">Timed forwards per spec.</param>
+/// <param name="Import">What the weight import did.</param>
+/// <param name="Rows">One row per spec, in the order asked.</param>
+internal sealed record PretrainedEvalReport(string Weights, string Model, int Classes, string Data, string Device, int Images,
+    IReadOnlyList<ImageLoadFailure> Skipped, int LatencyBatch, int LatencyRuns, ImportReport Import, IReadOnlyList<PretrainedEvalRow> Rows)
+{
+    private static readonly string[] Header = ["method", "top-1", "top-5", "GMACs", "FLOPs Δ", "latency ms (p10-p90)", "latency Δ"];
+
+    /// <summary>The table's cells, one row per spec, numbers in the invariant culture.</summary>
+    public string[][] Cells() => Rows.Select(r => new[]
+    {
+        r.Method, Percent(r.Top1), Percent(r.Top5), Number(r.GmacsPerImage, "0.000"), Signed(r.FlopsChangePercent),
+        $"{Number(r.LatencyMs, "0.00")} ({Number(r.LatencyP10Ms, "0.00")}-{Number(r.LatencyP90Ms, "0.00")})", Signed(r.LatencyChangePercent),
+    }).ToArray();
+
+    /// <summary>The title line: what was evaluated.</summary>
+    public string Title => $"{Model} on {Data}: {Images} images, {Skipped.Count} skipped";
+
+    /// <summary>The caption: how latency was measured.</summary>
+    public string Caption => $"latency: median of {LatencyRuns} runs of a batch of {LatencyBatch} on {Device}, specs interleaved; Δ against none";
+
+    /// <summary>Writes the table and the skipped images to <paramref name="console"/>.</summary>
+    public void Render(IAnsiConsole console)
+    {
+        var table = new Table { Title = new TableTitle(Markup.Escape(Title)), Caption = new TableTitle(Markup.Escape(Caption)) };
+        foreach (var name in Header) table.AddColumn(new TableColumn(Markup.Escape(name)).RightAligned());
+        foreach (var row in Cells()) table.AddRow(row.Select(Markup.Escape).ToArray());
+        console.Write(table);
+        foreach (var failure in Skipped) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(failure.ToString())}");
+    }
+
+    /// <summary>The report as one object for --json.</summary>
+    public object ToJson() => new
+    {
+        weights = Weights, model = Model, classes = Classes, data = Data, device = Device, images = Images, skipped = Skipped.Count,
+        skippedImages = Skipped.Select(f => new { path = f.Path, reason = f.Reason }), latencyBatch = LatencyBatch, latencyRuns = LatencyRuns,
+        import = new
+        {
+            layout = Import.Layout.ToString(), loaded = Import.Loaded.Count, skipped = Import.Skipped.Select(k => k.FileKey),
+            converted = Import.Converted.Count, notes = Import.Notes,
+        },
+        rows = Rows,
+    };
+
+    private static string Percent(double fraction) => (100 * fraction).ToString("0.00", CultureInfo.InvariantCulture) + "%";
+
+    private static string Number(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Signed(double percent) => percent.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + "%";
+}

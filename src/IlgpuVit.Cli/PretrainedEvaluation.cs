@@ -1,0 +1,171 @@
+// `ilgpuvit eval --weights`: pretrained timm/torchvision weights evaluated on an ImageNet-layout folder,
+// as timm's validate.py does (resize the short side to floor(size / 0.9) bicubic, centre crop, normalise
+// with the weights' mean and std): top-1 and top-5 accuracy per reduction spec, GMACs per image counted
+// from the token counts that ran (flops.md), and latency from Metrics.Latency.Compare on the first batch
+// with every spec and "none" interleaved in one call (so load drift shifts all alike). The folder is
+// decoded once: each batch runs every spec in turn. Corrupt images are skipped and counted (ImageFolderLoader).
+// Labels are the folder's class indices (sorted sub-folder names, as torchvision's ImageFolder), which is
+// timm's ImageNet order when the class folders are the synset ids (n01440764 ...).
+
+using IlgpuVit.Autodiff;
+using IlgpuVit.Images;
+using IlgpuVit.IO;
+using IlgpuVit.Metrics;
+using IlgpuVit.Nn;
+using IlgpuVit.Reduction;
+using IlgpuVit.Runtime;
+using IlgpuVit.Training;
+
+namespace IlgpuVit.Cli;
+
+/// <summary>What `eval --weights` evaluates.</summary>
+/// <param name="Weights">A safetensors weights file (timm or torchvision names).</param>
+/// <param name="Arch">A ModelRegistry name; the class count comes from the file's head (or the folder, with a new head).</param>
+/// <param name="Data">An ImageNet-layout folder: one sub-folder of images per class.</param>
+/// <param name="Specs">Reduction specs, one row each ("none" for the unpruned model).</param>
+/// <param name="Batch">Images per forward (also the latency batch).</param>
+/// <param name="Limit">Evaluate only the first N readable images in folder order (0: all).</param>
+/// <param name="Preprocess">"augreg" (mean = std = 0.5) or "deit" (ImageNet mean and std).</param>
+/// <param name="AllowNewHead">Import a head of another class count as a new, untrained head instead of failing.</param>
+/// <param name="LatencyRuns">Timed forwards per spec.</param>
+/// <param name="Device">A Device.Open spec.</param>
+internal sealed record PretrainedEvalSettings(string Weights, string Arch, string Data, IReadOnlyList<string> Specs, int Batch = 64, int Limit = 0,
+    string Preprocess = "augreg", bool AllowNewHead = false, int LatencyRuns = 20, string Device = "auto");
+
+/// <summary>One spec's results.</summary>
+/// <param name="Method">The reduction spec.</param>
+/// <param name="Top1">Top-1 accuracy in [0, 1].</param>
+/// <param name="Top5">Top-5 accuracy in [0, 1].</param>
+/// <param name="Loss">Mean cross-entropy.</param>
+/// <param name="GmacsPerImage">Multiply-accumulates per image, in billions.</param>
+/// <param name="FlopsChangePercent">Change against the unpruned model, in percent.</param>
+/// <param name="LatencyMs">Median milliseconds per forward of the latency batch.</param>
+/// <param name="LatencyP10Ms">Its 10th percentile.</param>
+/// <param name="LatencyP90Ms">Its 90th percentile.</param>
+/// <param name="LatencyChangePercent">Median change against "none" timed in the same call, in percent.</param>
+/// <param name="TokensAfterLayer">Tokens each block handed on.</param>
+internal sealed record PretrainedEvalRow(string Method, double Top1, double Top5, double Loss, double GmacsPerImage, double FlopsChangePercent,
+    double LatencyMs, double LatencyP10Ms, double LatencyP90Ms, double LatencyChangePercent, IReadOnlyList<int> TokensAfterLayer);
+
+/// <summary>Runs `eval --weights`.</summary>
+internal static class PretrainedEvaluation
+{
+    /// <summary>timm's crop_pct for ViTs: resize the short side to floor(size / 0.9), then centre-crop size.</summary>
+    private const double CropFraction = 0.9;
+
+    private const int LatencyWarmup = 2;
+
+    /// <summary>Evaluates as <paramref name="settings"/> say; <paramref name="log"/> hears the import report before the evaluation starts.</summary>
+    /// <exception cref="ArgumentException">A setting is invalid or the folder does not fit the model.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The weights file does not exist.</exception>
+    /// <exception cref="WeightImportException">The weights do not fit the architecture.</exception>
+    public static PretrainedEvalReport Run(PretrainedEvalSettings settings, Action<ImportReport>? log = null)
+    {
+        if (settings.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {settings.Batch}.");
+        if (settings.Limit < 0) throw new ArgumentException($"--limit must be 0 (all) or positive, got {settings.Limit}.");
+        if (settings.LatencyRuns < 1) throw new ArgumentException($"--latency-runs must be at least 1, got {settings.LatencyRuns}.");
+        if (settings.Specs.Count == 0) throw new ArgumentException("No reduction spec to evaluate.");
+        var normalization = settings.Preprocess switch
+        {
+            "augreg" => PreprocessOptions.AugRegNormalization,
+            "deit" => PreprocessOptions.ImageNetNormalization,
+            _ => throw new ArgumentException($"Unknown --preprocess '{settings.Preprocess}'. Known: augreg (mean = std = 0.5), deit (ImageNet mean and std)."),
+        };
+        var architecture = ModelRegistry.Get(settings.Arch);
+        foreach (var spec in settings.Specs) ReductionMethod.Parse(spec, architecture.Depth);     // a typo fails before any work
+        if (architecture.InChannels != 3)
+            throw new ArgumentException($"Model '{architecture.Name}' takes {architecture.InChannels}-channel images; image folders are decoded to RGB.");
+        var folder = ImageFolder.Scan(settings.Data);
+        using var weights = SafeTensorsFile.Open(settings.Weights);
+        var config = architecture with { Classes = settings.AllowNewHead ? folder.Classes : HeadClasses(weights) ?? architecture.Classes };
+        if (folder.Classes > config.Classes)
+            throw new ArgumentException($"{folder.Root} has {folder.Classes} class folders but the head of {settings.Weights} predicts {config.Classes} classes.");
+
+        using var device = Runtime.Device.Open(settings.Device);
+        using var model = new VisionTransformer(config, device, seed: 0);
+        var import = WeightImporter.Import(weights, model, new WeightImportOptions { AllowNewHead = settings.AllowNewHead });
+        log?.Invoke(import);
+
+        var preprocess = new PreprocessOptions
+        {
+            Crop = config.ImageSize, ResizeTo = (int)Math.Floor(config.ImageSize / CropFraction), Normalization = normalization,
+        };
+        var loader = new ImageFolderLoader(folder, new ImageFolderLoaderOptions { BatchSize = settings.Batch, Preprocess = preprocess });
+        var reducers = settings.Specs.Select(spec =>
+        {
+            ReductionMethod.Apply(model, spec);
+            return model.Blocks.Select(b => b.Reducer).ToArray();
+        }).ToArray();
+        var tallies = settings.Specs.Select(_ => new AccuracyTally()).ToArray();
+        var states = new TokenState?[settings.Specs.Count];
+        ImageBatch? latencyBatch = null;
+        int latencyCount = 0;
+        string? lastPath = null;
+        foreach (var batch in loader.Batches())
+        {
+            int n = settings.Limit > 0 ? Math.Min(batch.Count, settings.Limit - tallies[0].Images) : batch.Count;
+            if (latencyBatch is null) (latencyBatch, latencyCount) = (batch.Clone(), n);
+            using var images = Tensor<float>.FromArray(device, batch.Images.AsSpan(0, n * batch.ImageSize), n, batch.Channels, batch.Height, batch.Width);
+            var labels = batch.Labels.AsSpan(0, n);
+            for (int s = 0; s < reducers.Length; s++)
+            {
+                Use(model, reducers[s]);
+                var state = new TokenState();
+                tallies[s].Add(Logits(model, images, state), labels, config.Classes);
+                states[s] ??= state;
+            }
+            lastPath = batch.Paths[n - 1];
+            if (settings.Limit > 0 && tallies[0].Images >= settings.Limit) break;
+        }
+        var failures = Skipped(folder, loader.Failures, settings.Limit > 0 ? lastPath : null);
+        if (latencyBatch is null)
+            throw new ArgumentException($"No image of {folder.Root} could be read ({failures.Count} skipped; the first: {failures.FirstOrDefault()}).");
+
+        using var latencyImages = Tensor<float>.FromArray(device, latencyBatch.Images.AsSpan(0, latencyCount * latencyBatch.ImageSize),
+            latencyCount, latencyBatch.Channels, latencyBatch.Height, latencyBatch.Width);
+        // "none" once, first: the baseline of every latency change (a "none" row reads the same measurement).
+        string[] latencySpecs = ["none", .. settings.Specs.Where(spec => spec != "none").Distinct()];
+        var timed = Latency.Compare(model, latencyImages, latencySpecs, settings.LatencyRuns, LatencyWarmup);
+        double baseMacs = Flops.Macs(config), baseMs = timed[0].MedianMs;
+        var rows = settings.Specs.Select((spec, s) =>
+        {
+            var t = timed[Array.IndexOf(latencySpecs, spec)];
+            double macs = Flops.Macs(config, states[s]!);
+            return new PretrainedEvalRow(spec, tallies[s].Top1, tallies[s].Top5, tallies[s].Loss, macs / 1e9, 100 * (macs / baseMacs - 1),
+                t.MedianMs, t.P10Ms, t.P90Ms, 100 * (t.MedianMs / baseMs - 1), states[s]!.TokensAfterLayer.ToArray());
+        }).ToArray();
+        return new PretrainedEvalReport(settings.Weights, config.Name, config.Classes, folder.Root, device.Info.Spec, tallies[0].Images, failures,
+            latencyCount, settings.LatencyRuns, import, rows);
+    }
+
+    /// <summary>The class count of the file's head.weight (timm or torchvision name), or null without one.</summary>
+    private static int? HeadClasses(SafeTensorsFile weights)
+    {
+        foreach (var (key, info) in weights.Tensors)
+            if ((key == "head.weight" || TorchvisionNames.ToTimm(key) == "head.weight") && info.Shape.Length == 2) return info.Shape[0];
+        return null;
+    }
+
+    /// <summary>One no-grad forward; the logits on the host, (B, Classes).</summary>
+    private static float[] Logits(VisionTransformer model, Tensor<float> images, TokenState state)
+    {
+        using var tape = Tape.NoGrad();
+        return model.Forward(tape, images, state).Value.ToArray();
+    }
+
+    /// <summary>The failures up to the last image used (the loader decodes ahead of a --limit that stops it).</summary>
+    private static IReadOnlyList<ImageLoadFailure> Skipped(ImageFolder folder, IReadOnlyList<ImageLoadFailure> failures, string? lastUsed)
+    {
+        if (lastUsed is null) return failures;
+        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < folder.Count; i++) position[folder.Samples[i].Path] = i;
+        int last = position[lastUsed];
+        return failures.Where(f => position[f.Path] < last).ToArray();
+    }
+
+    private static void Use(VisionTransformer model, ITokenReducer?[] reducers)
+    {
+        for (int l = 0; l < reducers.Length; l++) model.Blocks[l].Reducer = reducers[l];
+    }
+}
