@@ -25,12 +25,12 @@ namespace IlgpuVit.Cli;
 internal sealed record PretrainedEvalReport(string Weights, string Model, int Classes, string Data, string Device, int Images,
     IReadOnlyList<ImageLoadFailure> Skipped, int LatencyBatch, int LatencyRuns, ImportReport Import, IReadOnlyList<PretrainedEvalRow> Rows)
 {
-    private static readonly string[] Header = ["method", "top-1", "top-5", "GMACs", "FLOPs Δ", "latency ms (p10-p90)", "latency Δ"];
+    private static readonly string[] Header = ["method", "top-1", "top-5", "GMACs", "FLOPs Δ", "transformer GMACs", "latency ms (p10-p90)", "latency Δ"];
 
     /// <summary>The table's cells, one row per spec, numbers in the invariant culture.</summary>
     public string[][] Cells() => Rows.Select(r => new[]
     {
-        r.Method, Percent(r.Top1), Percent(r.Top5), Number(r.GmacsPerImage, "0.000"), Signed(r.FlopsChangePercent),
+        r.Method, Percent(r.Top1), Percent(r.Top5), Number(r.GmacsPerImage, "0.000"), Signed(r.FlopsChangePercent), Number(r.TransformerGmacsPerImage, "0.000"),
         $"{Number(r.LatencyMs, "0.00")} ({Number(r.LatencyP10Ms, "0.00")}-{Number(r.LatencyP90Ms, "0.00")})", Signed(r.LatencyChangePercent),
     }).ToArray();
 

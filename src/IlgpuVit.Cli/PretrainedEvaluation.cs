@@ -39,13 +39,14 @@ internal sealed record PretrainedEvalSettings(string Weights, string Arch, strin
 /// <param name="Loss">Mean cross-entropy.</param>
 /// <param name="GmacsPerImage">Multiply-accumulates per image, in billions.</param>
 /// <param name="FlopsChangePercent">Change against the unpruned model, in percent.</param>
+/// <param name="TransformerGmacsPerImage">The transformer part (all but a hybrid's CNN backbone), in billions.</param>
 /// <param name="LatencyMs">Median milliseconds per forward of the latency batch.</param>
 /// <param name="LatencyP10Ms">Its 10th percentile.</param>
 /// <param name="LatencyP90Ms">Its 90th percentile.</param>
 /// <param name="LatencyChangePercent">Median change against "none" timed in the same call, in percent.</param>
 /// <param name="TokensAfterLayer">Tokens each block handed on.</param>
 internal sealed record PretrainedEvalRow(string Method, double Top1, double Top5, double Loss, double GmacsPerImage, double FlopsChangePercent,
-    double LatencyMs, double LatencyP10Ms, double LatencyP90Ms, double LatencyChangePercent, IReadOnlyList<int> TokensAfterLayer);
+    double TransformerGmacsPerImage, double LatencyMs, double LatencyP10Ms, double LatencyP90Ms, double LatencyChangePercent, IReadOnlyList<int> TokensAfterLayer);
 
 /// <summary>Runs `eval --weights`.</summary>
 internal static class PretrainedEvaluation
@@ -133,6 +134,7 @@ internal static class PretrainedEvaluation
             var t = timed[Array.IndexOf(latencySpecs, spec)];
             double macs = Flops.Macs(config, states[s]!);
             return new PretrainedEvalRow(spec, tallies[s].Top1, tallies[s].Top5, tallies[s].Loss, macs / 1e9, 100 * (macs / baseMacs - 1),
+                (macs - Flops.BackboneMacs(config)) / 1e9,
                 t.MedianMs, t.P10Ms, t.P90Ms, 100 * (t.MedianMs / baseMs - 1), states[s]!.TokensAfterLayer.ToArray());
         }).ToArray();
         return new PretrainedEvalReport(settings.Weights, config.Name, config.Classes, folder.Root, device.Info.Spec, tallies[0].Images, failures,

@@ -49,6 +49,14 @@ public static class Flops
         ? HybridEmbedding.Macs(config.InChannels, config.BackboneLayers, config.EmbedDim, config.ImageSize)
         : (double)config.Patches * config.EmbedDim * config.InChannels * config.PatchSize * config.PatchSize;
 
+    /// <summary>
+    /// MACs per image of a hybrid's CNN backbone alone (without its 1x1 projection to tokens): what token reduction cannot
+    /// touch; 0 for a plain ViT. Total minus this is the transformer part flops.md reports beside the total.
+    /// </summary>
+    public static double BackboneMacs(VitConfig config) => config.BackboneLayers.Count > 0
+        ? EmbeddingMacs(config) - (double)config.Patches * config.EmbedDim * HybridEmbedding.StageWidths[^1]
+        : 0;
+
     /// <summary>MACs per image with no reduction.</summary>
     public static double Macs(VitConfig config)
     {

@@ -42,6 +42,8 @@ public class HybridVitTests
         (backbone - projection).Should().BeApproximately(2.34e9, 0.03e9, "flops.md: the ResNet-26 stem is about 2.34 GMACs");
         (Flops.Macs(config) - backbone + projection).Should().BeApproximately(1.12e9, 0.03e9, "the transformer on 50 tokens with projection and head");
         Flops.EmbeddingMacs(config).Should().Be(backbone);
+        Flops.BackboneMacs(config).Should().Be(backbone - projection, "what eval reports apart from the transformer part");
+        Flops.BackboneMacs(ModelRegistry.Get("vit_small_patch16_224")).Should().Be(0);
     }
 
     [Theory]
