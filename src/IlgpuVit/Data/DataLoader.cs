@@ -130,7 +130,7 @@ public sealed class DataLoader
     {
         if (!_free.TryTake(out var buffers))
         {
-            var (c, h, w) = (Dataset.Channels, Dataset.Height, Dataset.Width);
+            var (c, h, w) = Options.ResizeTo > 0 ? (Dataset.Channels, Options.ResizeTo, Options.ResizeTo) : (Dataset.Channels, Dataset.Height, Dataset.Width);
             buffers = new EpochBuffers(new int[Dataset.Count],
                 [new Batch(Options.BatchSize, c, h, w), new Batch(Options.BatchSize, c, h, w)]);
         }
@@ -155,20 +155,22 @@ public sealed class DataLoader
     {
         int size = Options.BatchSize, first = k * size;
         int count = Math.Min(size, Dataset.Count - first);
-        int imageSize = Dataset.ImageSize;
+        int imageSize = Dataset.ImageSize, outSize = Options.ResizeTo > 0 ? Dataset.Channels * Options.ResizeTo * Options.ResizeTo : imageSize;
         var augmentation = Options.Augmentation;
+        var scratch = Options.ResizeTo > 0 ? new float[imageSize] : null;
         var random = new SeedMix(Options.Seed, epoch, k, AugmentStream);
         var labels = Dataset.Labels;
         for (int i = 0; i < count; i++)
         {
             int index = order[first + i];
             var (top, left, flip) = augmentation.Draw(ref random);
-            Augmentation.Apply(Dataset.Image(index), batch.Images.AsSpan(i * imageSize, imageSize),
-                Dataset.Channels, Dataset.Height, Dataset.Width, augmentation.Padding, top, left, flip, _table);
+            var target = batch.Images.AsSpan(i * outSize, outSize);
+            Augmentation.Apply(Dataset.Image(index), scratch ?? target, Dataset.Channels, Dataset.Height, Dataset.Width, augmentation.Padding, top, left, flip, _table);
+            if (scratch is not null) Resize.Bilinear(scratch, Dataset.Channels, Dataset.Height, Dataset.Width, target, Options.ResizeTo);
             batch.Labels[i] = labels[index];
         }
         // A short last batch leaves zeros, not the previous batch's images, in the unused tail.
-        batch.Images.AsSpan(count * imageSize).Clear();
+        batch.Images.AsSpan(count * outSize).Clear();
         batch.Labels.AsSpan(count).Clear();
         batch.Count = count;
         batch.Epoch = epoch;

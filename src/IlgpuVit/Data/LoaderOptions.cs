@@ -24,4 +24,7 @@ public sealed record LoaderOptions
 
     /// <summary>Produce the next batch on a background task while the caller works on the current one.</summary>
     public bool Prefetch { get; init; }
+
+    /// <summary>Resize every image (after augmentation) to this square side with bilinear sampling; 0 keeps its size.</summary>
+    public int ResizeTo { get; init; }
 }

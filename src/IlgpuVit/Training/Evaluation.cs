@@ -29,8 +29,11 @@ public static class Evaluation
     /// <summary>Top-1 accuracy and mean loss of <paramref name="model"/> on <paramref name="data"/>.</summary>
     public static EvaluationResult Evaluate(VisionTransformer model, ImageDataset data, Normalization normalization, int batchSize = 256)
     {
-        var loader = new DataLoader(data, new LoaderOptions { BatchSize = batchSize, Normalization = normalization, Prefetch = true });
         var cfg = model.Config;
+        var loader = new DataLoader(data, new LoaderOptions
+        {
+            BatchSize = batchSize, Normalization = normalization, Prefetch = true, ResizeTo = data.Height == cfg.ImageSize ? 0 : cfg.ImageSize,
+        });
         var device = model.Device;
         var clock = Stopwatch.StartNew();
         long correct = 0;

@@ -28,7 +28,7 @@ public sealed class Trainer : IDisposable
     {
         Options = options.Validate();
         var cfg = model.Config;
-        if (train.Channels != cfg.InChannels || train.Height != cfg.ImageSize || train.Width != cfg.ImageSize || train.Classes > cfg.Classes)
+        if (train.Channels != cfg.InChannels || train.Height != train.Width || train.Classes > cfg.Classes)
             throw new ArgumentException($"Data of {train.Channels}x{train.Height}x{train.Width} images and {train.Classes} classes does not fit model {cfg.Name} " +
                 $"({cfg.InChannels}x{cfg.ImageSize}x{cfg.ImageSize}, {cfg.Classes} classes).");
         Model = model;
@@ -36,6 +36,7 @@ public sealed class Trainer : IDisposable
         {
             BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, DropLast = true, Prefetch = true,
             Augmentation = new Augmentation(options.CropPadding, options.HorizontalFlip), Normalization = normalization,
+            ResizeTo = train.Height == cfg.ImageSize ? 0 : cfg.ImageSize,       // e.g. CIFAR-10 at 224 px to fine-tune a pretrained ViT
         });
         var parameters = model.Parameters().ToArray();
         Optimizer = options.Optimizer == "sgd"
