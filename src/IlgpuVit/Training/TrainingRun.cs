@@ -91,6 +91,8 @@ public static class TrainingRun
         if (settings.TrainLimit > 0) train = train.Take(Math.Min(settings.TrainLimit, train.Count));
         if (settings.TestLimit > 0) test = test.Take(Math.Min(settings.TestLimit, test.Count));
 
+        // Fine-tuning replaces the pretrained head with one sized for the data's classes (the paper's CIFAR-10 runs).
+        if (settings.Init is not null) config = config with { Classes = train.Classes };
         using var device = Runtime.Device.Open(settings.Device);
         using var model = new VisionTransformer(config, device, options.Seed);
         // Before the trainer exists: its optimizer state starts from the imported weights.
