@@ -22,18 +22,8 @@ public sealed partial class Tape
         var mean = Owned(Tensor<float>.Empty(x.Device, x.Shape[0], groups));
         var rstd = Owned(Tensor<float>.Empty(x.Device, x.Shape[0], groups));
         Ops.GroupNorm(x.Value, gamma.Value, beta.Value, y.Value, groups, eps, mean, rstd);
-        Record(() =>
-        {
-            if (y.Grad is not { } dy) return;
-            // The kernel always produces all three gradients; ones nobody needs go to scratch.
-            using var scratchX = x.RequiresGrad ? null : Tensor<float>.Empty(x.Device, x.Shape.Dims.ToArray());
-            using var scratchGamma = gamma.RequiresGrad ? null : Tensor<float>.Zeros(x.Device, gamma.Shape.Dims.ToArray());
-            using var scratchBeta = beta.RequiresGrad ? null : Tensor<float>.Zeros(x.Device, beta.Shape.Dims.ToArray());
-            bool accumulate = false;
-            var dx = scratchX ?? x.GradBuffer(out accumulate);
-            Ops.GroupNormBackward(dy, x.Value, gamma.Value, mean, rstd, dx,
-                scratchGamma ?? gamma.ZeroedGradBuffer(), scratchBeta ?? beta.ZeroedGradBuffer(), groups, accumulate);
-        });
+        RecordNormBackward(y, x, gamma, beta, (dy, dx, dgamma, dbeta, accumulate) =>
+            Ops.GroupNormBackward(dy, x.Value, gamma.Value, mean, rstd, dx, dgamma, dbeta, groups, accumulate));
         return y;
     }
 }

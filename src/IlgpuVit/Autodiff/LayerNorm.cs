@@ -20,18 +20,25 @@ public sealed partial class Tape
         var mean = Owned(Tensor<float>.Empty(x.Device, rows));
         var rstd = Owned(Tensor<float>.Empty(x.Device, rows));
         Ops.LayerNorm(x.Value, gamma.Value, beta.Value, y.Value, eps, mean, rstd);
+        RecordNormBackward(y, x, gamma, beta, (dy, dx, dgamma, dbeta, accumulate) =>
+            Ops.LayerNormBackward(dy, x.Value, gamma.Value, mean, rstd, dx, dgamma, dbeta, accumulate));
+        return y;
+    }
+
+    /// <summary>
+    /// Records the backward of a normalisation whose kernel writes all three gradients at once (dx, and dγ, dβ added to):
+    /// the ones nobody needs go to scratch.
+    /// </summary>
+    private void RecordNormBackward(Variable y, Variable x, Variable gamma, Variable beta,
+        Action<Tensor<float>, Tensor<float>, Tensor<float>, Tensor<float>, bool> backward) =>
         Record(() =>
         {
             if (y.Grad is not { } dy) return;
-            // The kernel always produces all three gradients; ones nobody needs go to scratch.
             using var scratchX = x.RequiresGrad ? null : Tensor<float>.Empty(x.Device, x.Shape.Dims.ToArray());
             using var scratchGamma = gamma.RequiresGrad ? null : Tensor<float>.Zeros(x.Device, gamma.Shape.Dims.ToArray());
             using var scratchBeta = beta.RequiresGrad ? null : Tensor<float>.Zeros(x.Device, beta.Shape.Dims.ToArray());
             bool accumulate = false;
             var dx = scratchX ?? x.GradBuffer(out accumulate);
-            Ops.LayerNormBackward(dy, x.Value, gamma.Value, mean, rstd, dx,
-                scratchGamma ?? gamma.ZeroedGradBuffer(), scratchBeta ?? beta.ZeroedGradBuffer(), accumulate);
+            backward(dy, dx, scratchGamma ?? gamma.ZeroedGradBuffer(), scratchBeta ?? beta.ZeroedGradBuffer(), accumulate);
         });
-        return y;
-    }
 }

@@ -19,22 +19,8 @@ public class ExperimentCommandTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private static (int Code, string Output, string Error) Invoke(Command command, params string[] args)
-    {
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (previousOut, previousError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (new RootCommand { command }.Parse(args).Invoke(), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(previousOut);
-            Console.SetError(previousError);
-        }
-    }
+    private static (int Code, string Output, string Error) Invoke(Command command, params string[] args) =>
+        PretrainedFixtures.Invoke(command, args);
 
     private string File(string name, string text)
     {
