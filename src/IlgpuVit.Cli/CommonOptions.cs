@@ -1,5 +1,6 @@
 // Options and error handling every command shares: --device, --json, and turning a user's mistake
-// (bad file, unknown name, bad value) into one clear line and exit code 1 instead of a stack trace.
+// (bad file, unknown name, bad value, a failed write) into one clear line and exit code 1 instead of
+// a stack trace.
 
 using System.CommandLine;
 using System.Text.Json;
@@ -33,6 +34,13 @@ internal static class CommonOptions
         {
             AnsiConsole.Console.Profile.Out.Writer.Flush();
             Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk, a read-only or forbidden folder, a file where a folder should be: the path and the cause.
+            AnsiConsole.Console.Profile.Out.Writer.Flush();
+            Console.Error.WriteLine($"error: {IoErrors.Describe(e)}");
             return 1;
         }
     }

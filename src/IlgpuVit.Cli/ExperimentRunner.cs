@@ -77,7 +77,7 @@ internal sealed class ExperimentRunner(ExperimentConfig config, string folder, s
         bool resume = File.Exists(checkpoint);
         log.WriteLine($"{counter} {run.Id}: {(resume ? "resuming from its checkpoint" : "training")} ({run.Spec}{(run.Adjusted ? $", adjust {run.Adjust}" : "")}, seed {run.Seed})");
         var settings = new RunSettings(config.Model, config.Data, config.DataDir, Options(run), dir, config.TrainLimit, config.TestLimit,
-            resume ? checkpoint : null, deviceSpec);
+            resume ? checkpoint : null, deviceSpec, Overwrite: !resume);     // a folder without a checkpoint holds only a crashed start
         RunSummary summary;
         try
         {

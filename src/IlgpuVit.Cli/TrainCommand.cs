@@ -1,16 +1,16 @@
 // `ilgpuvit train`: trains a registered ViT on a named data set (optionally with token reduction and
 // a pruning-rate adjuster), evaluating on the test split after every epoch: the options of
-// Training.TrainingRun, which writes <out>/metrics.jsonl, <out>/checkpoint.safetensors after every
-// epoch (atomic: a crash keeps the previous one) and <out>/summary.json. --resume continues a
-// checkpoint's run with its own settings; --init starts from pretrained weights with a new head.
+// Training.TrainingRun, which owns the run folder while it trains and writes metrics.jsonl,
+// checkpoint.safetensors (atomic) and summary.json there. --resume continues a checkpoint's run with
+// its own settings, beside it; a flag that would change that run is refused, one naming what the
+// checkpoint says. The first Ctrl-C or SIGTERM stops after the step under way with a checkpoint of
+// it (exit 130); a second one ends the process at once. docs/runs.md tells the whole story.
 
 using System.CommandLine;
-using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using IlgpuVit.Data;
-using IlgpuVit.Runtime;
 using IlgpuVit.IO;
-using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
 using IlgpuVit.Training;
 using Spectre.Console;
@@ -19,6 +19,9 @@ namespace IlgpuVit.Cli;
 
 internal static class TrainCommand
 {
+    /// <summary>Exit code of a run stopped by a signal, as shells report one (128 + SIGINT).</summary>
+    public const int Interrupted = 130;
+
     public static Command Create()
     {
         var d = new TrainingOptions();
@@ -37,9 +40,15 @@ internal static class TrainCommand
         var pad = new Option<int?>("--crop-padding") { Description = "Random-crop padding in pixels, 0 for none (default: the data set's; fashion-mnist 0, cifar10 4)." };
         var flip = new Option<bool?>("--flip") { Description = "Random horizontal flips: true or false (default: the data set's; true for fashion-mnist and cifar10)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => d.Seed, Description = "Seed of initialisation, shuffle and augmentation." };
-        var limit = new Option<int>("--train-limit") { Description = "Use only the first N training images (quick runs)." };
-        var testLimit = new Option<int>("--test-limit") { Description = "Evaluate on only the first N test images." };
-        var output = new Option<string?>("--out") { Description = "Run folder (default runs/<model>-<data>)." };
+        var limit = new Option<int?>("--train-limit") { Description = "Use only the first N training images, N >= 1 (quick runs; default all)." };
+        var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on only the first N test images, N >= 1 (default all)." };
+        var output = new Option<string?>("--out")
+        {
+            Description = "Run folder. Default runs/<model>-<data>, or runs/<model>-<data>-2, -3, ... when that one holds a run. " +
+                          "A folder given here that holds a run is refused unless --overwrite.",
+        };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run the --out folder holds (its checkpoint, metrics and summary)." };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N steps (it is always written after each epoch and on Ctrl-C)." };
         var method = new Option<string>("--method") { DefaultValueFactory = _ => d.Method, Description = "Token reduction while training: none, METHOD:RATE (e.g. topk:rate=0.06, tome:r=4), or a bare METHOD with --adjust." };
         var adjust = new Option<string>("--adjust") { DefaultValueFactory = _ => d.Adjust, Description = "Who sets the pruning rate of a bare --method: gas, or ramp:P0..P1 (a linear schedule)." };
         var gasEta = new Option<double>("--gas-eta") { DefaultValueFactory = _ => d.Gas.Eta, Description = "GAS: base rate step per window." };
@@ -47,17 +56,37 @@ internal static class TrainCommand
         var gasBackoff = new Option<double>("--gas-backoff") { DefaultValueFactory = _ => d.Gas.Backoff, Description = "GAS: step-down factor when the loss rises." };
         var gasWindow = new Option<double>("--gas-window") { DefaultValueFactory = _ => d.Gas.WindowEpochs, Description = "GAS: window length in epochs." };
         var gasMax = new Option<double>("--gas-max-rate") { DefaultValueFactory = _ => d.Gas.RateMax, Description = "GAS: largest pruning rate." };
-        var resume = new Option<string?>("--resume") { Description = "Continue the run of this checkpoint (its settings win)." };
+        var resume = new Option<string?>("--resume")
+        {
+            Description = "Continue the run of this checkpoint, in its folder, with every setting it records (data, limits, seed, method, " +
+                          "schedule, ...). Only --device, --json, --checkpoint-every and --allow-nonfinite may be added; other flags must repeat the checkpoint's values.",
+        };
         var init = new Option<string?>("--init") { Description = "Start from pretrained weights (safetensors, timm or torchvision names) with a new head where the class count differs; pos_embed is resampled for another image size." };
+        var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Load --resume or --init weights that hold NaN or infinity (warned) instead of refusing them." };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a ViT, evaluating on the test split after every epoch.")
         {
             model, data, dataDir, epochs, batch, optimizer, lr, minLr, warmup, wd, smoothing, clip, pad, flip, seed, method, adjust,
-            gasEta, gasTol, gasBackoff, gasWindow, gasMax, limit, testLimit, output, resume, init, device, json,
+            gasEta, gasTol, gasBackoff, gasWindow, gasMax, limit, testLimit, output, overwrite, checkpointEvery, resume, init, allowNonFinite, device, json,
         };
+        // What each run-defining flag sets, to compare a resumed run's flags with its checkpoint.
+        var defines = new (Option Option, Func<RunSettings, object?> Value)[]
+        {
+            (model, s => s.Model), (data, s => s.Data), (dataDir, s => s.DataDir is null ? null : Path.GetFullPath(s.DataDir)),
+            (epochs, s => s.Options.Epochs), (batch, s => s.Options.BatchSize), (optimizer, s => s.Options.Optimizer),
+            (lr, s => s.Options.LearningRate), (minLr, s => s.Options.MinLearningRate), (warmup, s => s.Options.WarmupEpochs),
+            (wd, s => s.Options.WeightDecay), (smoothing, s => s.Options.LabelSmoothing), (clip, s => s.Options.ClipNorm),
+            (pad, s => s.Options.CropPadding), (flip, s => s.Options.HorizontalFlip), (seed, s => s.Options.Seed),
+            (method, s => s.Options.Method), (adjust, s => s.Options.Adjust), (gasEta, s => s.Options.Gas.Eta), (gasTol, s => s.Options.Gas.Tolerance),
+            (gasBackoff, s => s.Options.Gas.Backoff), (gasWindow, s => s.Options.Gas.WindowEpochs), (gasMax, s => s.Options.Gas.RateMax),
+            (limit, s => s.TrainLimit), (testLimit, s => s.TestLimit), (output, s => Path.GetFullPath(s.OutDir)),
+        };
+        string[] dataFlags = ["--data", "--data-dir", "--train-limit", "--test-limit"];
         command.SetAction(r => CommonOptions.Guard(() =>
         {
+            bool Given(Option o) => r.GetResult(o) is { Implicit: false };
+            int? Positive(Option<int?> o) => r.GetValue(o) is { } n && n < 1 ? throw new ArgumentException($"{o.Name} must be at least 1, got {n}.") : r.GetValue(o);
             string dataName = r.GetValue(data)!;
             var augmentation = DataSets.DefaultAugmentation(dataName);
             var options = new TrainingOptions
@@ -73,17 +102,79 @@ internal static class TrainCommand
                     RateMax = r.GetValue(gasMax),
                 },
             };
-            var settings = new RunSettings(r.GetValue(model)!, dataName, r.GetValue(dataDir), options,
-                r.GetValue(output) ?? Path.Combine("runs", $"{r.GetValue(model)}-{dataName}"), r.GetValue(limit), r.GetValue(testLimit),
-                r.GetValue(resume), r.GetValue(device)!, r.GetValue(init));
-            return Run(settings, r.GetValue(json));
+            string defaultOut = Path.Combine("runs", $"{r.GetValue(model)}-{dataName}");
+            var flags = new RunSettings(r.GetValue(model)!, dataName, r.GetValue(dataDir), options, r.GetValue(output) ?? defaultOut,
+                Positive(limit) ?? 0, Positive(testLimit) ?? 0, Device: r.GetValue(device)!, Init: r.GetValue(init),
+                CheckpointEvery: Positive(checkpointEvery) ?? 0, Overwrite: r.GetValue(overwrite), AllowNonFinite: r.GetValue(allowNonFinite));
+            var notes = new List<string>();
+            RunSettings settings;
+            if (r.GetValue(resume) is { } checkpoint)
+            {
+                if (Given(init)) throw new ArgumentException("--init and --resume are exclusive: a resumed run continues from its checkpoint's weights.");
+                if (Given(overwrite)) throw new ArgumentException("--overwrite does not go with --resume: a resumed run continues its own folder.");
+                var recorded = TrainingRun.ResumeSettings(checkpoint, out bool hasData);
+                if (!hasData)
+                {
+                    // Written before checkpoints recorded their data: those flags still say what the run trained on.
+                    recorded = recorded with { Data = flags.Data, DataDir = flags.DataDir, TrainLimit = flags.TrainLimit, TestLimit = flags.TestLimit };
+                    notes.Add($"{checkpoint} does not record its data settings (an older checkpoint): {string.Join(", ", dataFlags)} are taken from the command line.");
+                }
+                foreach (var (option, value) in defines)
+                    if (Given(option) && !(hasData is false && dataFlags.Contains(option.Name)) && !Equals(value(flags), value(recorded)))
+                        throw new ArgumentException($"{option.Name} {Show(value(flags))} would change the run being resumed, whose checkpoint says " +
+                            $"{Show(value(recorded))}: --resume takes every setting from the checkpoint (only --device, --json, --checkpoint-every " +
+                            "and --allow-nonfinite may be added).");
+                settings = recorded with
+                {
+                    Device = flags.Device, CheckpointEvery = flags.CheckpointEvery, AllowNonFinite = flags.AllowNonFinite,
+                };
+            }
+            else if (r.GetValue(output) is null)
+            {
+                settings = flags with { OutDir = RunFolder.FirstFree(defaultOut) };
+                if (settings.OutDir != defaultOut) notes.Add($"{defaultOut} holds an earlier run: writing to {settings.OutDir}.");
+            }
+            else settings = flags;
+            return Run(settings, r.GetValue(json), notes);
         }));
         return command;
     }
 
-    private static int Run(RunSettings settings, bool json)
+    private static string Show(object? value) => value switch
     {
-        var summary = TrainingRun.Execute(settings, new TrainingProgress(quiet: json));
+        null => "(none)",
+        float f => f.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        double v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        _ => value.ToString() ?? "",
+    };
+
+    private static int Run(RunSettings settings, bool json, List<string> notes)
+    {
+        var progress = new TrainingProgress(quiet: json);
+        foreach (var note in notes) progress.Note(note);
+        using var stop = new CancellationTokenSource();
+        int signals = 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            if (Interlocked.Increment(ref signals) > 1) return;     // the second one takes its default action: the process ends now
+            context.Cancel = true;
+            Console.Error.WriteLine($"\n{context.Signal}: stopping after the step under way and writing a checkpoint (again to abort at once).");
+            stop.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        RunSummary summary;
+        try
+        {
+            summary = TrainingRun.Execute(settings, progress, stop.Token);
+        }
+        catch (TrainingInterruptedException e)
+        {
+            AnsiConsole.Console.Profile.Out.Writer.Flush();
+            Console.Error.WriteLine($"{e.Message}\nResume with: ilgpuvit train --resume {e.Checkpoint}");
+            return Interrupted;
+        }
         if (json) Console.WriteLine(JsonSerializer.Serialize(summary, CommonOptions.JsonStyle));
         else AnsiConsole.MarkupLine($"[bold]Test accuracy {summary.TestAccuracy:P2}[/] (loss {summary.TestLoss:F4}, {Markup.Escape(summary.Method)}, " +
             $"{summary.MacsPerImage / 1e9:F4} GMACs per image) after {summary.Steps} steps in {TimeSpan.FromSeconds(summary.TrainSeconds):hh\\:mm\\:ss}. " +

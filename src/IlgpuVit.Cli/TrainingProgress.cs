@@ -49,6 +49,13 @@ internal sealed class TrainingProgress(bool quiet) : ITrainingObserver
         else AnsiConsole.WriteLine(report.ToString());
     }
 
+    /// <summary>A note for the user (a stale lock taken over, a numbered run folder): on stderr, so --json's stdout stays JSON.</summary>
+    public void Note(string message)
+    {
+        AnsiConsole.Console.Profile.Out.Writer.Flush();
+        Console.Error.WriteLine($"note: {message}");
+    }
+
     private static string Describe(Trainer trainer, StepResult s, double speed, double rate)
     {
         double eta = (trainer.TotalSteps - s.Step) * trainer.Options.BatchSize / Math.Max(speed, 1e-9);

@@ -17,7 +17,10 @@ namespace IlgpuVit.IO;
 /// <param name="Step">Optimizer steps done.</param>
 /// <param name="Method">The reduction the model ran with when saved, with its current rate (e.g. "etps:rate=0.08"); null for none.</param>
 /// <param name="AdjusterState">The pruning-rate adjuster's state (JSON), for resuming; null without one.</param>
-public sealed record CheckpointInfo(VitConfig Config, TrainingOptions? Options, int Step, string? Method = null, string? AdjusterState = null);
+/// <param name="Run">What else defines the run (JSON: data set, folder, limits; see Training.RunSettings), for resuming; null in
+/// weights-only files and in checkpoints written before it was recorded.</param>
+public sealed record CheckpointInfo(VitConfig Config, TrainingOptions? Options, int Step, string? Method = null, string? AdjusterState = null,
+    string? Run = null);
 
 /// <summary>Saves and restores models and training state.</summary>
 public static class Checkpoint
@@ -27,10 +30,11 @@ public static class Checkpoint
     /// <summary>
     /// Writes <paramref name="model"/>'s parameters and, when given, <paramref name="optimizer"/>'s state and
     /// <paramref name="options"/> to <paramref name="path"/>, atomically, with the reduction <paramref name="method"/> the model
-    /// runs (its current rate included) and the rate adjuster's <paramref name="adjusterState"/>.
+    /// runs (its current rate included), the rate adjuster's <paramref name="adjusterState"/> and the rest of the
+    /// <paramref name="run"/>'s definition (JSON).
     /// </summary>
     public static void Save(string path, VisionTransformer model, Optimizer? optimizer = null, TrainingOptions? options = null,
-        string? method = null, string? adjusterState = null)
+        string? method = null, string? adjusterState = null, string? run = null)
     {
         var tensors = new List<SafeTensor>();
         foreach (var p in model.Parameters()) tensors.Add(new SafeTensor(p.Name!, p.Shape.Dims.ToArray(), p.Value.ToArray()));
@@ -45,6 +49,7 @@ public static class Checkpoint
         if (options is not null) metadata["training"] = JsonSerializer.Serialize(options);
         if (method is not null) metadata["method"] = method;
         if (adjusterState is not null) metadata["adjuster"] = adjusterState;
+        if (run is not null) metadata["run"] = run;
         SafeTensors.Write(path, tensors, metadata);
     }
 
@@ -66,7 +71,8 @@ public static class Checkpoint
             var config = JsonSerializer.Deserialize<VitConfig>(model) ?? throw new JsonException("null model configuration");
             var options = m.TryGetValue("training", out var training) ? JsonSerializer.Deserialize<TrainingOptions>(training) : null;
             int step = m.TryGetValue("step", out var s) ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 0;
-            return new CheckpointInfo(config.Validate(), options, step, m.GetValueOrDefault("method"), m.GetValueOrDefault("adjuster"));
+            return new CheckpointInfo(config.Validate(), options, step, m.GetValueOrDefault("method"), m.GetValueOrDefault("adjuster"),
+                m.GetValueOrDefault("run"));
         }
         catch (Exception e) when (e is JsonException or FormatException or OverflowException or ArgumentException)
         {

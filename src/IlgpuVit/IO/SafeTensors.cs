@@ -1,8 +1,7 @@
 // Writes safetensors files (https://github.com/huggingface/safetensors): an 8-byte little-endian
 // header length, a JSON header padded with spaces to a multiple of 8 bytes (tensors sorted by name,
-// "__metadata__" first), then the data in header order with no gaps. The write is atomic: it goes to
-// a temporary file beside the target (".<name>.tmp-<random>"), is flushed to disk, then renamed over
-// the target; on any failure the temporary file is deleted and an existing target is left untouched.
+// "__metadata__" first), then the data in header order with no gaps. The write is atomic (AtomicFile):
+// on any failure an existing target is left untouched.
 using System.Buffers.Binary;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -39,31 +38,19 @@ public static class SafeTensors
                 throw new ArgumentException($"{path}: metadata entry '{key}' has a null {(key is null ? "key" : "value")}.", nameof(metadata));
         var header = Header(ordered, metadata);
 
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20))
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+            stream.Write(length);
+            stream.Write(header);
+            foreach (var t in ordered)
             {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-                stream.Write(length);
-                stream.Write(header);
-                foreach (var t in ordered)
-                {
-                    for (long at = 0; at < t.ElementCount; at += ChunkElements)
-                        stream.Write(t.Bytes((int)at, (int)Math.Min(ChunkElements, t.ElementCount - at)));
-                    afterTensor?.Invoke(t);
-                }
-                stream.Flush(flushToDisk: true);
+                for (long at = 0; at < t.ElementCount; at += ChunkElements)
+                    stream.Write(t.Bytes((int)at, (int)Math.Min(ChunkElements, t.ElementCount - at)));
+                afterTensor?.Invoke(t);
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }   // keep the original error
-            throw;
-        }
+        });
     }
 
     /// <summary>The JSON header, padded with spaces to a multiple of 8 bytes.</summary>

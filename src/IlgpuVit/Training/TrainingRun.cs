@@ -3,8 +3,9 @@
 // method, trains with the rate adjuster (if any) re-applying the method at each window's rate,
 // evaluates on the test split after every epoch at the current rate, and writes to the run folder
 // metrics.jsonl (a line per step, per adjuster window and per evaluation), checkpoint.safetensors
-// after every epoch (weights, optimizer, options, the method at its current rate and the adjuster's
-// state: a resumed run continues the same trajectory) and summary.json.
+// after every epoch, every N steps if asked and on an interrupt (weights, optimizer, options, the
+// method at its current rate, the adjuster's state and the data settings: a resumed run continues
+// the same trajectory) and summary.json. How runs own their folders, resume and stop: docs/runs.md.
 
 using System.Diagnostics;
 using System.Text.Json;
@@ -21,15 +22,36 @@ namespace IlgpuVit.Training;
 /// <param name="Data">A data set name (DataSets).</param>
 /// <param name="DataDir">Its folder (null: the default).</param>
 /// <param name="Options">Hyper-parameters, reduction method and adjuster.</param>
-/// <param name="OutDir">The run folder.</param>
+/// <param name="OutDir">The run folder, owned by this run while it trains (IO.RunFolder).</param>
 /// <param name="TrainLimit">Use only the first N training images (0: all).</param>
 /// <param name="TestLimit">Evaluate on only the first N test images (0: all).</param>
-/// <param name="Resume">A checkpoint to continue (its settings win).</param>
+/// <param name="Resume">A checkpoint to continue: its model, options, data set, folder and limits win over the ones given here.</param>
 /// <param name="Device">A Device.Open spec.</param>
 /// <param name="Init">Pretrained weights (timm or torchvision layout) to start from, with a new head where the class count
 /// differs (WeightImporter with AllowNewHead; pos_embed resampled for another image size); null: random initialisation.</param>
+/// <param name="CheckpointEvery">Also write the checkpoint every N steps (0: only after each epoch and on an interrupt).</param>
+/// <param name="Overwrite">Replace a run the folder already holds (otherwise that is refused).</param>
+/// <param name="AllowNonFinite">Load weights holding NaN or infinity (warned) instead of refusing them.</param>
 public sealed record RunSettings(string Model, string Data, string? DataDir, TrainingOptions Options, string OutDir,
-    int TrainLimit = 0, int TestLimit = 0, string? Resume = null, string Device = "auto", string? Init = null);
+    int TrainLimit = 0, int TestLimit = 0, string? Resume = null, string Device = "auto", string? Init = null,
+    int CheckpointEvery = 0, bool Overwrite = false, bool AllowNonFinite = false)
+{
+    /// <summary>Checks the values that are not training options.</summary>
+    /// <exception cref="ArgumentException">A value is out of range or two settings exclude each other (names which).</exception>
+    public RunSettings Validate()
+    {
+        void Require(bool ok, string what) { if (!ok) throw new ArgumentException($"Run settings: {what}."); }
+        Require(TrainLimit >= 0, $"the training-image limit must be at least 1 (0: all), got {TrainLimit}");
+        Require(TestLimit >= 0, $"the test-image limit must be at least 1 (0: all), got {TestLimit}");
+        Require(CheckpointEvery >= 0, $"checkpoint-every must be at least 1 step (0: per epoch only), got {CheckpointEvery}");
+        Require(!string.IsNullOrWhiteSpace(OutDir), "the run folder is empty");
+        Require(Resume is null || Init is null, "--init and --resume are exclusive: a resumed run continues from its checkpoint's weights");
+        return this;
+    }
+}
+
+/// <summary>What a checkpoint records of its run beside the model and the options: the data it trains and evaluates on.</summary>
+internal sealed record RunDefinition(string Data, string? DataDir, int TrainLimit, int TestLimit, string? Init);
 
 /// <summary>What a finished run reports (also its summary.json).</summary>
 /// <param name="Model">The model's name.</param>
@@ -57,6 +79,9 @@ public interface ITrainingObserver
 
     /// <summary>The run started from pretrained weights (<see cref="RunSettings.Init"/>) and imported them as <paramref name="report"/> says.</summary>
     void Imported(ImportReport report) { }
+
+    /// <summary>Something the user should know that is not an error (a stale lock taken over, temporary files removed).</summary>
+    void Note(string message) { }
 }
 
 /// <summary>Runs training runs.</summary>
@@ -64,28 +89,77 @@ public static class TrainingRun
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
+    /// <summary>
+    /// The settings a run continued from <paramref name="checkpoint"/> trains with: the checkpoint's model, options, data set,
+    /// folder and limits, writing beside the checkpoint. Device and the other settings that do not change the run keep their defaults.
+    /// </summary>
+    /// <param name="checkpoint">A checkpoint written by a training run.</param>
+    /// <param name="recorded">False for a checkpoint written before the data settings were recorded: the data fields are then
+    /// fashion-mnist, all images, and the caller must supply them.</param>
+    /// <exception cref="ArgumentException">The file holds weights only, no training state.</exception>
+    /// <exception cref="IO.SafeTensorsFormatException">The file is not an IlgpuVit checkpoint.</exception>
+    public static RunSettings ResumeSettings(string checkpoint, out bool recorded)
+    {
+        if (Directory.Exists(checkpoint))
+            throw new ArgumentException($"{checkpoint} is a folder, not a file: give the checkpoint, e.g. {Path.Combine(checkpoint, RunFolder.CheckpointFile)}.");
+        var info = Checkpoint.ReadInfo(checkpoint);
+        var options = info.Options ?? throw new ArgumentException($"{checkpoint} holds weights only (no training state): it cannot be resumed.");
+        var run = info.Run is null ? null : JsonSerializer.Deserialize<RunDefinition>(info.Run);
+        recorded = run is not null;
+        run ??= new RunDefinition("fashion-mnist", null, 0, 0, null);
+        return new RunSettings(info.Config.Name, run.Data, run.DataDir, options, Path.GetDirectoryName(Path.GetFullPath(checkpoint))!,
+            run.TrainLimit, run.TestLimit, checkpoint, Init: null);
+    }
+
     /// <summary>Trains as <paramref name="settings"/> say and returns the summary (also written to summary.json).</summary>
+    /// <remarks>
+    /// The run folder is held for the whole run: a second run into it fails at once. A new run into a folder that holds a
+    /// run is refused unless <see cref="RunSettings.Overwrite"/>. When <paramref name="cancellation"/> fires, the step under
+    /// way finishes, the checkpoint is written at that step and <see cref="TrainingInterruptedException"/> is thrown:
+    /// resuming it continues exactly where it stopped.
+    /// </remarks>
     /// <example><code>var s = TrainingRun.Execute(new RunSettings("vit_micro_patch4_28", "fashion-mnist", null,
     ///     new TrainingOptions { Epochs = 2, Method = "etps", Adjust = "gas" }, "runs/etps-gas"));</code></example>
     /// <exception cref="ArgumentException">A setting is invalid (names which).</exception>
     /// <exception cref="FormatException">The method or adjuster spec is malformed.</exception>
+    /// <exception cref="RunFolderException">Another run holds the folder, or it holds a run and overwriting was not asked for.</exception>
     /// <exception cref="WeightImportException">The <see cref="RunSettings.Init"/> weights do not fit the model (apart from its head).</exception>
-    public static RunSummary Execute(RunSettings settings, ITrainingObserver? observer = null)
+    /// <exception cref="TrainingInterruptedException">Cancelled; the checkpoint holds the last step done.</exception>
+    /// <exception cref="IOException">A file could not be written (the last checkpoint written stays intact; IO.IoErrors words it).</exception>
+    public static RunSummary Execute(RunSettings settings, ITrainingObserver? observer = null, CancellationToken cancellation = default)
     {
+        settings.Validate();
         var config = ModelRegistry.Get(settings.Model);
         var options = settings.Options;
         CheckpointInfo? resumed = null;
-        if (settings.Resume is not null && settings.Init is not null)
-            throw new ArgumentException("--init and --resume are exclusive: a resumed run continues from its checkpoint's weights.");
         if (settings.Resume is not null)
         {
+            var recorded = ResumeSettings(settings.Resume, out bool hasRun);
             resumed = Checkpoint.ReadInfo(settings.Resume);
             config = resumed.Config;
-            options = resumed.Options ?? throw new ArgumentException($"{settings.Resume} holds weights only (no training state): it cannot be resumed.");
+            options = recorded.Options;
+            if (hasRun) settings = settings with { Model = recorded.Model, Data = recorded.Data, DataDir = recorded.DataDir,
+                                                   TrainLimit = recorded.TrainLimit, TestLimit = recorded.TestLimit };
         }
         options.Validate();
         // A malformed method fails here, before any data loads (an adjusted method is checked at a sample rate).
         ReductionMethod.Parse(options.Adjust.Trim() == "none" ? options.Method : ReductionMethod.WithRate(options.Method, 0.1), config.Depth);
+
+        using var folder = RunFolder.Acquire(settings.OutDir);
+        bool continuing = resumed is not null && SameFile(folder.Checkpoint, settings.Resume!);
+        if (!continuing && folder.HoldsRun)
+        {
+            if (!settings.Overwrite)
+                throw new RunFolderException($"{settings.OutDir} holds a run ({Describe(folder)}): pass --overwrite to replace it, " +
+                                             $"--resume {folder.Checkpoint} to continue it, or give another folder.");
+            folder.Clear();
+        }
+        if (folder.StaleOwner is not null) observer?.Note($"{settings.OutDir}: took over the lock of a run that ended without releasing it ({folder.StaleOwner}).");
+        if (folder.RemovedTemporaryFiles.Count > 0)
+            observer?.Note($"{settings.OutDir}: removed {folder.RemovedTemporaryFiles.Count} temporary file(s) of an interrupted write.");
+        // The steps after the checkpoint are done again: the log forgets them (and a line torn by a kill).
+        if (continuing) MetricsLog.KeepThroughStep(folder.Metrics, resumed!.Step);
+
         var (train, normalization) = DataSets.Load(settings.Data, settings.DataDir, train: true);
         var (test, _) = DataSets.Load(settings.Data, settings.DataDir, train: false);
         if (settings.TrainLimit > 0) train = train.Take(Math.Min(settings.TrainLimit, train.Count));
@@ -107,10 +181,10 @@ public static class TrainingRun
         }
         string Spec() => adjuster is null ? options.Method : ReductionMethod.WithRate(options.Method, adjuster.Rate);
         ReductionMethod.Apply(model, Spec());
+        string definition = JsonSerializer.Serialize(new RunDefinition(settings.Data,
+            settings.DataDir is null ? null : Path.GetFullPath(settings.DataDir), settings.TrainLimit, settings.TestLimit, settings.Init));
 
-        Directory.CreateDirectory(settings.OutDir);
-        string checkpointPath = Path.Combine(settings.OutDir, "checkpoint.safetensors");
-        using var log = new MetricsLog(Path.Combine(settings.OutDir, "metrics.jsonl"));
+        using var log = new MetricsLog(folder.Metrics);
         log.Write(new { @event = "start", model = config.Name, parameters = model.ParameterCount, data = settings.Data, trainImages = train.Count,
             testImages = test.Count, device = device.Info.Spec, resumedFromStep = resumed?.Step ?? 0, method = Spec(), options });
         if (imported is not null)
@@ -119,9 +193,22 @@ public static class TrainingRun
 
         var clock = Stopwatch.StartNew();
         EvaluationResult last = default;
-        int images = 0;
+        int images = 0, saved = resumed?.Step ?? -1;
+        void Save()
+        {
+            Checkpoint.Save(folder.Checkpoint, model, trainer.Optimizer, options, Spec(), adjuster?.SaveState(), definition);
+            saved = trainer.Optimizer.StepCount;
+        }
+        void StopIfCancelled()
+        {
+            if (!cancellation.IsCancellationRequested) return;
+            if (saved != trainer.Optimizer.StepCount) Save();
+            log.Write(new { @event = "interrupt", step = trainer.Optimizer.StepCount, epoch = trainer.Epoch, batch = trainer.BatchInEpoch, checkpoint = folder.Checkpoint });
+            throw new TrainingInterruptedException(trainer, folder.Checkpoint);
+        }
         void Body(Action<StepResult, double, double> report)
         {
+            StopIfCancelled();
             while (!trainer.Finished)
             {
                 foreach (var s in trainer.RunEpoch())
@@ -135,12 +222,19 @@ public static class TrainingRun
                         ReductionMethod.Apply(model, Spec());
                     }
                     report(s, images / clock.Elapsed.TotalSeconds, adjuster?.Rate ?? 0);
+                    // The evaluation is logged before the checkpoint that follows it: a kill between the two resumes from the
+                    // previous checkpoint, whose log ends before this evaluation, so it is neither lost nor written twice.
+                    bool epochEnd = trainer.BatchInEpoch == 0;
+                    if (epochEnd)
+                    {
+                        last = Evaluation.Evaluate(model, test, normalization);
+                        log.Write(new { @event = "eval", epoch = trainer.Epoch, step = trainer.Optimizer.StepCount, accuracy = last.Accuracy, loss = last.Loss,
+                            gmacsPerImage = last.MacsPerImage / 1e9, method = Spec(), seconds = clock.Elapsed.TotalSeconds });
+                    }
+                    if (epochEnd || settings.CheckpointEvery > 0 && s.Step % settings.CheckpointEvery == 0) Save();
+                    if (epochEnd) observer?.Epoch(trainer, trainer.Epoch, last);
+                    StopIfCancelled();
                 }
-                Checkpoint.Save(checkpointPath, model, trainer.Optimizer, options, Spec(), adjuster?.SaveState());
-                last = Evaluation.Evaluate(model, test, normalization);
-                log.Write(new { @event = "eval", epoch = trainer.Epoch, step = trainer.Optimizer.StepCount, accuracy = last.Accuracy, loss = last.Loss,
-                    gmacsPerImage = last.MacsPerImage / 1e9, method = Spec(), seconds = clock.Elapsed.TotalSeconds });
-                observer?.Epoch(trainer, trainer.Epoch, last);
             }
         }
         if (observer is null) Body((_, _, _) => { });
@@ -148,8 +242,35 @@ public static class TrainingRun
         if (last.Images == 0) last = Evaluation.Evaluate(model, test, normalization);     // resumed a finished run: report it
 
         var summary = new RunSummary(config.Name, settings.Data, Spec(), adjuster?.Rate ?? 0, last.Accuracy, last.Loss, last.MacsPerImage,
-            trainer.Optimizer.StepCount, clock.Elapsed.TotalSeconds, checkpointPath, log.Path);
-        File.WriteAllText(Path.Combine(settings.OutDir, "summary.json"), JsonSerializer.Serialize(summary, Indented));
+            trainer.Optimizer.StepCount, clock.Elapsed.TotalSeconds, folder.Checkpoint, log.Path);
+        AtomicFile.WriteText(folder.Summary, JsonSerializer.Serialize(summary, Indented));
         return summary;
     }
+
+    private static bool SameFile(string a, string b) => string.Equals(Path.GetFullPath(a), Path.GetFullPath(b),
+        OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    /// <summary>What the folder holds, for the refusal: the checkpoint's step, or the files.</summary>
+    private static string Describe(RunFolder folder)
+    {
+        if (!File.Exists(folder.Checkpoint)) return "a metrics log or summary, no checkpoint";
+        try { return $"a checkpoint at step {Checkpoint.ReadInfo(folder.Checkpoint).Step}"; }
+        catch (Exception e) when (e is IOException or SafeTensorsFormatException) { return "a checkpoint"; }
+    }
+}
+
+/// <summary>A run stopped on request (Ctrl-C, SIGTERM or a cancelled token) after finishing a step and writing its checkpoint.</summary>
+public sealed class TrainingInterruptedException(Trainer trainer, string checkpoint) : Exception(
+    $"Interrupted after step {trainer.Optimizer.StepCount} of {trainer.TotalSteps} (epoch {Position(trainer).Epoch} of {trainer.Options.Epochs}, " +
+    $"batch {Position(trainer).Batch} of {trainer.Loader.BatchesPerEpoch}); {checkpoint} holds that step.")
+{
+    /// <summary>Steps done.</summary>
+    public int Step { get; } = trainer.Optimizer.StepCount;
+
+    /// <summary>The checkpoint that holds the last step.</summary>
+    public string Checkpoint { get; } = checkpoint;
+
+    /// <summary>The epoch (from 1) and batch (from 1) of the last step done.</summary>
+    private static (int Epoch, int Batch) Position(Trainer t) =>
+        t.Optimizer.StepCount == 0 ? (1, 0) : ((t.Optimizer.StepCount - 1) / t.Loader.BatchesPerEpoch + 1, (t.Optimizer.StepCount - 1) % t.Loader.BatchesPerEpoch + 1);
 }

@@ -23,4 +23,25 @@ public class MetricsLogTests
         JsonDocument.Parse(lines[0]).RootElement.GetProperty("loss").GetSingle().Should().Be(2.5f);
         JsonDocument.Parse(lines[1]).RootElement.GetProperty("event").GetString().Should().Be("eval");
     }
+
+    [Fact]
+    public void A_resumed_log_forgets_the_steps_after_the_checkpoint_and_a_torn_line()
+    {
+        using var folder = new TempFolder();
+        string path = folder.File("metrics.jsonl");
+        string[] kept =
+        [
+            """{"event":"start","resumedFromStep":0}""", """{"event":"step","step":1}""", """{"event":"step","step":2}""",
+            """{"event":"eval","epoch":1,"step":2}""", """{"event":"start","resumedFromStep":2}""",
+        ];
+        File.WriteAllText(path, string.Join("\n", kept.Append("""{"event":"step","step":3}""").Append("""{"event":"step","st""")));
+        MetricsLog.KeepThroughStep(path, 2).Should().Be(2);
+        File.ReadAllLines(path).Should().Equal(kept);
+        MetricsLog.KeepThroughStep(path, 2).Should().Be(0, "nothing is beyond step 2 now");
+        File.WriteAllText(path, kept[0] + "\n" + """{"event":"st""");
+        MetricsLog.KeepThroughStep(path, 5).Should().Be(1, "a torn last line goes even when no step is beyond");
+        File.ReadAllLines(path).Should().Equal(kept[0]);
+        MetricsLog.KeepThroughStep(folder.File("none.jsonl"), 1).Should().Be(0);
+        File.Exists(folder.File("none.jsonl")).Should().BeFalse();
+    }
 }
