@@ -18,4 +18,4 @@ for name, n in [("data_batch_%d.bin" % i, 16 if i == 1 else 1) for i in range(1,
             f.write(bytes([i % 10]) + bytes(random.randrange(256) for _ in range(3072)))
 PY
 ./ilgpuvit train --model vit_small_r26_s32_224 --data cifar10 --data-dir "$out/cifar" --train-limit 16 --test-limit 8 \
-    --batch-size 4 --epochs 1 --out "$out/run" "$@"
+    --batch-size 4 --epochs 1 --out "$out/run" --overwrite "$@"     # a demo: a second call replaces the first
