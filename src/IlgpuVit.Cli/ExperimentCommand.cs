@@ -2,6 +2,7 @@
 // skipping finished runs and resuming interrupted ones, measures every checkpoint, and writes the
 // tables and plots (ExperimentReport) into runs/<name> or --out. Running it again once everything
 // has finished only rebuilds the reports. --plan lists the runs and inference specs and stops.
+// Ctrl-C stops the run under way with a checkpoint of its last step (StopSignal).
 
 using System.CommandLine;
 using IlgpuVit.Training;
@@ -11,10 +12,10 @@ namespace IlgpuVit.Cli;
 
 internal static class ExperimentCommand
 {
-    public static Command Create() => Create(settings => TrainingRun.Execute(settings, new TrainingProgress(quiet: false)));
+    public static Command Create() => Create(null);
 
-    /// <summary>The command, training each run with <paramref name="train"/> (tests pass a fake).</summary>
-    internal static Command Create(Func<RunSettings, RunSummary> train)
+    /// <summary>The command, training each run with <paramref name="train"/> (tests pass a fake; null: TrainingRun, stopped by Ctrl-C).</summary>
+    internal static Command Create(Func<RunSettings, RunSummary>? train)
     {
         var file = new Argument<string>("config") { Description = "The experiment file (JSON; see configs/ and the header of ExperimentConfig.cs)." };
         var output = new Option<string?>("--out") { Description = "Experiment folder (default runs/<name of the experiment>)." };
@@ -27,8 +28,19 @@ internal static class ExperimentCommand
             var config = ExperimentConfig.Load(r.GetValue(file)!);
             string folder = r.GetValue(output) ?? Path.Combine("runs", config.Name);
             if (r.GetValue(plan)) return Plan(config, folder);
-            var runner = new ExperimentRunner(config, folder, r.GetValue(device)!, train, Console.Out);
-            var report = runner.Run();
+            using var stop = StopSignal.Listen();
+            var runner = new ExperimentRunner(config, folder, r.GetValue(device)!,
+                train ?? (settings => TrainingRun.Execute(settings, new TrainingProgress(quiet: false), stop.Token)), Console.Out);
+            ExperimentReport report;
+            try
+            {
+                report = runner.Run();
+            }
+            catch (TrainingInterruptedException e)
+            {
+                Console.Error.WriteLine($"{e.Message}\nRun the same experiment command again to resume: finished runs are kept, this one continues from its checkpoint.");
+                return StopSignal.ExitCode;
+            }
             report.Write(folder);
             report.Print();
             AnsiConsole.MarkupLine($"{runner.Trained} runs trained, {runner.Measured} measured now; wrote {string.Join(", ", ExperimentReport.FileNames)} " +

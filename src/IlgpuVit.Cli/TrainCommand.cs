@@ -7,7 +7,6 @@
 // it (exit 130); a second one ends the process at once. docs/runs.md tells the whole story.
 
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using IlgpuVit.Data;
 using IlgpuVit.IO;
@@ -19,9 +18,6 @@ namespace IlgpuVit.Cli;
 
 internal static class TrainCommand
 {
-    /// <summary>Exit code of a run stopped by a signal, as shells report one (128 + SIGINT).</summary>
-    public const int Interrupted = 130;
-
     public static Command Create()
     {
         var d = new TrainingOptions();
@@ -153,17 +149,7 @@ internal static class TrainCommand
     {
         var progress = new TrainingProgress(quiet: json);
         foreach (var note in notes) progress.Note(note);
-        using var stop = new CancellationTokenSource();
-        int signals = 0;
-        void OnSignal(PosixSignalContext context)
-        {
-            if (Interlocked.Increment(ref signals) > 1) return;     // the second one takes its default action: the process ends now
-            context.Cancel = true;
-            Console.Error.WriteLine($"\n{context.Signal}: stopping after the step under way and writing a checkpoint (again to abort at once).");
-            stop.Cancel();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var stop = StopSignal.Listen();
         RunSummary summary;
         try
         {
@@ -173,7 +159,7 @@ internal static class TrainCommand
         {
             AnsiConsole.Console.Profile.Out.Writer.Flush();
             Console.Error.WriteLine($"{e.Message}\nResume with: ilgpuvit train --resume {e.Checkpoint}");
-            return Interrupted;
+            return StopSignal.ExitCode;
         }
         if (json) Console.WriteLine(JsonSerializer.Serialize(summary, CommonOptions.JsonStyle));
         else AnsiConsole.MarkupLine($"[bold]Test accuracy {summary.TestAccuracy:P2}[/] (loss {summary.TestLoss:F4}, {Markup.Escape(summary.Method)}, " +
