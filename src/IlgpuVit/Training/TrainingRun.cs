@@ -40,12 +40,13 @@ public sealed record RunSettings(string Model, string Data, string? DataDir, Tra
     /// <exception cref="ArgumentException">A value is out of range or two settings exclude each other (names which).</exception>
     public RunSettings Validate()
     {
+        if (Resume is not null && Init is not null)
+            throw new ArgumentException("--init and --resume are exclusive: a resumed run continues from its checkpoint's weights.");
         void Require(bool ok, string what) { if (!ok) throw new ArgumentException($"Run settings: {what}."); }
         Require(TrainLimit >= 0, $"the training-image limit must be at least 1 (0: all), got {TrainLimit}");
         Require(TestLimit >= 0, $"the test-image limit must be at least 1 (0: all), got {TestLimit}");
         Require(CheckpointEvery >= 0, $"checkpoint-every must be at least 1 step (0: per epoch only), got {CheckpointEvery}");
         Require(!string.IsNullOrWhiteSpace(OutDir), "the run folder is empty");
-        Require(Resume is null || Init is null, "--init and --resume are exclusive: a resumed run continues from its checkpoint's weights");
         return this;
     }
 }
