@@ -1,5 +1,6 @@
 // A run's metrics as JSON lines: one object per event (a training step, an evaluation, a rate
 // change), flushed as written so a crashed run keeps what it measured and `tail -f` follows it.
+// A non-finite number (a diverging loss) is written as null (NonFiniteAsNullConverter).
 
 using System.Text.Json;
 
@@ -8,7 +9,10 @@ namespace IlgpuVit.Metrics;
 /// <summary>Appends one JSON object per line to a file.</summary>
 public sealed class MetricsLog : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { NonFiniteAsNullConverter.Instance },
+    };
     private readonly StreamWriter _writer;
 
     /// <summary>Opens <paramref name="path"/> for appending (a resumed run continues its log).</summary>

@@ -62,7 +62,7 @@ public interface ITrainingObserver
 /// <summary>Runs training runs.</summary>
 public static class TrainingRun
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { NonFiniteAsNullConverter.Instance } };
 
     /// <summary>Trains as <paramref name="settings"/> say and returns the summary (also written to summary.json).</summary>
     /// <example><code>var s = TrainingRun.Execute(new RunSettings("vit_micro_patch4_28", "fashion-mnist", null,

@@ -23,4 +23,16 @@ public class MetricsLogTests
         JsonDocument.Parse(lines[0]).RootElement.GetProperty("loss").GetSingle().Should().Be(2.5f);
         JsonDocument.Parse(lines[1]).RootElement.GetProperty("event").GetString().Should().Be("eval");
     }
+
+    [Fact]
+    public void A_non_finite_number_is_written_as_null_instead_of_failing()
+    {
+        using var folder = new TempFolder();
+        string path = folder.File("metrics.jsonl");
+        using (var log = new MetricsLog(path)) log.Write(new { Event = "step", Loss = float.NaN, GradNorm = double.PositiveInfinity, Step = 3 });
+        var line = JsonDocument.Parse(File.ReadAllLines(path).Single()).RootElement;
+        line.GetProperty("loss").ValueKind.Should().Be(JsonValueKind.Null);
+        line.GetProperty("gradNorm").ValueKind.Should().Be(JsonValueKind.Null);
+        line.GetProperty("step").GetInt32().Should().Be(3);
+    }
 }
