@@ -123,7 +123,7 @@ internal static class PretrainedEvaluation
                 states[s] ??= state;
             }
             lastPath = batch.Paths[n - 1];
-            if (tallies[0].Images >= settings.Limit) break;
+            if (settings.Limit is int max && tallies[0].Images >= max) break;
         }
         var failures = Skipped(folder, loader.Failures, settings.Limit is null ? null : lastPath);
         if (latencyBatch is null)
