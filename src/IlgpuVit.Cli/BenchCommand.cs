@@ -3,6 +3,8 @@
 // after warm-up, the per-image GMACs counted from the token counts that ran (flops.md), and those
 // counts. --sweep measures a grid of methods x rates instead (BenchSweep) and writes a table, CSV,
 // JSON and a plot; --profile adds the reduction step's own time and its share of the forward.
+// --batch and --runs are checked before anything is built (at least 1 image, at least 10 runs for
+// the percentiles); the warm-up is fixed (BenchLatency).
 
 using System.CommandLine;
 using System.Text.Json;
@@ -20,7 +22,7 @@ internal static class BenchCommand
         var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)}.", DefaultValueFactory = _ => "vit_small_patch16_224" };
         var batch = new Option<int>("--batch") { Description = "Images per forward.", DefaultValueFactory = _ => 8 };
         var method = new Option<string>("--method") { Description = "Reduction: none, or METHOD:RATE such as topk:rate=0.06.", DefaultValueFactory = _ => "none" };
-        var runs = new Option<int>("--runs") { Description = "Timed runs after warm-up (at least 10).", DefaultValueFactory = _ => 20 };
+        var runs = new Option<int>("--runs") { Description = $"Timed runs after warm-up (at least {BenchLatency.MinimumRuns}).", DefaultValueFactory = _ => 20 };
         var json = new Option<string?>("--json") { Description = "Also write the result as JSON to this file." };
         var profile = new Option<bool>("--profile") { Description = "Also time the reduction step (accelerator synchronised around each block's reducer) in separate runs, and its share of the forward." };
         var sweep = new Option<bool>("--sweep") { Description = "Measure a grid of --methods x --rates (plus the unpruned baseline) and write sweep.md, .csv, .json and .png to --out." };
@@ -32,7 +34,7 @@ internal static class BenchCommand
             { model, batch, method, runs, json, profile, sweep, methods, rates, output, device };
         latency.SetAction(r => CommonOptions.Guard(() =>
         {
-            var (modelName, batchSize, runCount, deviceSpec) = (r.GetValue(model)!, r.GetValue(batch), r.GetValue(runs), r.GetValue(device)!);
+            var (modelName, batchSize, runCount, deviceSpec) = (r.GetValue(model)!, r.AtLeast(batch, 1), r.AtLeast(runs, BenchLatency.MinimumRuns), r.GetValue(device)!);
             if (!r.GetValue(sweep))
             {
                 if (r.GetValue(methods) is not null || r.GetValue(rates) is not null || r.GetValue(output) is not null)

@@ -31,15 +31,18 @@ internal sealed record BenchLatencyResult(
 internal sealed class BenchLatency : IDisposable
 {
     private const int WarmupRuns = 2;
+
+    /// <summary>The fewest timed runs whose p10 and p90 mean something.</summary>
+    public const int MinimumRuns = 10;
     private readonly VisionTransformer _model;
     private readonly Tensor<float> _images;
 
     /// <summary>A randomly initialised <paramref name="config"/> on <paramref name="device"/> with <paramref name="batch"/> random images.</summary>
-    /// <exception cref="ArgumentException">The batch is below 1 or the runs below 10.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The batch is below 1 or the runs below <see cref="MinimumRuns"/> (BenchCommand checks the options first, naming them).</exception>
     public BenchLatency(VitConfig config, Device device, int batch, int runs)
     {
-        if (batch < 1) throw new ArgumentException($"--batch must be at least 1, got {batch}.");
-        if (runs < 10) throw new ArgumentException($"--runs must be at least 10, got {runs}.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(runs, MinimumRuns);
         (Config, Device, Batch, Runs) = (config, device, batch, runs);
         _model = new VisionTransformer(config, device, seed: 0);
         var random = new Random(1);

@@ -1,7 +1,9 @@
 // `ilgpuvit eval`: accuracy, loss and GMACs of a checkpoint on a data set's test split, optionally
 // with a reduction method applied at inference (no retraining); or, with --weights, pretrained weights
 // on an ImageNet-layout folder (PretrainedEvaluation: top-1, top-5, GMACs, latency, a --compare table).
-// The two modes are exclusive.
+// The two modes are exclusive. Weights holding NaN or ±Inf are refused unless --allow-nonfinite, which
+// loads them with a warning on stderr; a non-finite accuracy or loss is reported as such (JSON null and
+// "nonFinite": true), not as a crash.
 
 using System.CommandLine;
 using System.Text.Json;
@@ -23,18 +25,19 @@ internal static class EvalCommand
         var arch = new Option<string?>("--arch") { Description = $"With --weights: the architecture, one of {string.Join(", ", ModelRegistry.Names)}." };
         var data = new Option<string?>("--data") { Description = "With --checkpoint: data set, fashion-mnist (default) or cifar10. With --weights: the image folder (one sub-folder per class)." };
         var dataDir = new Option<string?>("--data-dir") { Description = "With --checkpoint: folder of the data set's files." };
-        var batch = new Option<int>("--batch-size", "--batch") { DefaultValueFactory = _ => 0, Description = "Images per forward (default 256 with --checkpoint, 64 with --weights)." };
-        var limit = new Option<int>("--test-limit", "--limit") { Description = "Evaluate on only the first N images (with --weights: readable images, in folder order)." };
+        var batch = new Option<int?>("--batch-size", "--batch") { Description = "Images per forward (default 256 with --checkpoint, 64 with --weights)." };
+        var limit = new Option<int?>("--test-limit", "--limit") { Description = "Evaluate on only the first N images (with --weights: readable images, in folder order); all when absent." };
         var method = new Option<string?>("--method") { Description = "Token reduction at inference: none, or METHOD:RATE such as tome:r=4 (with --checkpoint the default is the method it was trained with, at its final rate)." };
         var compare = new Option<string?>("--compare") { Description = "With --weights: several specs separated by ';' (e.g. \"topk-vpa:rate=0.06;tome:r=8\"), one table row each, beside the unpruned model." };
         var preprocess = new Option<string>("--preprocess") { DefaultValueFactory = _ => "augreg", Description = "With --weights: normalisation of the weights, augreg (mean = std = 0.5) or deit (ImageNet mean and std)." };
         var allowNewHead = new Option<bool>("--allow-new-head") { Description = "With --weights: a head of another class count is replaced by an untrained one sized to the folder instead of failing." };
         var latencyRuns = new Option<int>("--latency-runs") { DefaultValueFactory = _ => 20, Description = "With --weights: timed forwards of the first batch per spec." };
+        var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Load weights holding NaN or Inf (with a warning naming the tensors) instead of refusing them." };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("eval", "Evaluate a checkpoint on a data set's test split, or pretrained weights on an ImageNet-layout folder.")
         {
-            checkpoint, weights, arch, data, dataDir, batch, limit, method, compare, preprocess, allowNewHead, latencyRuns, device, json,
+            checkpoint, weights, arch, data, dataDir, batch, limit, method, compare, preprocess, allowNewHead, latencyRuns, allowNonFinite, device, json,
         };
         command.SetAction(r => CommonOptions.Guard(() =>
         {
@@ -43,20 +46,21 @@ internal static class EvalCommand
                 throw new ArgumentException("--checkpoint and --weights are exclusive: evaluate a training checkpoint or pretrained weights, not both.");
             if (checkpointPath is null && weightsPath is null)
                 throw new ArgumentException("Give --checkpoint FILE (a training checkpoint) or --weights FILE --arch NAME --data DIR (pretrained weights).");
-            int batchSize = r.GetValue(batch);
+            int? batchSize = r.AtLeast(batch, 1), testLimit = r.AtLeast(limit, 1);
+            int runs = r.AtLeast(latencyRuns, 1);
             if (checkpointPath is not null)
             {
                 foreach (var (name, given) in new[] { ("--arch", r.GetValue(arch) is not null), ("--compare", r.GetValue(compare) is not null),
                              ("--allow-new-head", r.GetValue(allowNewHead)) })
                     if (given) throw new ArgumentException($"{name} goes with --weights, not --checkpoint.");
-                return Run(checkpointPath, r.GetValue(data) ?? "fashion-mnist", r.GetValue(dataDir), batchSize == 0 ? 256 : batchSize, r.GetValue(limit),
-                    r.GetValue(method), r.GetValue(device)!, r.GetValue(json));
+                return Run(checkpointPath, r.GetValue(data) ?? "fashion-mnist", r.GetValue(dataDir), batchSize ?? 256, testLimit,
+                    r.GetValue(method), r.GetValue(allowNonFinite), r.GetValue(device)!, r.GetValue(json));
             }
             var settings = new PretrainedEvalSettings(weightsPath!,
                 r.GetValue(arch) ?? throw new ArgumentException("--weights needs --arch NAME: " + string.Join(", ", ModelRegistry.Names) + "."),
                 r.GetValue(data) ?? throw new ArgumentException("--weights needs --data DIR, an ImageNet-layout folder (one sub-folder of images per class)."),
-                Specs(r.GetValue(method), r.GetValue(compare)), batchSize == 0 ? 64 : batchSize, r.GetValue(limit), r.GetValue(preprocess)!,
-                r.GetValue(allowNewHead), r.GetValue(latencyRuns), r.GetValue(device)!);
+                Specs(r.GetValue(method), r.GetValue(compare)), batchSize ?? 64, testLimit, r.GetValue(preprocess)!,
+                r.GetValue(allowNewHead), runs, r.GetValue(device)!, r.GetValue(allowNonFinite));
             return RunPretrained(settings, r.GetValue(json));
         }));
         return command;
@@ -72,13 +76,35 @@ internal static class EvalCommand
         return ["none", .. specs.Where(s => s != "none")];
     }
 
-    private static int RunPretrained(PretrainedEvalSettings settings, bool json)
+    /// <summary>Spectre bound to the current Console.Out (tests swap it), wide enough for a table when redirected.</summary>
+    private static IAnsiConsole CurrentConsole()
     {
-        // Spectre bound to the current Console.Out (tests swap it), wide enough for the table when redirected.
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         if (Console.IsOutputRedirected) console.Profile.Width = Math.Max(console.Profile.Width, 160);
+        return console;
+    }
+
+    /// <summary>One line on stderr naming the non-finite tensors that were loaded (nothing when there are none).</summary>
+    private static void WarnNonFinite(string path, IReadOnlyList<NonFiniteTensor> tensors)
+    {
+        const int listed = 8;
+        if (tensors.Count == 0) return;
+        Console.Error.WriteLine($"warning: {path}: loaded non-finite weights as --allow-nonfinite asks: " +
+            string.Join("; ", tensors.Take(listed)) + (tensors.Count > listed ? $"; and {tensors.Count - listed} more tensors" : "") + ".");
+    }
+
+    /// <summary>Whether a reported accuracy or loss is NaN or infinite (the model's outputs were).</summary>
+    internal static bool NonFinite(params double[] values) => values.Any(v => !double.IsFinite(v));
+
+    /// <summary>The text line for a non-finite <paramref name="loss"/>.</summary>
+    internal static string NonFiniteLoss(double loss) => $"loss {NonFiniteTensor.Describe((float)loss)}: the model's outputs are not finite";
+
+    private static int RunPretrained(PretrainedEvalSettings settings, bool json)
+    {
+        var console = CurrentConsole();
         var report = PretrainedEvaluation.Run(settings, import =>
         {
+            WarnNonFinite(import.Path, import.NonFinite);
             if (json) return;
             console.WriteLine(import.ToString());
         });
@@ -87,29 +113,34 @@ internal static class EvalCommand
         return 0;
     }
 
-    private static int Run(string path, string dataName, string? dataDir, int batchSize, int limit, string? methodSpec, string deviceSpec, bool json)
+    private static int Run(string path, string dataName, string? dataDir, int batchSize, int? limit, string? methodSpec, bool allowNonFinite,
+        string deviceSpec, bool json)
     {
-        if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}.");
         var info = Checkpoint.ReadInfo(path);
         var (test, normalization) = DataSets.Load(dataName, dataDir, train: false);
-        if (limit > 0) test = test.Take(Math.Min(limit, test.Count));
+        if (limit is int n) test = test.Take(Math.Min(n, test.Count));
         using var device = Device.Open(deviceSpec);
         using var model = new VisionTransformer(info.Config, device);
-        Checkpoint.Load(path, model);
+        WarnNonFinite(path, Checkpoint.Load(path, model, allowNonFinite: allowNonFinite).NonFinite);
         methodSpec ??= info.Method ?? "none";
         Reduction.ReductionMethod.Apply(model, methodSpec);
         var result = Evaluation.Evaluate(model, test, normalization, batchSize);
+        bool nonFinite = NonFinite(result.Accuracy, result.Loss);
         if (json)
+        {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 checkpoint = path, model = info.Config.Name, data = dataName, device = device.Info.Spec, step = info.Step,
-                method = methodSpec, accuracy = result.Accuracy, loss = result.Loss,
+                method = methodSpec, accuracy = result.Accuracy, loss = result.Loss, nonFinite,
                 gmacsPerImage = result.MacsPerImage / 1e9, tokensAfterLayer = result.TokensAfterLayer, images = result.Images, seconds = result.Seconds, imagesPerSecond = result.ImagesPerSecond,
             }, CommonOptions.JsonStyle));
-        else
-            AnsiConsole.MarkupLine($"{Markup.Escape(info.Config.Name)} [bold]{Markup.Escape(methodSpec)}[/] on {dataName} test ({result.Images} images, " +
-                $"{device.Info.Spec}): accuracy [bold]{result.Accuracy:P2}[/], loss {result.Loss:F4}, {result.MacsPerImage / 1e9:F4} GMACs per image, " +
-                $"{result.ImagesPerSecond:F0} images/s");
+            return 0;
+        }
+        var console = CurrentConsole();
+        console.MarkupLine($"{Markup.Escape(info.Config.Name)} [bold]{Markup.Escape(methodSpec)}[/] on {dataName} test ({result.Images} images, " +
+            $"{device.Info.Spec}): accuracy [bold]{result.Accuracy:P2}[/], loss {result.Loss:F4}, {result.MacsPerImage / 1e9:F4} GMACs per image, " +
+            $"{result.ImagesPerSecond:F0} images/s");
+        if (nonFinite) console.MarkupLine($"[yellow]{Markup.Escape(NonFiniteLoss(result.Loss))}[/]");
         return 0;
     }
 }

@@ -1,7 +1,8 @@
 // What `eval --weights` prints: the import's summary, then one table (Spectre, in the style of the
 // experiment tables) with a row per reduction spec: top-1, top-5, GMACs per image and their change,
 // median latency (p10-p90) and its change against the unpruned model timed in the same call; then the
-// images skipped. --json prints the same as one JSON object instead.
+// images skipped, and a line for each spec whose loss is not finite. --json prints the same as one
+// JSON object instead (a non-finite number as null, each row with its nonFinite flag).
 
 using System.Globalization;
 using IlgpuVit.Images;
@@ -48,6 +49,8 @@ internal sealed record PretrainedEvalReport(string Weights, string Model, int Cl
         foreach (var row in Cells()) table.AddRow(row.Select(Markup.Escape).ToArray());
         console.Write(table);
         foreach (var failure in Skipped) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(failure.ToString())}");
+        foreach (var row in Rows.Where(r => r.NonFinite))
+            console.MarkupLine($"[yellow]{Markup.Escape(row.Method)}[/]: {Markup.Escape(EvalCommand.NonFiniteLoss(row.Loss))}");
     }
 
     /// <summary>The report as one object for --json.</summary>

@@ -24,13 +24,14 @@ namespace IlgpuVit.Cli;
 /// <param name="Data">An ImageNet-layout folder: one sub-folder of images per class.</param>
 /// <param name="Specs">Reduction specs, one row each ("none" for the unpruned model).</param>
 /// <param name="Batch">Images per forward (also the latency batch).</param>
-/// <param name="Limit">Evaluate only the first N readable images in folder order (0: all).</param>
+/// <param name="Limit">Evaluate only the first N readable images in folder order (null: all).</param>
 /// <param name="Preprocess">"augreg" (mean = std = 0.5) or "deit" (ImageNet mean and std).</param>
 /// <param name="AllowNewHead">Import a head of another class count as a new, untrained head instead of failing.</param>
 /// <param name="LatencyRuns">Timed forwards per spec.</param>
 /// <param name="Device">A Device.Open spec.</param>
-internal sealed record PretrainedEvalSettings(string Weights, string Arch, string Data, IReadOnlyList<string> Specs, int Batch = 64, int Limit = 0,
-    string Preprocess = "augreg", bool AllowNewHead = false, int LatencyRuns = 20, string Device = "auto");
+/// <param name="AllowNonFinite">Load weights holding NaN or ±Inf (listed in the import report) instead of refusing them.</param>
+internal sealed record PretrainedEvalSettings(string Weights, string Arch, string Data, IReadOnlyList<string> Specs, int Batch = 64, int? Limit = null,
+    string Preprocess = "augreg", bool AllowNewHead = false, int LatencyRuns = 20, string Device = "auto", bool AllowNonFinite = false);
 
 /// <summary>One spec's results.</summary>
 /// <param name="Method">The reduction spec.</param>
@@ -46,7 +47,11 @@ internal sealed record PretrainedEvalSettings(string Weights, string Arch, strin
 /// <param name="LatencyChangePercent">Median change against "none" timed in the same call, in percent.</param>
 /// <param name="TokensAfterLayer">Tokens each block handed on.</param>
 internal sealed record PretrainedEvalRow(string Method, double Top1, double Top5, double Loss, double GmacsPerImage, double FlopsChangePercent,
-    double TransformerGmacsPerImage, double LatencyMs, double LatencyP10Ms, double LatencyP90Ms, double LatencyChangePercent, IReadOnlyList<int> TokensAfterLayer);
+    double TransformerGmacsPerImage, double LatencyMs, double LatencyP10Ms, double LatencyP90Ms, double LatencyChangePercent, IReadOnlyList<int> TokensAfterLayer)
+{
+    /// <summary>Whether the accuracy or the loss is NaN or infinite: the model's outputs were.</summary>
+    public bool NonFinite => EvalCommand.NonFinite(Top1, Top5, Loss);
+}
 
 /// <summary>Runs `eval --weights`.</summary>
 internal static class PretrainedEvaluation
@@ -57,15 +62,16 @@ internal static class PretrainedEvaluation
     private const int LatencyWarmup = 2;
 
     /// <summary>Evaluates as <paramref name="settings"/> say; <paramref name="log"/> hears the import report before the evaluation starts.</summary>
-    /// <exception cref="ArgumentException">A setting is invalid or the folder does not fit the model.</exception>
+    /// <exception cref="ArgumentException">A setting is invalid or the folder does not fit the model (EvalCommand checks the numbers first, naming the options).</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">The weights file does not exist.</exception>
     /// <exception cref="WeightImportException">The weights do not fit the architecture.</exception>
+    /// <exception cref="NonFiniteWeightsException">The weights hold NaN or ±Inf and <see cref="PretrainedEvalSettings.AllowNonFinite"/> is false.</exception>
     public static PretrainedEvalReport Run(PretrainedEvalSettings settings, Action<ImportReport>? log = null)
     {
-        if (settings.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {settings.Batch}.");
-        if (settings.Limit < 0) throw new ArgumentException($"--limit must be 0 (all) or positive, got {settings.Limit}.");
-        if (settings.LatencyRuns < 1) throw new ArgumentException($"--latency-runs must be at least 1, got {settings.LatencyRuns}.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.Batch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.Limit ?? 1, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.LatencyRuns, 1);
         if (settings.Specs.Count == 0) throw new ArgumentException("No reduction spec to evaluate.");
         var normalization = settings.Preprocess switch
         {
@@ -85,7 +91,7 @@ internal static class PretrainedEvaluation
 
         using var device = Runtime.Device.Open(settings.Device);
         using var model = new VisionTransformer(config, device, seed: 0);
-        var import = WeightImporter.Import(weights, model, new WeightImportOptions { AllowNewHead = settings.AllowNewHead });
+        var import = WeightImporter.Import(weights, model, new WeightImportOptions { AllowNewHead = settings.AllowNewHead, AllowNonFinite = settings.AllowNonFinite });
         log?.Invoke(import);
 
         var preprocess = new PreprocessOptions
@@ -105,7 +111,7 @@ internal static class PretrainedEvaluation
         string? lastPath = null;
         foreach (var batch in loader.Batches())
         {
-            int n = settings.Limit > 0 ? Math.Min(batch.Count, settings.Limit - tallies[0].Images) : batch.Count;
+            int n = settings.Limit is int limit ? Math.Min(batch.Count, limit - tallies[0].Images) : batch.Count;
             if (latencyBatch is null) (latencyBatch, latencyCount) = (batch.Clone(), n);
             using var images = Tensor<float>.FromArray(device, batch.Images.AsSpan(0, n * batch.ImageSize), n, batch.Channels, batch.Height, batch.Width);
             var labels = batch.Labels.AsSpan(0, n);
@@ -117,9 +123,9 @@ internal static class PretrainedEvaluation
                 states[s] ??= state;
             }
             lastPath = batch.Paths[n - 1];
-            if (settings.Limit > 0 && tallies[0].Images >= settings.Limit) break;
+            if (settings.Limit is int max && tallies[0].Images >= max) break;
         }
-        var failures = Skipped(folder, loader.Failures, settings.Limit > 0 ? lastPath : null);
+        var failures = Skipped(folder, loader.Failures, settings.Limit is null ? null : lastPath);
         if (latencyBatch is null)
             throw new ArgumentException($"No image of {folder.Root} could be read ({failures.Count} skipped; the first: {failures.FirstOrDefault()}).");
 

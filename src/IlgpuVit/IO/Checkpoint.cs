@@ -3,7 +3,9 @@
 // metadata: the model configuration, the training options and the step. The data pipeline's
 // random state is a pure function of (seed, epoch, batch) (DataLoader), so seed and step are the
 // whole RNG state. Writes go through SafeTensors.Write, which is atomic (temporary file, then
-// rename): a crash leaves the previous checkpoint intact.
+// rename): a crash leaves the previous checkpoint intact. A load checks every tensor's name and shape,
+// then (unless allowed) that every value is finite, before it writes anything: a refused load leaves the
+// model and the optimizer as they were.
 
 using System.Text.Json;
 using IlgpuVit.Nn;
@@ -20,7 +22,14 @@ namespace IlgpuVit.IO;
 /// <param name="Run">What else defines the run (JSON: data set, folder, limits; see Training.RunSettings), for resuming; null in
 /// weights-only files and in checkpoints written before it was recorded.</param>
 public sealed record CheckpointInfo(VitConfig Config, TrainingOptions? Options, int Step, string? Method = null, string? AdjusterState = null,
-    string? Run = null);
+    string? Run = null)
+{
+    /// <summary>
+    /// Tensors holding NaN or ±Inf that <see cref="Checkpoint.Load"/> loaded because it was allowed to; empty when every value
+    /// is finite (and from <see cref="Checkpoint.ReadInfo(string)"/>, which reads no values).
+    /// </summary>
+    public IReadOnlyList<NonFiniteTensor> NonFinite { get; init; } = [];
+}
 
 /// <summary>Saves and restores models and training state.</summary>
 public static class Checkpoint
@@ -82,31 +91,43 @@ public static class Checkpoint
 
     /// <summary>
     /// Loads a checkpoint's parameters into <paramref name="model"/> and, when given, its state into
-    /// <paramref name="optimizer"/> (including the step count).
+    /// <paramref name="optimizer"/> (including the step count). Nothing is written unless every tensor fits and,
+    /// without <paramref name="allowNonFinite"/>, every value is finite.
     /// </summary>
+    /// <param name="path">The checkpoint.</param>
+    /// <param name="model">Receives the parameters; its configuration must be the checkpoint's.</param>
+    /// <param name="optimizer">Receives the optimizer state, when given.</param>
+    /// <param name="allowNonFinite">Load tensors holding NaN or ±Inf too, and list them in <see cref="CheckpointInfo.NonFinite"/>.</param>
     /// <returns>The checkpoint's metadata.</returns>
     /// <exception cref="SafeTensorsFormatException">A tensor is missing or has the wrong shape, or the architecture differs.</exception>
-    public static CheckpointInfo Load(string path, VisionTransformer model, Optimizer? optimizer = null)
+    /// <exception cref="NonFiniteWeightsException">A tensor holds NaN or ±Inf and <paramref name="allowNonFinite"/> is false.</exception>
+    public static CheckpointInfo Load(string path, VisionTransformer model, Optimizer? optimizer = null, bool allowNonFinite = false)
     {
         using var file = SafeTensorsFile.Open(path);
         var info = ReadInfo(file);
         if (info.Config != model.Config)
             throw new SafeTensorsFormatException(path, $"the checkpoint holds model {info.Config}, not {model.Config}.");
-        foreach (var p in model.Parameters()) Read(file, p.Name!, p.Value);
-        if (optimizer is not null)
+        var targets = model.Parameters().Select(p => (Name: p.Name!, Value: p.Value)).Concat(optimizer?.State() ?? []).ToList();
+        foreach (var (name, into) in targets) CheckFits(file, name, into);
+        // A second read of every tensor, so a refusal comes before the first write without holding the file in memory.
+        if (!allowNonFinite && NonFiniteTensor.Scan(file, targets.Select(t => t.Name)) is { Count: > 0 } corrupt)
+            throw new NonFiniteWeightsException(path, corrupt);
+        var nonFinite = new List<NonFiniteTensor>();
+        foreach (var (name, into) in targets)
         {
-            foreach (var (name, value) in optimizer.State()) Read(file, name, value);
-            optimizer.StepCount = info.Step;
+            var values = file.ReadSingles(name);
+            if (allowNonFinite && NonFiniteTensor.Find(name, values) is { } tensor) nonFinite.Add(tensor);
+            into.CopyFrom(values);
         }
-        return info;
+        if (optimizer is not null) optimizer.StepCount = info.Step;
+        return info with { NonFinite = nonFinite };
     }
 
-    private static void Read(SafeTensorsFile file, string name, Tensor<float> into)
+    private static void CheckFits(SafeTensorsFile file, string name, Tensor<float> into)
     {
         if (!file.Tensors.TryGetValue(name, out var t))
             throw new SafeTensorsFormatException(file.Path, $"tensor '{name}' is missing ({NameSuggestions.Describe(name, file.Tensors.Keys)}).");
         if (!t.Shape.AsSpan().SequenceEqual(into.Shape.Dims))
             throw new SafeTensorsFormatException(file.Path, $"tensor '{name}' has shape {t.ShapeText}; the model needs {into.Shape}.");
-        into.CopyFrom(file.ReadSingles(name));
     }
 }

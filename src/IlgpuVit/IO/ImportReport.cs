@@ -1,6 +1,7 @@
 // What a weight import did, key by key, in the spirit of torch's load_state_dict result
 // (missing_keys, unexpected_keys) plus what timm's loaders print: shape mismatches, converted
-// dtypes, a resampled position embedding, a replaced head. Model names are timm's; file keys are as
+// dtypes, a resampled position embedding, a replaced head; and tensors holding NaN or ±Inf that were
+// loaded because the caller allowed it. Model names are timm's; file keys are as
 // the file spells them (torchvision's, for a torchvision file).
 using System.Text;
 
@@ -53,6 +54,12 @@ public sealed record ImportReport(
     // Long lists (every key of a wrong architecture) are cut to this many names in messages.
     private const int Listed = 8;
 
+    /// <summary>
+    /// Loaded tensors (file keys) that hold NaN or ±Inf, with <see cref="WeightImportOptions.AllowNonFinite"/>; empty when
+    /// every loaded value is finite.
+    /// </summary>
+    public IReadOnlyList<NonFiniteTensor> NonFinite { get; init; } = [];
+
     /// <summary>True when nothing is missing, unexpected or mis-shaped: every parameter came from the file.</summary>
     public bool IsComplete => Missing.Count == 0 && Unexpected.Count == 0 && Mismatched.Count == 0;
 
@@ -74,6 +81,7 @@ public sealed record ImportReport(
             text.Append(", converted to F32: " + string.Join(", ", Converted.GroupBy(c => c.From).Select(g => $"{g.Count()} {g.Key}")));
         text.AppendLine(".");
         foreach (var note in Notes) text.AppendLine(note);
+        if (NonFinite.Count > 0) text.AppendLine($"Loaded although not finite: {List(NonFinite.Select(t => t.ToString()).ToList())}.");
         text.Append(DescribeProblems());
         return text.ToString().TrimEnd();
     }

@@ -47,4 +47,10 @@ public sealed record WeightImportOptions
     /// unexpected (and pos_embed as mis-shaped).
     /// </summary>
     public bool DropDistillation { get; init; }
+
+    /// <summary>
+    /// Load tensors holding NaN or ±Inf too, and list them in <see cref="ImportReport.NonFinite"/>. When false, such a
+    /// file is refused with <see cref="NonFiniteWeightsException"/> before any parameter is written.
+    /// </summary>
+    public bool AllowNonFinite { get; init; }
 }

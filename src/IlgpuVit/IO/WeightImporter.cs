@@ -5,7 +5,9 @@
 //   2. plan each parameter from the header alone: load as is, adapt (resample pos_embed, drop a
 //      distilled DeiT's second prefix row), or report it missing / mis-shaped; a new head when asked;
 //   3. strict mode throws here, before any parameter is written, so a failed import leaves the model untouched;
-//   4. read and write one tensor at a time: the file is never held in memory, and F16/BF16/F64
+//   4. unless non-finite weights are allowed, read every tensor to be loaded and refuse NaN/Inf, also
+//      before any parameter is written (a corrupt file leaves the model untouched too);
+//   5. read and write one tensor at a time: the file is never held in memory, and F16/BF16/F64
 //      tensors are converted to F32 as they are read (SafeTensorsFile.ReadSingles).
 using IlgpuVit.Autodiff;
 using IlgpuVit.Nn;
@@ -28,6 +30,7 @@ public static class WeightImporter
     /// <summary>Imports the weights file <paramref name="path"/> into <paramref name="model"/>.</summary>
     /// <returns>What was loaded, converted, adapted, skipped, and what did not fit.</returns>
     /// <exception cref="WeightImportException">Strict mode, and a parameter is missing or mis-shaped or a tensor unexpected; the model is unchanged.</exception>
+    /// <exception cref="NonFiniteWeightsException">A tensor to load holds NaN or ±Inf and <see cref="WeightImportOptions.AllowNonFinite"/> is false; the model is unchanged.</exception>
     /// <exception cref="SafeTensorsFormatException">The file is not a valid safetensors file.</exception>
     public static ImportReport Import(string path, VisionTransformer model, WeightImportOptions? options = null)
     {
@@ -83,16 +86,22 @@ public static class WeightImporter
         // 3. Strict: refuse before writing anything.
         if (options.Strict && !report.IsComplete) throw new WeightImportException(report, model.Config.Name);
 
-        // 4. One tensor at a time, through one buffer the size of the largest.
+        // 4. Non-finite values: refuse before writing anything.
         var loads = plan.Where(s => s.Loads).ToList();
+        if (!options.AllowNonFinite && NonFiniteTensor.Scan(file, loads.Select(s => s.Key!)) is { Count: > 0 } corrupt)
+            throw new NonFiniteWeightsException(file.Path, corrupt);
+
+        // 5. One tensor at a time, through one buffer the size of the largest.
+        var nonFinite = new List<NonFiniteTensor>();
         var buffer = new float[loads.Select(s => file.Tensors[s.Key!].ElementCount).DefaultIfEmpty(0).Max()];
         foreach (var step in loads)
         {
             var values = buffer.AsSpan(0, (int)file.Tensors[step.Key!].ElementCount);
             file.ReadSingles(step.Key!, values);
+            if (options.AllowNonFinite && NonFiniteTensor.Find(step.Key!, values) is { } tensor) nonFinite.Add(tensor);
             step.Parameter.Value.CopyFrom(step.Adapt is null ? values : step.Adapt(values));
         }
-        return report;
+        return report with { NonFinite = nonFinite };
     }
 
     /// <summary>torchvision's ViT names (class_token, conv_proj, encoder.layers...) mean torchvision; anything else timm.</summary>

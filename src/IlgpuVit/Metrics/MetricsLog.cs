@@ -2,6 +2,7 @@
 // change), flushed as written so a crashed run keeps what it measured and `tail -f` follows it.
 // A run resumed from its checkpoint first drops what the log holds beyond the checkpoint's step (the
 // steps it will do again) and a line torn by a kill, so the log reads as one uninterrupted run.
+// A non-finite number (a diverging loss) is written as null (NonFiniteAsNullConverter).
 
 using System.Text.Json;
 
@@ -10,7 +11,10 @@ namespace IlgpuVit.Metrics;
 /// <summary>Appends one JSON object per line to a file.</summary>
 public sealed class MetricsLog : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { NonFiniteAsNullConverter.Instance },
+    };
     private readonly StreamWriter _writer;
 
     /// <summary>Opens <paramref name="path"/> for appending (a resumed run continues its log).</summary>

@@ -2,9 +2,12 @@
 // global-norm clipping, a cosine-scheduled optimizer step. The position (epoch, batch, step) and
 // everything else a resume needs is in Checkpoint; the data order and augmentation are pure
 // functions of (seed, epoch, batch), so a resumed run repeats the uninterrupted loss curve exactly.
+// A non-finite loss or gradient norm stops the run; only then are the weights checked (one squared-sum
+// kernel per parameter), to tell NaN weights apart from a loss that blew up.
 
 using IlgpuVit.Autodiff;
 using IlgpuVit.Data;
+using IlgpuVit.IO;
 using IlgpuVit.Nn;
 
 namespace IlgpuVit.Training;
@@ -22,6 +25,10 @@ public readonly record struct StepResult(int Step, int Epoch, int Batch, float L
 /// <summary>Trains a <see cref="VisionTransformer"/> on an <see cref="ImageDataset"/>.</summary>
 public sealed class Trainer : IDisposable
 {
+    // Steps this trainer has run (not the global step, which a resume restores): weights found non-finite
+    // before the first one came with the model.
+    private int _stepsRun;
+
     /// <summary>A trainer with a fresh optimizer; its loader shuffles and augments as <paramref name="options"/> say.</summary>
     /// <exception cref="ArgumentException">The options are invalid or the data does not fit the model.</exception>
     public Trainer(VisionTransformer model, ImageDataset train, TrainingOptions options, Normalization normalization)
@@ -102,20 +109,29 @@ public sealed class Trainer : IDisposable
         }
         float norm = GradientClipping.ClipByGlobalNorm(Optimizer.Parameters, Options.ClipNorm);
         if (!float.IsFinite(loss) || !float.IsFinite(norm))
-            throw new TrainingDivergedException(Optimizer.StepCount + 1, loss, norm);
+            throw new TrainingDivergedException(Optimizer.StepCount + 1, loss, norm, FirstNonFiniteParameter(), firstStepOfRun: _stepsRun == 0);
         float lr = Schedule.At(Optimizer.StepCount);
         Optimizer.Step(lr);
+        _stepsRun++;
         return new StepResult(Optimizer.StepCount, epoch, index, loss, norm, lr, batch.Count);
+    }
+
+    /// <summary>
+    /// The first parameter holding NaN or ±Inf, or null. Each parameter's sum of squares is computed on the device and read
+    /// back at once; only one that is not finite (non-finite values, or finite ones so large that their squares overflow) is
+    /// copied to the host and scanned.
+    /// </summary>
+    private NonFiniteTensor? FirstNonFiniteParameter()
+    {
+        var parameters = Optimizer.Parameters;
+        using var squares = Tensor<float>.Zeros(Model.Device, parameters.Count);
+        for (int i = 0; i < parameters.Count; i++) Ops.SumOfSquares(parameters[i].Value, squares, i);
+        var sums = squares.ToArray();
+        for (int i = 0; i < parameters.Count; i++)
+            if (!float.IsFinite(sums[i]) && NonFiniteTensor.Find(parameters[i].Name!, parameters[i].Value.ToArray()) is { } tensor) return tensor;
+        return null;
     }
 
     /// <summary>Releases the optimizer state (the model belongs to the caller).</summary>
     public void Dispose() => Optimizer.Dispose();
-}
-
-/// <summary>Training produced a NaN or infinite loss or gradient norm.</summary>
-public sealed class TrainingDivergedException(int step, float loss, float gradNorm)
-    : Exception($"Training diverged at step {step}: loss {loss}, gradient norm {gradNorm}. Try a lower learning rate or gradient clipping.")
-{
-    /// <summary>The step that diverged.</summary>
-    public int Step { get; } = step;
 }

@@ -88,7 +88,7 @@ public interface ITrainingObserver
 /// <summary>Runs training runs.</summary>
 public static class TrainingRun
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { NonFiniteAsNullConverter.Instance } };
 
     /// <summary>
     /// The settings a run continued from <paramref name="checkpoint"/> trains with: the checkpoint's model, options, data set,
@@ -171,13 +171,16 @@ public static class TrainingRun
         using var device = Runtime.Device.Open(settings.Device);
         using var model = new VisionTransformer(config, device, options.Seed);
         // Before the trainer exists: its optimizer state starts from the imported weights.
-        var imported = settings.Init is null ? null : WeightImporter.Import(settings.Init, model, new WeightImportOptions { AllowNewHead = true });
+        var imported = settings.Init is null ? null : WeightImporter.Import(settings.Init, model,
+            new WeightImportOptions { AllowNewHead = true, AllowNonFinite = settings.AllowNonFinite });
         if (imported is not null) observer?.Imported(imported);
         using var trainer = new Trainer(model, train, options, normalization);
         var adjuster = RateAdjuster.Create(options.Adjust, options.Gas, trainer.Loader.BatchesPerEpoch, trainer.TotalSteps);
         if (resumed is not null)
         {
-            Checkpoint.Load(settings.Resume!, model, trainer.Optimizer);
+            var loaded = Checkpoint.Load(settings.Resume!, model, trainer.Optimizer, settings.AllowNonFinite);
+            if (loaded.NonFinite.Count > 0)
+                observer?.Note($"{settings.Resume} holds non-finite values, loaded as --allow-nonfinite asks: {string.Join("; ", loaded.NonFinite)}.");
             if (adjuster is not null && resumed.AdjusterState is not null) adjuster.RestoreState(resumed.AdjusterState);
         }
         string Spec() => adjuster is null ? options.Method : ReductionMethod.WithRate(options.Method, adjuster.Rate);

@@ -149,6 +149,31 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [SkippableFact]
+    public void Resuming_non_finite_weights_is_refused_naming_the_tensor_or_says_the_weights_were_the_cause()
+    {
+        RequireData();
+        // A run stopped at step 3, its checkpoint copied with a NaN planted in it into a folder of its own.
+        using var stop = new CancellationTokenSource();
+        FluentActions.Invoking(() => TrainingRun.Execute(LibrarySettings(_temp.File("parts")), new StopAfter(3, stop), stop.Token))
+            .Should().Throw<TrainingInterruptedException>();
+        Directory.CreateDirectory(_temp.File("bad"));
+        string bad = IO.CorruptWeights.Copy(Path.Combine(_temp.File("parts"), "checkpoint.safetensors"), Path.Combine(_temp.File("bad"), "checkpoint.safetensors"),
+            "blocks.2.mlp.fc1.weight", (7, float.NaN));
+        var before = FileHashes.Of(_temp.File("bad"));
+        var (code, _, error) = Train("--resume", bad, "--json");
+        code.Should().Be(1);
+        OneLine(error).Should().Be($"error: {bad}: tensor 'blocks.2.mlp.fc1.weight' holds 1 non-finite value (first: NaN at index 7); the weights are corrupt. " +
+                                   "Pass --allow-nonfinite (AllowNonFinite in code) to load them anyway.");
+        FileHashes.Of(_temp.File("bad")).Where(f => f.Key != ".ilgpuvit.lock").Should().Equal(before, "a refused resume writes nothing but its (empty) lock");
+        (code, _, error) = Train("--resume", bad, "--json", "--allow-nonfinite");
+        code.Should().Be(1);
+        error.Should().Contain("holds non-finite values, loaded as --allow-nonfinite asks: ")
+            .And.Contain("error: Training diverged at step 4").And.Contain("the weights were already non-finite before step 4")
+            .And.NotContain("Try a lower learning rate");
+        Checkpoint.ReadInfo(bad).Step.Should().Be(3, "the checkpoint was not overwritten by the diverged step");
+    }
+
+    [SkippableFact]
     public void Io_failures_are_one_line_naming_the_path_and_the_cause()
     {
         RequireData();

@@ -44,4 +44,16 @@ public class MetricsLogTests
         MetricsLog.KeepThroughStep(folder.File("none.jsonl"), 1).Should().Be(0);
         File.Exists(folder.File("none.jsonl")).Should().BeFalse();
     }
+
+    [Fact]
+    public void A_non_finite_number_is_written_as_null_instead_of_failing()
+    {
+        using var folder = new TempFolder();
+        string path = folder.File("metrics.jsonl");
+        using (var log = new MetricsLog(path)) log.Write(new { Event = "step", Loss = float.NaN, GradNorm = double.PositiveInfinity, Step = 3 });
+        var line = JsonDocument.Parse(File.ReadAllLines(path).Single()).RootElement;
+        line.GetProperty("loss").ValueKind.Should().Be(JsonValueKind.Null);
+        line.GetProperty("gradNorm").ValueKind.Should().Be(JsonValueKind.Null);
+        line.GetProperty("step").GetInt32().Should().Be(3);
+    }
 }

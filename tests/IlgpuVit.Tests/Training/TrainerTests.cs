@@ -117,13 +117,67 @@ public class TrainerTests
     }
 
     [Fact]
-    public void A_diverging_run_stops_with_a_clear_error()
+    public void A_loss_that_blows_up_from_finite_weights_is_blamed_on_the_learning_rate()
     {
         using var trainer = TinyRun.Trainer(Backends.Cpu, out var model, TinyRun.Options() with { LearningRate = 1e30f, ClipNorm = 0 });
         using (model)
         {
             var act = () => Curve(trainer, 8);
-            act.Should().Throw<TrainingDivergedException>().WithMessage("Training diverged at step *");
+            var error = act.Should().Throw<TrainingDivergedException>().Which;
+            error.Step.Should().BeGreaterThan(1, "the first step starts from finite weights and a finite loss");
+            error.Message.Should().Match($"Training diverged at step {error.Step}: the loss blew up at step {error.Step} (loss *, gradient norm *) " +
+                                         "though the weights were finite: try a lower learning rate or gradient clipping.");
+            error.WeightsWereNonFinite.Should().BeFalse();
+            error.NonFiniteWeight.Should().BeNull();
+        }
+    }
+
+    [Fact]
+    public void Weights_that_hold_NaN_before_the_first_step_are_named_and_not_blamed_on_the_learning_rate()
+    {
+        using var trainer = TinyRun.Trainer(Backends.Cpu, out var model);
+        using (model)
+        {
+            var qkv = model.Parameters().Single(p => p.Name == "blocks.0.attn.qkv.weight");
+            var values = qkv.Value.ToArray();
+            values[17] = float.NaN;
+            values[40] = float.NaN;
+            qkv.Value.CopyFrom(values);
+            var act = () => Curve(trainer, 1);
+            var error = act.Should().Throw<TrainingDivergedException>().Which;
+            error.Message.Should().Be("Training diverged at step 1: the weights were already non-finite before step 1 " +
+                                      "(tensor 'blocks.0.attn.qkv.weight' holds 2 non-finite values (first: NaN at index 17)): " +
+                                      "the model was loaded or initialised with NaN/Inf values, not a learning-rate problem.");
+            error.WeightsWereNonFinite.Should().BeTrue();
+        }
+    }
+
+    [Fact]
+    public void Weights_that_turn_non_finite_after_a_step_are_blamed_on_that_update()
+    {
+        using var trainer = TinyRun.Trainer(Backends.Cpu, out var model);
+        using (model)
+        {
+            Curve(trainer, 2);
+            var head = model.Parameters().Single(p => p.Name == "head.bias");
+            head.Value.CopyFrom([0f, float.PositiveInfinity, 0f]);
+            var act = () => Curve(trainer, 1);
+            act.Should().Throw<TrainingDivergedException>().Which.Message.Should().StartWith(
+                "Training diverged at step 3: the weights became non-finite in the update of step 2 (tensor 'head.bias' holds 1 non-finite value " +
+                "(first: +Inf at index 1)) though its loss and gradient norm were finite");
+        }
+    }
+
+    [Fact]
+    public void Huge_but_finite_weights_whose_squares_overflow_count_as_finite()
+    {
+        using var trainer = TinyRun.Trainer(Backends.Cpu, out var model, TinyRun.Options() with { ClipNorm = 0 });
+        using (model)
+        {
+            var head = model.Parameters().Single(p => p.Name == "head.weight");
+            head.Value.CopyFrom(head.Value.ToArray().Select(v => v * 1e37f).ToArray());
+            var act = () => Curve(trainer, 1);
+            act.Should().Throw<TrainingDivergedException>().Which.WeightsWereNonFinite.Should().BeFalse("1e37 squared overflows, yet every weight is finite");
         }
     }
 
