@@ -2,7 +2,7 @@
 // against finite differences (GradCheck), on odd shapes.
 using IlgpuVit.Kernels;
 using IlgpuVit.Runtime;
-using IlgpuVit.Tests.Kernels;
+using IlgpuVit.Tests.Kernels.Convolution;
 using IlgpuVit.Tests.Support;
 using static IlgpuVit.Tests.Autodiff.GradCheck;
 

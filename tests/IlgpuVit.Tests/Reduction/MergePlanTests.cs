@@ -8,6 +8,7 @@
 using FluentAssertions;
 using IlgpuVit.Kernels;
 using IlgpuVit.Runtime;
+using IlgpuVit.Tests.Kernels.TokenReduction;
 using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.Kernels;

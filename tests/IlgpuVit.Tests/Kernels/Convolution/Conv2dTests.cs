@@ -7,7 +7,7 @@ using IlgpuVit.Kernels;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Support;
 
-namespace IlgpuVit.Tests.Kernels;
+namespace IlgpuVit.Tests.Kernels.Convolution;
 
 public class Conv2dTests
 {

@@ -3,7 +3,7 @@
 // kernel tests and the autodiff gradient checks.
 using IlgpuVit.Kernels;
 
-namespace IlgpuVit.Tests.Kernels;
+namespace IlgpuVit.Tests.Kernels.Convolution;
 
 public static class ConvReference
 {

@@ -6,7 +6,7 @@ using IlgpuVit.Kernels;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Support;
 
-namespace IlgpuVit.Tests.Kernels;
+namespace IlgpuVit.Tests.Kernels.TokenReduction;
 
 public class HeadMeanKeysTests
 {

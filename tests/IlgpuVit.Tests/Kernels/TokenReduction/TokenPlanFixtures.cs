@@ -4,7 +4,7 @@
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Support;
 
-namespace IlgpuVit.Tests.Kernels;
+namespace IlgpuVit.Tests.Kernels.TokenReduction;
 
 public static class TokenPlanFixtures
 {

@@ -4,7 +4,7 @@ using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Support;
 using MathNet.Numerics;
 
-namespace IlgpuVit.Tests.Kernels;
+namespace IlgpuVit.Tests.Kernels.Transformer;
 
 public class GeluBackwardTests
 {

@@ -3,7 +3,7 @@ using IlgpuVit.Kernels;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Support;
 
-namespace IlgpuVit.Tests.Kernels;
+namespace IlgpuVit.Tests.Kernels.Transformer;
 
 public class ReduceTests
 {

@@ -10,7 +10,7 @@ using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Support;
 
-namespace IlgpuVit.Tests.Reduction;
+namespace IlgpuVit.Tests.Reduction.Tome;
 
 public sealed class TomeReducerTests : IDisposable
 {

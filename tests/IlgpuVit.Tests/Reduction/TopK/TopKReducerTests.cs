@@ -11,7 +11,7 @@ using IlgpuVit.Tests.Support;
 using IlgpuVit.Tests.Training;
 using IlgpuVit.Training;
 
-namespace IlgpuVit.Tests.Reduction;
+namespace IlgpuVit.Tests.Reduction.TopK;
 
 public class TopKReducerTests
 {

@@ -4,9 +4,10 @@
 using FluentAssertions;
 using IlgpuVit.Kernels;
 using IlgpuVit.Runtime;
+using IlgpuVit.Tests.Kernels.TokenReduction;
 using IlgpuVit.Tests.Support;
 
-namespace IlgpuVit.Tests.Kernels;
+namespace IlgpuVit.Tests.Reduction.TopKVpa;
 
 public class RedistributeSizesTests
 {

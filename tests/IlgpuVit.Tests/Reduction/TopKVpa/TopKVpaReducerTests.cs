@@ -9,7 +9,7 @@ using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Support;
 
-namespace IlgpuVit.Tests.Reduction;
+namespace IlgpuVit.Tests.Reduction.TopKVpa;
 
 public class TopKVpaReducerTests
 {
