@@ -28,6 +28,10 @@ public abstract record ReductionRate
     /// <summary>Non-CLS tokens removed in block <paramref name="layer"/> when <paramref name="tokens"/> tokens (CLS included) are present.</summary>
     public abstract int Removed(int layer, int tokens);
 
+    /// <summary>The rate as <see cref="Parse"/> reads it: "rate=0.06", "r=8", "keep=0.7@3,6,9".</summary>
+    // A method, not a property: a record prints its properties, and tests read that print.
+    public abstract string Spelling();
+
     /// <summary>
     /// Tokens (CLS included) present after each of <paramref name="depth"/> blocks, starting from
     /// <paramref name="tokens"/>; element l is what block l hands on.
@@ -106,6 +110,23 @@ public sealed record PruningRate(double Rate, Rounding Rounding = Rounding.Ceil,
         return Math.Clamp(removed, 0, Math.Max(0, tokens - 1 - MinTokens));
     }
 
+    /// <inheritdoc/>
+    public override string Spelling() =>
+        "rate=" + Digits(Rate) + (Rounding == Rounding.Ceil ? "" : ",round=" + Rounding.ToString().ToLowerInvariant())
+        + (MinTokens == 1 ? "" : ",min=" + MinTokens.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// <paramref name="rate"/> as a spec holds it, to six decimals: an adjusted rate is stored in checkpoints as a spec, so
+    /// the run, its checkpoint and an evaluation of it prune alike.
+    /// </summary>
+    public static double Spelled(double rate) => double.Parse(rate.ToString(SixDecimals, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    private const string SixDecimals = "0.######";
+
+    // Six decimals where they hold the rate exactly (every adjusted rate), else every digit it needs.
+    private static string Digits(double rate) =>
+        Spelled(rate) == rate ? rate.ToString(SixDecimals, CultureInfo.InvariantCulture) : rate.ToString("R", CultureInfo.InvariantCulture);
+
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">The rate is outside [0, 1) or MinTokens is below 1.</exception>
     public PruningRate Validate()
@@ -122,6 +143,9 @@ public sealed record MergeCount(int R) : ReductionRate
 {
     /// <inheritdoc/>
     public override int Removed(int layer, int tokens) => Math.Min(R, (tokens - 1) / 2);
+
+    /// <inheritdoc/>
+    public override string Spelling() => "r=" + R.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Checks the value.</summary>
     /// <exception cref="ArgumentException">R is negative.</exception>
@@ -143,6 +167,10 @@ public sealed record KeepSchedule(double Keep, int[] Layers) : ReductionRate
         int kept = Math.Max(1, (int)Math.Ceiling(Keep * (tokens - 1) - 1e-9));
         return tokens - 1 - kept;
     }
+
+    /// <inheritdoc/>
+    public override string Spelling() =>
+        "keep=" + Keep.ToString("R", CultureInfo.InvariantCulture) + "@" + string.Join(',', Layers.Select(l => l.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">k is outside (0, 1] or a layer is negative.</exception>

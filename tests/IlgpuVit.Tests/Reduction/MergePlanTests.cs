@@ -7,6 +7,7 @@
 // Plan outputs are prefilled with junk, so a token the kernel forgets to write shows.
 using FluentAssertions;
 using IlgpuVit.Kernels;
+using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Kernels.TokenReduction;
 using IlgpuVit.Tests.Support;
@@ -39,7 +40,7 @@ public class MergePlanTests
             using var tk = Tensor<int>.FromArray(device, kept, batch, k1);
             using var td = Tensor<int>.FromArray(device, dropped, batch, d);
             using var ts = device.FromArray(scores, batch, tokens - 1);
-            var (destination, weight) = RunPlan(device, batch, tokens, (dst, w) => Ops.EvitPlan(tk, td, ts, dst, w));
+            var (destination, weight) = RunPlan(device, batch, tokens, (dst, w) => EvitFusion.EvitPlan(tk, td, ts, dst, w));
             var expectedDestination = new int[batch * tokens];
             var expectedWeight = new double[batch * tokens];
             for (int b = 0; b < batch; b++)
@@ -69,7 +70,7 @@ public class MergePlanTests
                 using var td = Tensor<int>.FromArray(device, dropped, batch, d);
                 using var th = Tensor<int>.FromArray(device, hosts, batch, d);
                 using var tb = device.FromArray(best, batch, d);
-                var (destination, weight) = RunPlan(device, batch, tokens, (dst, w) => Ops.EtpsPlan(tk, td, th, tb, tau, dst, w));
+                var (destination, weight) = RunPlan(device, batch, tokens, (dst, w) => EtpsSqueeze.EtpsPlan(tk, td, th, tb, tau, dst, w));
                 var expectedDestination = new int[batch * tokens];
                 var expectedWeight = new double[batch * tokens];
                 for (int b = 0; b < batch; b++)
@@ -104,7 +105,7 @@ public class MergePlanTests
                 using var tm = Tensor<int>.FromArray(device, merged, batch, r);
                 using var ts = device.FromArray(sizes, batch, tokens);
                 using var mask = Tensor<int>.FromArray(device, Enumerable.Repeat(5, batch * a).ToArray(), batch, a);
-                var (destination, weight) = RunPlan(device, batch, tokens, (dst, w) => Ops.TomePlan(tp, tm, ts, mask, dst, w));
+                var (destination, weight) = RunPlan(device, batch, tokens, (dst, w) => TomeMatching.TomePlan(tp, tm, ts, mask, dst, w));
 
                 var expected = new int[batch * tokens];
                 for (int b = 0; b < batch; b++)
@@ -177,7 +178,7 @@ public class MergePlanTests
             Ops.NormalizeRows(guests, guests, eps: 1e-6f);
             Ops.NormalizeRows(reserved, reserved, eps: 1e-6f);
             Ops.BestMatch(guests, reserved, firstRow: 0, firstColumn: 1, hosts, best);
-            Ops.EtpsPlan(kept, dropped, hosts, best, tau, destination, weight);
+            EtpsSqueeze.EtpsPlan(kept, dropped, hosts, best, tau, destination, weight);
             Ops.IndexPlan(destination, weight, tsizes, normalize: true, offsets, sources, newSizes);
             Ops.CombineRows(tx, offsets, sources, weight, y);
 
@@ -252,7 +253,7 @@ public class MergePlanTests
             Ops.SplitAlternate(keys, keysA, keysB);
             Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);
             Ops.TopK(best, merged);
-            Ops.TomePlan(partner, merged, tsizes, mask, destination, weight);
+            TomeMatching.TomePlan(partner, merged, tsizes, mask, destination, weight);
             Ops.IndexPlan(destination, weight, tsizes, normalize: true, offsets, sources, newSizes);
             Ops.CombineRows(tx, offsets, sources, weight, y);
 
@@ -311,24 +312,24 @@ public class MergePlanTests
         using var best = device.Zeros(2, 4);
         using var allKept = Tensor<int>.Zeros(device, 2, 7);
 
-        var badScores = () => Ops.EvitPlan(kept, dropped, wrongScores, destination, weight);
+        var badScores = () => EvitFusion.EvitPlan(kept, dropped, wrongScores, destination, weight);
         badScores.Should().Throw<ShapeMismatchException>().WithMessage("EvitPlan: scores has shape (2, 7), expected (2, 6).");
-        var badDropped = () => Ops.EvitPlan(kept, wrongDropped, scores, destination, weight);
+        var badDropped = () => EvitFusion.EvitPlan(kept, wrongDropped, scores, destination, weight);
         badDropped.Should().Throw<ShapeMismatchException>().WithMessage("EvitPlan: dropped has shape (2, 3), expected (2, 4).");
-        var nothingDropped = () => Ops.EtpsPlan(allKept, dropped, dropped, best, 1f, destination, weight);
+        var nothingDropped = () => EtpsSqueeze.EtpsPlan(allKept, dropped, dropped, best, 1f, destination, weight);
         nothingDropped.Should().Throw<ShapeMismatchException>().WithMessage("EtpsPlan: kept has shape (2, 7) and destination (2, 7)*K + 1 < T*");
-        var badHosts = () => Ops.EtpsPlan(kept, dropped, wrongDropped, best, 1f, destination, weight);
+        var badHosts = () => EtpsSqueeze.EtpsPlan(kept, dropped, wrongDropped, best, 1f, destination, weight);
         badHosts.Should().Throw<ShapeMismatchException>().WithMessage("EtpsPlan: hosts has shape (2, 3), expected (2, 4).");
         foreach (float tau in new[] { 0f, -1f, float.NaN })
         {
-            var badTau = () => Ops.EtpsPlan(kept, dropped, dropped, best, tau, destination, weight);
+            var badTau = () => EtpsSqueeze.EtpsPlan(kept, dropped, dropped, best, tau, destination, weight);
             badTau.Should().Throw<ArgumentOutOfRangeException>().WithMessage("EtpsPlan: tau must be positive.*").Which.ParamName.Should().Be("tau");
         }
 
         using var partner = Tensor<int>.Zeros(device, 2, 4);
         using var tooMany = Tensor<int>.Zeros(device, 2, 4);
         using var mask = Tensor<int>.Zeros(device, 2, 4);
-        var badMerged = () => Ops.TomePlan(partner, tooMany, weight, mask, destination, weight);
+        var badMerged = () => TomeMatching.TomePlan(partner, tooMany, weight, mask, destination, weight);
         badMerged.Should().Throw<ShapeMismatchException>().WithMessage("TomePlan: merged has shape (2, 4); it needs (2, r) with r < 4.");
     }
 }

@@ -52,8 +52,9 @@ public class MergeReducerTests
     [InlineData(2, 17, 8, 2, "keep=0.5@0")]
     public void Evit_fuses_the_dropped_tokens_weighted_by_score(int batch, int tokens, int channels, int heads, string rate)
     {
-        var reducer = (EvitReducer)ReductionMethod.Parse("evit:" + rate)!;
-        int removed = reducer.Rate.Removed(0, tokens), keep = Math.Max(1, tokens - 2 - removed);
+        var spec = ReductionSpec.Parse("evit:" + rate)!;
+        var reducer = new TokenReduction(spec, depth: 1);
+        int removed = spec.Rate.Removed(0, tokens), keep = Math.Max(1, tokens - 2 - removed);
         var p = TestData.Uniform(9, batch * heads * tokens * tokens, 1f).Select(Math.Abs).ToArray();
         using var probabilities = Backends.Cpu.FromArray(p, batch, heads, tokens, tokens);
         Run(Backends.Cpu, [In(1, 1f, batch, tokens, channels)], (t, v) => ReduceOnce(reducer, t, v[0], probabilities, new TokenState()), x =>
@@ -78,7 +79,7 @@ public class MergeReducerTests
     [InlineData(2, 50, 16, 4, 2f)]
     public void Etps_squeezes_each_pruned_token_into_its_most_similar_reserved_token(int batch, int tokens, int channels, int heads, float tau)
     {
-        var reducer = new EtpsReducer(new PruningRate(0.4), tau);
+        var reducer = new TokenReduction(new ReductionSpec(new EtpsPlanner(tau), new PruningRate(0.4)), depth: 1);
         int keep = tokens - 1 - reducer.Rate.Removed(0, tokens);
         var p = TestData.Uniform(9, batch * heads * tokens * tokens, 1f).Select(Math.Abs).ToArray();
         var x0 = TestData.Uniform(1, batch * tokens * channels).ToDouble();

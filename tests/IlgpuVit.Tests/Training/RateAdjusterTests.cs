@@ -129,8 +129,8 @@ public class RateAdjusterTests
     {
         ReductionMethod.WithRate("etps", 0.0875).Should().Be("etps:rate=0.0875");
         ReductionMethod.WithRate("topk-vpa:lambda=0.5,mode=uniform", 0.1).Should().Be("topk-vpa:rate=0.1,lambda=0.5,mode=uniform");
-        ReductionMethod.Parse(ReductionMethod.WithRate("topk-vpa:lambda=0.5", 0.1)).Should().BeOfType<TopKVpaReducer>()
-            .Which.Should().Be(new TopKVpaReducer(new PruningRate(0.1), 0.5f, 0.5f));
+        ReductionSpec.Parse(ReductionMethod.WithRate("topk-vpa:lambda=0.5", 0.1))
+            .Should().Be(new ReductionSpec(new TopKVpaPlanner(new LambdaSchedule(0.5f, 0.5f)), new PruningRate(0.1)));
         ReductionMethod.HasRate("tome:r=8").Should().BeTrue();
         ReductionMethod.HasRate("evit:keep=0.7@3").Should().BeTrue();
         ReductionMethod.HasRate("topk-vpa:lambda=1").Should().BeFalse();

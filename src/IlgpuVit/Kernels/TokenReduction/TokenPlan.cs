@@ -83,6 +83,18 @@ public static partial class Ops
         LaunchGather(dy, destination, weight, dx, accumulate);
     }
 
+    /// <summary>Checks the shapes every plan builder of a kept/dropped split shares (EViT, eTPS); returns (B, T).</summary>
+    internal static (int Batch, int Tokens) PlanShapes(string op, Tensor<int> kept, Tensor<int> dropped, Tensor<int> destination, Tensor<float> weight)
+    {
+        ShapeMismatchException.Require(kept.Shape.Rank == 2 && destination.Shape.Rank == 2 && kept.Shape[0] == destination.Shape[0]
+            && kept.Shape[1] >= 1 && kept.Shape[1] < destination.Shape[1], op,
+            $"kept has shape {kept.Shape} and destination {destination.Shape}; they need (B, K + 1) and (B, T) with K + 1 < T.");
+        int b = destination.Shape[0], t = destination.Shape[1];
+        ShapeMismatchException.ThrowIfDifferent(op, "dropped", new Shape(b, t - kept.Shape[1]), dropped.Shape);
+        ShapeMismatchException.ThrowIfDifferent(op, "weight", destination.Shape, weight.Shape);
+        return (b, t);
+    }
+
     // One index per image. offsets[0..m) first count the tokens of each row, then become row ends
     // (inclusive prefix sum); a backward pass over the tokens decrements them into row starts while
     // it fills sources, which leaves each row's sources in increasing order.

@@ -6,24 +6,25 @@
 // IndexPlan. A kept token with no guests gets e / e = 1 and is unchanged; CLS never hosts.
 // One kernel index per image.
 
-namespace IlgpuVit.Kernels;
+namespace IlgpuVit.Reduction;
 
-public static partial class Ops
+/// <summary>eTPS's plan builder on the device.</summary>
+public static class EtpsSqueeze
 {
     /// <summary>
     /// Fills the (unnormalised) token plan of eTPS for the rows <paramref name="kept"/> (B, K + 1) and
     /// <paramref name="dropped"/> (B, D): <paramref name="destination"/> and <paramref name="weight"/> (B, T), from the
     /// dropped tokens' <paramref name="hosts"/> (B, D; kept rows in [1, K]) and their cosine <paramref name="best"/> (B, D),
-    /// divided by <paramref name="tau"/>. Index it with <see cref="IndexPlan"/>, normalize on.
+    /// divided by <paramref name="tau"/>. Index it with <see cref="Ops.IndexPlan"/>, normalize on.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The shapes do not fit.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="tau"/> is not positive.</exception>
     public static void EtpsPlan(Tensor<int> kept, Tensor<int> dropped, Tensor<int> hosts, Tensor<float> best, float tau,
         Tensor<int> destination, Tensor<float> weight)
     {
-        OnOneDevice("EtpsPlan", kept, dropped, hosts, best, destination, weight);
+        Ops.OnOneDevice("EtpsPlan", kept, dropped, hosts, best, destination, weight);
         if (!(tau > 0f)) throw new ArgumentOutOfRangeException(nameof(tau), tau, "EtpsPlan: tau must be positive.");
-        var (b, t) = PlanShapes("EtpsPlan", kept, dropped, destination, weight);
+        var (b, t) = Ops.PlanShapes("EtpsPlan", kept, dropped, destination, weight);
         ShapeMismatchException.ThrowIfDifferent("EtpsPlan", "hosts", dropped.Shape, hosts.Shape);
         ShapeMismatchException.ThrowIfDifferent("EtpsPlan", "best", dropped.Shape, best.Shape);
         var launch = weight.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<

@@ -4,9 +4,10 @@
 // so the plan has K + 2 rows. CombineRows applies it. One kernel index per image.
 // Source: EViT (Liang et al., ICLR 2022), the inattentive-token fusion.
 
-namespace IlgpuVit.Kernels;
+namespace IlgpuVit.Reduction;
 
-public static partial class Ops
+/// <summary>EViT's plan builder on the device.</summary>
+public static class EvitFusion
 {
     /// <summary>
     /// Fills the token plan of EViT: <paramref name="destination"/> and <paramref name="weight"/> (B, T) for the rows
@@ -16,25 +17,13 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">The shapes do not fit.</exception>
     public static void EvitPlan(Tensor<int> kept, Tensor<int> dropped, Tensor<float> scores, Tensor<int> destination, Tensor<float> weight)
     {
-        OnOneDevice("EvitPlan", kept, dropped, scores, destination, weight);
-        var (b, t) = PlanShapes("EvitPlan", kept, dropped, destination, weight);
+        Ops.OnOneDevice("EvitPlan", kept, dropped, scores, destination, weight);
+        var (b, t) = Ops.PlanShapes("EvitPlan", kept, dropped, destination, weight);
         ShapeMismatchException.ThrowIfDifferent("EvitPlan", "scores", new Shape(b, t - 1), scores.Shape);
         var launch = weight.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(EvitPlanKernel, group));
         launch(weight.Device.Accelerator.DefaultStream, b, kept.View, dropped.View, scores.View, destination.View, weight.View,
             t, kept.Shape[1]);
-    }
-
-    /// <summary>Checks the shapes every plan builder shares; returns (B, T).</summary>
-    internal static (int Batch, int Tokens) PlanShapes(string op, Tensor<int> kept, Tensor<int> dropped, Tensor<int> destination, Tensor<float> weight)
-    {
-        ShapeMismatchException.Require(kept.Shape.Rank == 2 && destination.Shape.Rank == 2 && kept.Shape[0] == destination.Shape[0]
-            && kept.Shape[1] >= 1 && kept.Shape[1] < destination.Shape[1], op,
-            $"kept has shape {kept.Shape} and destination {destination.Shape}; they need (B, K + 1) and (B, T) with K + 1 < T.");
-        int b = destination.Shape[0], t = destination.Shape[1];
-        ShapeMismatchException.ThrowIfDifferent(op, "dropped", new Shape(b, t - kept.Shape[1]), dropped.Shape);
-        ShapeMismatchException.ThrowIfDifferent(op, "weight", destination.Shape, weight.Shape);
-        return (b, t);
     }
 
     internal static void EvitPlanKernel(Index1D b, ArrayView<int> kept, ArrayView<int> dropped, ArrayView<float> scores,

@@ -6,21 +6,22 @@
 // Source: ToMe, tome/merge.py (bipartite_soft_matching, merge_wavg); unlike it, unmerged A tokens
 // keep their token order (methods.md), so CLS stays first.
 
-namespace IlgpuVit.Kernels;
+namespace IlgpuVit.Reduction;
 
-public static partial class Ops
+/// <summary>ToMe's plan builder on the device.</summary>
+public static class TomeMatching
 {
     /// <summary>
     /// Fills ToMe's token plan (T − r output rows) for T tokens: <paramref name="merged"/> (B, r) are the merging A
     /// tokens (indices into A, never 0: CLS), <paramref name="partner"/> (B, |A|) their B partners,
     /// <paramref name="sizes"/> (B, T) the weights; <paramref name="mask"/> (B, |A|) is scratch.
-    /// Index it with <see cref="IndexPlan"/>, normalize on.
+    /// Index it with <see cref="Ops.IndexPlan"/>, normalize on.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The shapes do not fit.</exception>
     public static void TomePlan(Tensor<int> partner, Tensor<int> merged, Tensor<float> sizes, Tensor<int> mask,
         Tensor<int> destination, Tensor<float> weight)
     {
-        OnOneDevice("TomePlan", partner, merged, sizes, mask, destination, weight);
+        Ops.OnOneDevice("TomePlan", partner, merged, sizes, mask, destination, weight);
         ShapeMismatchException.Require(destination.Shape.Rank == 2 && destination.Shape[1] >= 2, "TomePlan",
             $"destination has shape {destination.Shape}; it needs (B, T) with T ≥ 2.");
         int b = destination.Shape[0], t = destination.Shape[1], a = (t + 1) / 2;

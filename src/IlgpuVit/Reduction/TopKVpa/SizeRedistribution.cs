@@ -6,7 +6,7 @@
 //   uniform (2):   spread evenly over the kept tokens
 // CLS never receives size (it stands for no patch) and keeps its own. One kernel index per image, O(T).
 
-namespace IlgpuVit.Kernels;
+namespace IlgpuVit.Reduction;
 
 /// <summary>Where VPA moves the sizes of dropped tokens.</summary>
 public enum SizeMode
@@ -19,20 +19,21 @@ public enum SizeMode
     Uniform,
 }
 
-public static partial class Ops
+/// <summary>VPA's size bookkeeping on the device.</summary>
+public static class SizeRedistribution
 {
     /// <summary>
     /// New sizes (B, K + 1) of the kept tokens <paramref name="kept"/> (B, K + 1; CLS first, from KeptTokenIndex):
     /// their own <paramref name="sizes"/> (B, T) plus the sizes of the <paramref name="dropped"/> tokens (B, D), moved as
     /// <paramref name="mode"/> says. <paramref name="scores"/> (B, T − 1) are the importance scores of tokens 1..T−1;
-    /// <paramref name="hosts"/> (B, D; kept rows in [1, K], from <see cref="BestMatch"/> with firstColumn 1) is needed in host mode only.
+    /// <paramref name="hosts"/> (B, D; kept rows in [1, K], from <see cref="Ops.BestMatch"/> with firstColumn 1) is needed in host mode only.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The shapes do not fit together.</exception>
     /// <exception cref="ArgumentNullException">Host mode without hosts.</exception>
     public static void RedistributeSizes(Tensor<float> sizes, Tensor<int> kept, Tensor<int> dropped, Tensor<float> scores, Tensor<int>? hosts,
         SizeMode mode, Tensor<float> newSizes)
     {
-        OnOneDevice("RedistributeSizes", sizes, kept, dropped, scores, hosts, newSizes);
+        Ops.OnOneDevice("RedistributeSizes", sizes, kept, dropped, scores, hosts, newSizes);
         ShapeMismatchException.Require(sizes.Shape.Rank == 2 && kept.Shape.Rank == 2 && kept.Shape[0] == sizes.Shape[0]
             && kept.Shape[1] < sizes.Shape[1] && kept.Shape[1] >= 2, "RedistributeSizes",
             $"sizes have shape {sizes.Shape} and kept {kept.Shape}; they need (B, T) and (B, K + 1) with 1 ≤ K < T − 1.");

@@ -1,5 +1,5 @@
 // ToMe against an independent implementation: scripts/make_tome_fixtures.py runs ToMe's published
-// algorithm (tome/merge.py) in torch, float64, on random tokens, keys and sizes. The C# TomeReducer,
+// algorithm (tome/merge.py) in torch, float64, on random tokens, keys and sizes. ToMe's planner applied,
 // given the same keys through a qkv tensor, must merge the same tokens (merged rows and sizes) and
 // send the same gradient back to the input tokens. Odd and even token counts, r up to its clamp.
 using FluentAssertions;
@@ -52,7 +52,7 @@ public sealed class TomeReducerTests : IDisposable
         var state = new TokenState { Sizes = sizes };
         using var tape = new Tape();
         var context = new ReductionContext(0, new AttentionOutput(x, qkvVar, probabilities), state);
-        var merged = new TomeReducer(new MergeCount(r)).Reduce(tape, x, context);
+        var merged = new TokenReduction(new ReductionSpec(new TomePlanner(LambdaSchedule.One), new MergeCount(r)), depth: 1).Reduce(tape, x, context);
 
         merged.Shape.Should().Be(new Shape(batch, tokens - r, channels));
         Check.Close(merged.Value.ToArray(), _fixture.ReadSingles(c + "merged").ToDouble(), 1e-5, 1e-6, $"{c}merged");

@@ -28,7 +28,7 @@ public class TopKReducerTests
     {
         using var model = new VisionTransformer(Config, Backends.Cpu, seed: 1);
         var rate = ReductionRate.Parse("rate=0.25");
-        foreach (var block in model.Blocks) block.Reducer = new TopKReducer(rate);
+        new ReductionSpec(new TopKPlanner(), rate).Apply(model);
         using var images = Backends.Cpu.FromArray(TestData.Uniform(2, 3 * 3 * 16 * 16), 3, 3, 16, 16);
         var state = new TokenState();
         Logits(model, images, state);
@@ -43,7 +43,7 @@ public class TopKReducerTests
         using var model = new VisionTransformer(Config, Backends.Cpu, seed: 1);
         using var images = Backends.Cpu.FromArray(TestData.Uniform(2, 2 * 3 * 16 * 16), 2, 3, 16, 16);
         var plain = Logits(model, images);
-        foreach (var block in model.Blocks) block.Reducer = new TopKReducer(new PruningRate(0));
+        new ReductionSpec(new TopKPlanner(), new PruningRate(0)).Apply(model);
         Logits(model, images).Should().Equal(plain);
     }
 
@@ -52,7 +52,7 @@ public class TopKReducerTests
     {
         var device = Backends.Cpu;
         using var block = new Block(device, 0, 16, 2, 32, 1e-6f, new Random(4));
-        block.Reducer = new TopKReducer(new PruningRate(0.5));
+        block.Reducer = new TokenReduction(new ReductionSpec(new TopKPlanner(), new PruningRate(0.5)), depth: 1);
         int b = 2, t = 9;
         var x = TestData.Uniform(3, b * t * 16);
         using var input = new Variable(device.FromArray(x, b, t, 16));
@@ -80,7 +80,7 @@ public class TopKReducerTests
         using var trainer = TinyRun.Trainer(Backends.Cpu, out var model, TinyRun.Options() with { Epochs = 6 });
         using (model)
         {
-            foreach (var block in model.Blocks) block.Reducer = new TopKReducer(ReductionRate.Parse("rate=0.3"));
+            ReductionSpec.Parse("topk:rate=0.3")!.Apply(model);
             var losses = new List<float>();
             while (!trainer.Finished) losses.AddRange(trainer.RunEpoch().Select(s => s.Loss));
             losses.Should().OnlyContain(l => float.IsFinite(l));

@@ -3,6 +3,7 @@
 // proportion to their scores (attention) or evenly (uniform); CLS never receives; Σ size is conserved.
 using FluentAssertions;
 using IlgpuVit.Kernels;
+using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Kernels.TokenReduction;
 using IlgpuVit.Tests.Support;
@@ -46,7 +47,7 @@ public class RedistributeSizesTests
         using var tscores = device.FromArray(scores, batch, tokens - 1);
         using var th = Tensor<int>.FromArray(device, hosts, batch, d);
         using var result = device.FromArray(TestData.Uniform(4, batch * k1, 9f), batch, k1);
-        Ops.RedistributeSizes(ts, tk, td, tscores, mode == SizeMode.Host ? th : null, mode, result);
+        SizeRedistribution.RedistributeSizes(ts, tk, td, tscores, mode == SizeMode.Host ? th : null, mode, result);
         var got = result.ToArray();
         string where = $"{mode} {what} ({batch}, {tokens}, {keep})";
         Check.Close(got, Reference(sizes, kept, dropped, scores, hosts, mode, batch, tokens), 1e-5, 1e-6, "new sizes " + where);
@@ -83,11 +84,11 @@ public class RedistributeSizesTests
         using var scores = device.Zeros(2, 6);
         using var wrongHosts = Tensor<int>.Zeros(device, 2, 5);
         using var result = device.Zeros(2, 3);
-        var noHosts = () => Ops.RedistributeSizes(sizes, kept, dropped, scores, null, SizeMode.Host, result);
+        var noHosts = () => SizeRedistribution.RedistributeSizes(sizes, kept, dropped, scores, null, SizeMode.Host, result);
         noHosts.Should().Throw<ArgumentNullException>().WithMessage("*host mode needs the hosts*");
-        var badHosts = () => Ops.RedistributeSizes(sizes, kept, dropped, scores, wrongHosts, SizeMode.Host, result);
+        var badHosts = () => SizeRedistribution.RedistributeSizes(sizes, kept, dropped, scores, wrongHosts, SizeMode.Host, result);
         badHosts.Should().Throw<ShapeMismatchException>().WithMessage("RedistributeSizes: hosts has shape (2, 5), expected (2, 4).");
-        var noneKept = () => Ops.RedistributeSizes(sizes, onlyCls, dropped, scores, null, SizeMode.Uniform, result);
+        var noneKept = () => SizeRedistribution.RedistributeSizes(sizes, onlyCls, dropped, scores, null, SizeMode.Uniform, result);
         noneKept.Should().Throw<ShapeMismatchException>().WithMessage("RedistributeSizes: *1 ≤ K < T − 1*");
     }
 }

@@ -71,12 +71,12 @@ public class TopKVpaReducerTests
         using var hosts = Tensor<int>.Zeros(device, b, 4);
         using var best = device.Zeros(b, 4);
         using var result = device.Zeros(b, 3);
-        // The host search as TopKVpaReducer composes it: normalised head-mean keys, the best kept row 1..K by cosine.
+        // The host search as TopKVpaPlanner composes it: normalised head-mean keys, the best kept row 1..K by cosine.
         Ops.HeadMeanKeys(tq, heads, keys, normalize: true);
         Ops.GatherRows(keys, td, guests);
         Ops.GatherRows(keys, tk, hostKeys);
         Ops.BestMatch(guests, hostKeys, firstRow: 0, firstColumn: 1, hosts, best);
-        Ops.RedistributeSizes(ts, tk, td, scores, hosts, SizeMode.Host, result);
+        SizeRedistribution.RedistributeSizes(ts, tk, td, scores, hosts, SizeMode.Host, result);
         var expected = new double[b * 3];
         for (int i = 0; i < b; i++)
         {
@@ -99,16 +99,16 @@ public class TopKVpaReducerTests
     [InlineData("topk:rate=0.1,lambda=1", "*topk takes no option lambda*")]
     public void Bad_options_are_named(string spec, string message)
     {
-        var act = () => ReductionMethod.Parse(spec);
+        var act = () => ReductionSpec.Parse(spec);
         act.Should().Throw<FormatException>().WithMessage(message);
     }
 
     [Fact]
     public void Lambda_ramps_linearly_from_the_first_to_the_last_layer()
     {
-        var vpa = (TopKVpaReducer)ReductionMethod.Parse("topk-vpa:rate=0.1,lambda=0.5..1", depth: 11)!;
-        vpa.Lambda(0).Should().Be(0.5f);
-        vpa.Lambda(5).Should().BeApproximately(0.75f, 1e-6f);
-        vpa.Lambda(10).Should().Be(1f);
+        var lambda = ((TopKVpaPlanner)ReductionSpec.Parse("topk-vpa:rate=0.1,lambda=0.5..1")!.Planner).Lambda;
+        lambda.At(0, depth: 11).Should().Be(0.5f);
+        lambda.At(5, depth: 11).Should().BeApproximately(0.75f, 1e-6f);
+        lambda.At(10, depth: 11).Should().Be(1f);
     }
 }

@@ -1,0 +1,53 @@
+// ToMe (methods.md, method 6; Bolya et al., ICLR 2023): bipartite soft matching on the keys averaged
+// over heads. A = even tokens (CLS among them), B = odd; each A token's best B partner by cosine
+// (Ops.BestMatch, CLS excluded); the r A tokens with the best scores merge into their partners by
+// size-weighted mean (TomeMatching; sizes add); unmerged A tokens in order, then B. Proportional
+// attention adds λ log(size) to the next block's logits (λ = 1 by default; 0 turns it off).
+
+namespace IlgpuVit.Reduction;
+
+/// <summary>Token merging (ToMe's r, or any other rate, at most half the non-CLS tokens present per layer).</summary>
+/// <param name="Lambda">λ of proportional attention per block.</param>
+public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
+{
+    /// <summary>"tome", option lambda.</summary>
+    public static MethodDefinition Definition { get; } = new("tome", [LambdaSchedule.Option], options => new TomePlanner(options.Lambda()));
+
+    /// <inheritdoc/>
+    public string Name => Definition.Name;
+
+    /// <inheritdoc/>
+    public IEnumerable<string> Options => Lambda == LambdaSchedule.One ? [] : [$"lambda={Lambda}"];
+
+    /// <inheritdoc/>
+    public bool TracksSizes => true;
+
+    /// <inheritdoc/>
+    public ReductionPlan Plan(in PlanningContext context)
+    {
+        int batch = context.Batch, tokens = context.Tokens;
+        int a = (tokens + 1) / 2, b = tokens / 2;
+        int r = Math.Min(context.Removed, a - 1);
+        var plan = ReductionPlan.Unchanged;
+        if (r > 0)
+        {
+            var device = context.Device;
+            using var keys = context.HeadMeanKeys();
+            int d = keys.Shape[2];
+            using var keysA = Tensor<float>.Empty(device, batch, a, d);
+            using var keysB = Tensor<float>.Empty(device, batch, b, d);
+            using var partner = Tensor<int>.Empty(device, batch, a);
+            using var best = Tensor<float>.Empty(device, batch, a);
+            using var merged = Tensor<int>.Empty(device, batch, r);
+            using var mask = Tensor<int>.Empty(device, batch, a);
+            Ops.SplitAlternate(keys, keysA, keysB);
+            Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);     // CLS scores −inf: never merges
+            Ops.TopK(best, merged);
+            var destination = Tensor<int>.Empty(device, batch, tokens);
+            var weight = Tensor<float>.Empty(device, batch, tokens);
+            TomeMatching.TomePlan(partner, merged, context.Sizes!, mask, destination, weight);
+            plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Macs = (double)(a - 1) * b * d };
+        }
+        return plan with { Lambda = Lambda.At(context.Layer + 1, context.Depth) };
+    }
+}
