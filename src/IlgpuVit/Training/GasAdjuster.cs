@@ -13,55 +13,51 @@ namespace IlgpuVit.Training;
 public sealed class GasAdjuster : RateAdjuster
 {
     private readonly GasOptions _options;
-    private GasState _state;
+    private double _rate, _previousLoss, _referenceNorm;
 
     /// <summary>A controller with <paramref name="options"/> and windows of <paramref name="windowSteps"/> steps.</summary>
-    public GasAdjuster(GasOptions options, int windowSteps)
+    public GasAdjuster(GasOptions options, int windowSteps) : base(windowSteps)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(windowSteps, 1);
         _options = options.Validate();
-        WindowSteps = windowSteps;
-        _state = new GasState { Rate = options.RateStart };
+        _rate = options.RateStart;
     }
 
     /// <inheritdoc/>
-    public override double Rate => _state.Rate;
+    public override double Rate => _rate;
 
     /// <inheritdoc/>
-    public override AdjusterWindow? Observe(float loss, float gradNorm)
+    protected override double CloseWindow(double loss, double gradNorm)
     {
-        var s = _state;
-        s.Steps++;
-        s.LossSum += loss;
-        s.NormSum += gradNorm;
-        if (++s.InWindow < WindowSteps) return null;
-        double lw = s.LossSum / s.InWindow, gw = s.NormSum / s.InWindow;
-        s.InWindow = 0;
-        s.LossSum = s.NormSum = 0;
-        s.Windows++;
-        if (s.Windows == 1) s.ReferenceNorm = gw;
-        double scale = Math.Clamp(s.ReferenceNorm / Math.Max(gw, 1e-12), _options.ScaleMin, _options.ScaleMax);
-        if (s.Windows > _options.WarmupWindows && s.PreviousLoss > 0)
+        int windows = Tally.Windows;
+        if (windows == 1) _referenceNorm = gradNorm;
+        double scale = Math.Clamp(_referenceNorm / Math.Max(gradNorm, 1e-12), _options.ScaleMin, _options.ScaleMax);
+        if (windows > _options.WarmupWindows && _previousLoss > 0)
         {
-            double change = (lw - s.PreviousLoss) / s.PreviousLoss;
+            double change = (loss - _previousLoss) / _previousLoss;
             double step = change <= -_options.Tolerance ? _options.Eta * scale
                 : change >= _options.Tolerance ? -_options.Backoff * _options.Eta * scale
                 : 0.5 * _options.Eta * scale;
-            s.Rate = Math.Clamp(s.Rate + step, _options.RateMin, _options.RateMax);
+            _rate = Math.Clamp(_rate + step, _options.RateMin, _options.RateMax);
         }
-        s.PreviousLoss = lw;
-        return new AdjusterWindow(s.Windows, s.Steps, s.Rate, lw, gw, scale);
+        _previousLoss = loss;
+        return scale;
     }
 
     /// <inheritdoc/>
-    public override string SaveState() => JsonSerializer.Serialize(_state);
+    public override string SaveState()
+    {
+        var t = Tally;
+        return JsonSerializer.Serialize(new GasState(_rate, _previousLoss, _referenceNorm, t.Windows, t.Steps, t.InWindow, t.LossSum, t.NormSum));
+    }
 
     /// <inheritdoc/>
     public override void RestoreState(string state)
     {
         try
         {
-            _state = JsonSerializer.Deserialize<GasState>(state) ?? throw new JsonException("null state");
+            var s = JsonSerializer.Deserialize<GasState>(state) ?? throw new JsonException("null state");
+            (_rate, _previousLoss, _referenceNorm) = (s.Rate, s.PreviousLoss, s.ReferenceNorm);
+            Tally = new WindowTally(s.Steps, s.InWindow, s.Windows, s.LossSum, s.NormSum);
         }
         catch (JsonException e)
         {
@@ -69,16 +65,7 @@ public sealed class GasAdjuster : RateAdjuster
         }
     }
 
-    /// <summary>Everything the controller carries between steps, serialised into checkpoints.</summary>
-    private sealed class GasState
-    {
-        public double Rate { get; set; }
-        public double PreviousLoss { get; set; }
-        public double ReferenceNorm { get; set; }
-        public int Windows { get; set; }
-        public int Steps { get; set; }
-        public int InWindow { get; set; }
-        public double LossSum { get; set; }
-        public double NormSum { get; set; }
-    }
+    /// <summary>What the controller carries between steps, as checkpoints store it.</summary>
+    private sealed record GasState(double Rate, double PreviousLoss, double ReferenceNorm, int Windows, int Steps, int InWindow, double LossSum,
+        double NormSum);
 }

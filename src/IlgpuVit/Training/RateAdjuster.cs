@@ -1,8 +1,10 @@
 // Pruning-rate adjusters (methods.md, "Pruning-rate adjustment"): a controller that sees every
 // optimizer step's loss and gradient norm, closes a window every M steps, and sets the one global
-// pruning rate p the reduction method uses (every block removes ceil(p (N − 1)) tokens). Every
-// window is reported (and logged by the training run); the state round-trips through checkpoints
-// as JSON so a resumed run continues the same trajectory.
+// pruning rate p the reduction method uses (every block removes ceil(p (N − 1)) tokens). The window
+// bookkeeping (steps, the open window's sums, windows closed) lives here for every adjuster; an
+// adjuster only decides the rate when a window closes, from the window's mean loss and gradient norm.
+// Every window is reported (and logged by the training run); the state round-trips through
+// checkpoints as JSON so a resumed run continues the same trajectory.
 //   gas            Gradient-Aware Scaling (GasAdjuster)
 //   ramp:P0..P1    a manual schedule: p goes linearly from P0 to P1 over the run (ramp:P is fixed)
 
@@ -19,17 +21,55 @@ namespace IlgpuVit.Training;
 /// <param name="Scale">GAS's gradient scale s (1 for a schedule).</param>
 public sealed record AdjusterWindow(int Window, int Step, double Rate, double Loss, double GradNorm, double Scale);
 
+/// <summary>The window bookkeeping of an adjuster, saved with its state.</summary>
+/// <param name="Steps">Optimizer steps seen.</param>
+/// <param name="InWindow">Steps in the open window.</param>
+/// <param name="Windows">Windows closed.</param>
+/// <param name="LossSum">Sum of the open window's losses.</param>
+/// <param name="NormSum">Sum of the open window's gradient norms.</param>
+public readonly record struct WindowTally(int Steps, int InWindow, int Windows, double LossSum, double NormSum);
+
 /// <summary>Sets the pruning rate during training.</summary>
 public abstract class RateAdjuster
 {
+    /// <summary>An adjuster with windows of <paramref name="windowSteps"/> optimizer steps.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The window is shorter than one step.</exception>
+    protected RateAdjuster(int windowSteps)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(windowSteps, 1);
+        WindowSteps = windowSteps;
+    }
+
     /// <summary>The current pruning rate p.</summary>
     public abstract double Rate { get; }
 
     /// <summary>Optimizer steps per window.</summary>
-    public int WindowSteps { get; protected init; }
+    public int WindowSteps { get; }
+
+    /// <summary>The window bookkeeping so far (adjusters save and restore it with their own state).</summary>
+    protected WindowTally Tally { get; set; }
 
     /// <summary>Feeds one optimizer step; returns the window it closed, if any (then <see cref="Rate"/> may have changed).</summary>
-    public abstract AdjusterWindow? Observe(float loss, float gradNorm);
+    public AdjusterWindow? Observe(float loss, float gradNorm)
+    {
+        var t = Tally;
+        t = t with { Steps = t.Steps + 1, InWindow = t.InWindow + 1, LossSum = t.LossSum + loss, NormSum = t.NormSum + gradNorm };
+        if (t.InWindow < WindowSteps)
+        {
+            Tally = t;
+            return null;
+        }
+        double meanLoss = t.LossSum / t.InWindow, meanNorm = t.NormSum / t.InWindow;
+        Tally = t with { InWindow = 0, LossSum = 0, NormSum = 0, Windows = t.Windows + 1 };
+        double scale = CloseWindow(meanLoss, meanNorm);
+        return new AdjusterWindow(Tally.Windows, Tally.Steps, Rate, meanLoss, meanNorm, scale);
+    }
+
+    /// <summary>
+    /// Decides the rate when a window closes (<see cref="Tally"/> already counts it) from its mean
+    /// <paramref name="loss"/> and mean <paramref name="gradNorm"/>; returns the gradient scale it used (1 for none).
+    /// </summary>
+    protected abstract double CloseWindow(double loss, double gradNorm);
 
     /// <summary>The adjuster's state as JSON (checkpoints).</summary>
     public abstract string SaveState();

@@ -10,32 +10,23 @@ public sealed class ScheduledRate : RateAdjuster
 {
     private readonly double _first, _last;
     private readonly int _totalSteps;
-    private (int Steps, int InWindow, double LossSum, double NormSum, int Windows) _state;
 
     /// <summary>p from <paramref name="first"/> to <paramref name="last"/> over <paramref name="totalSteps"/> steps, windows of <paramref name="windowSteps"/>.</summary>
-    public ScheduledRate(double first, double last, int windowSteps, int totalSteps)
+    public ScheduledRate(double first, double last, int windowSteps, int totalSteps) : base(windowSteps) =>
+        (_first, _last, _totalSteps) = (first, last, Math.Max(1, totalSteps));
+
+    /// <inheritdoc/>
+    public override double Rate => _first + (_last - _first) * Math.Min(1.0, (double)Tally.Steps / _totalSteps);
+
+    /// <inheritdoc/>
+    protected override double CloseWindow(double loss, double gradNorm) => 1;
+
+    /// <inheritdoc/>
+    public override string SaveState()
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(windowSteps, 1);
-        (_first, _last, _totalSteps, WindowSteps) = (first, last, Math.Max(1, totalSteps), windowSteps);
+        var t = Tally;
+        return JsonSerializer.Serialize(new[] { t.Steps, t.InWindow, t.Windows, t.LossSum, t.NormSum });
     }
-
-    /// <inheritdoc/>
-    public override double Rate => _first + (_last - _first) * Math.Min(1.0, (double)_state.Steps / _totalSteps);
-
-    /// <inheritdoc/>
-    public override AdjusterWindow? Observe(float loss, float gradNorm)
-    {
-        _state.Steps++;
-        _state.LossSum += loss;
-        _state.NormSum += gradNorm;
-        if (++_state.InWindow < WindowSteps) return null;
-        var window = new AdjusterWindow(++_state.Windows, _state.Steps, Rate, _state.LossSum / _state.InWindow, _state.NormSum / _state.InWindow, 1);
-        (_state.InWindow, _state.LossSum, _state.NormSum) = (0, 0, 0);
-        return window;
-    }
-
-    /// <inheritdoc/>
-    public override string SaveState() => JsonSerializer.Serialize(new[] { _state.Steps, _state.InWindow, _state.Windows, _state.LossSum, _state.NormSum });
 
     /// <inheritdoc/>
     public override void RestoreState(string state)
@@ -44,7 +35,7 @@ public sealed class ScheduledRate : RateAdjuster
         {
             var v = JsonSerializer.Deserialize<double[]>(state);
             if (v is not { Length: 5 }) throw new JsonException("expected five numbers");
-            _state = ((int)v[0], (int)v[1], v[3], v[4], (int)v[2]);
+            Tally = new WindowTally((int)v[0], (int)v[1], (int)v[2], v[3], v[4]);
         }
         catch (JsonException e)
         {

@@ -1,6 +1,6 @@
 // One training run from start (or a checkpoint) to its summary, shared by `ilgpuvit train`, the
 // experiment harness and library users: loads the data, builds the model, applies the reduction
-// method, trains with the rate adjuster (if any) re-applying the method at each window's rate,
+// method, trains with the rate adjuster (if any) setting the method's rate at each window,
 // evaluates on the test split after every epoch at the current rate, and writes to the run folder
 // metrics.jsonl (a line per step, per adjuster window and per evaluation), checkpoint.safetensors
 // after every epoch, every N steps if asked and on an interrupt (weights, optimizer, options, the
@@ -143,8 +143,9 @@ public static class TrainingRun
                                                    TrainLimit = recorded.TrainLimit, TestLimit = recorded.TestLimit };
         }
         options.Validate();
-        // A malformed method fails here, before any data loads (an adjusted method is checked at a sample rate).
-        ReductionMethod.Parse(options.Adjust.Trim() == "none" ? options.Method : ReductionMethod.WithRate(options.Method, 0.1), config.Depth);
+        // The method's spelling, parsed once: a malformed one fails here, before any data loads. A bare method for an adjuster
+        // is read at a sample rate (its errors quote it so); the adjuster's rate replaces that before the first step.
+        var method = options.Adjust.Trim() == "none" ? ReductionSpec.Parse(options.Method) : ReductionSpec.ParseBare(options.Method, 0.1);
 
         using var folder = RunFolder.Acquire(settings.OutDir);
         bool continuing = resumed is not null && SameFile(folder.Checkpoint, settings.Resume!);
@@ -183,8 +184,9 @@ public static class TrainingRun
                 observer?.Note($"{settings.Resume} holds non-finite values, loaded as --allow-nonfinite asks: {string.Join("; ", loaded.NonFinite)}.");
             if (adjuster is not null && resumed.AdjusterState is not null) adjuster.RestoreState(resumed.AdjusterState);
         }
-        string Spec() => adjuster is null ? options.Method : ReductionMethod.WithRate(options.Method, adjuster.Rate);
-        ReductionMethod.Apply(model, Spec());
+        var reduction = method?.Apply(model);
+        if (adjuster is not null) reduction!.SetPruningRate(adjuster.Rate);
+        string Spec() => reduction?.Spec.ToString() ?? "none";
         string definition = JsonSerializer.Serialize(new RunDefinition(settings.Data,
             settings.DataDir is null ? null : Path.GetFullPath(settings.DataDir), settings.TrainLimit, settings.TestLimit, settings.Init));
 
@@ -223,7 +225,7 @@ public static class TrainingRun
                     if (adjuster?.Observe(s.Loss, s.GradNorm) is { } w)
                     {
                         log.Write(new { @event = "window", step = s.Step, s.Epoch, w.Window, w.Rate, w.Loss, w.GradNorm, w.Scale });
-                        ReductionMethod.Apply(model, Spec());
+                        reduction!.SetPruningRate(adjuster.Rate);
                     }
                     report(s, images / clock.Elapsed.TotalSeconds, adjuster?.Rate ?? 0);
                     // The evaluation is logged before the checkpoint that follows it: a kill between the two resumes from the
