@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/IlgpuVit.Tests/Fixtures/tome_merge.safetensors: ToMe's bipartite soft matching and
 size-weighted merge on random tokens, keys and sizes, with the gradient of a random linear function of
-the merged tokens with respect to the input tokens: the oracle for the C# TomeReducer.
+the merged tokens with respect to the input tokens: the oracle for the C# ToMe planner (TomePlanner).
 
 The algorithm is written here after ToMe's published code (facebookresearch/ToMe, tome/merge.py:
 bipartite_soft_matching with class_token=True, merge_wavg; tome/patch/timm.py: metric = k.mean(1)),

@@ -1,6 +1,6 @@
 // Multi-head scaled dot-product attention over a fused qkv buffer (B, T, 3C): columns [q | k | v],
 // head h at columns h·d .. h·d + d − 1 of each part (timm's and torch's in_proj layout). The kernels
-// are Ops.AttentionForward / AttentionBackward (Kernels/Attention.cs): fused per head on the CPU,
+// are Ops.AttentionForward / AttentionBackward (Kernels/Transformer/Attention.cs): fused per head on the CPU,
 // strided GEMMs over all (image, head) pairs on GPUs, so nothing is permuted.
 //   S = s Q Kᵀ (s = 1/√d),  P = softmax(S + bias),  O = P V        (per image and head)
 // The optional key bias (B, T) is added to every query's logits of key j (log size for

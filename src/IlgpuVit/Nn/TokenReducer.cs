@@ -1,7 +1,7 @@
 // The seam where token reduction sits (ToMe's patch point): inside a block, after the attention
 // residual and before the MLP. A reducer sees the block's attention auxiliaries and returns fewer
-// tokens; every image keeps the same count. The methods themselves (Top-K, VPA, EViT, eTPS, ToMe)
-// implement this interface in the reduction folder.
+// tokens; every image keeps the same count. Reduction.TokenReduction implements it once for every
+// method: the methods themselves (Top-K, VPA, EViT, eTPS, ToMe) are planners it applies.
 
 using IlgpuVit.Autodiff;
 
@@ -25,7 +25,8 @@ public readonly record struct ReductionContext(int Layer, AttentionOutput Attent
 
 /// <summary>
 /// Token bookkeeping of one forward pass, shared by the blocks: how many patches each token stands
-/// for, and the key bias attention adds (λ log size). Null until a reducer sets them.
+/// for, and the key bias attention adds (λ log size). Null until the reducer sets them; the tape that
+/// ran the forward owns the tensors.
 /// </summary>
 public sealed class TokenState
 {

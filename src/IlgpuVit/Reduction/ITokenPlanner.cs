@@ -15,8 +15,8 @@ public interface ITokenPlanner
     /// <summary>The method's name, as a spec starts ("tome").</summary>
     string Name { get; }
 
-    /// <summary>The method's options as a spec spells them after the rate, defaults left out (e.g. "lambda=0.5..1").</summary>
-    IEnumerable<string> Options { get; }
+    /// <summary>The method's options as a spec spells them after the rate, defaults left out (e.g. "lambda=0.5..1"); none by default.</summary>
+    IEnumerable<string> Options => [];
 
     /// <summary>
     /// Whether tokens carry sizes under this method, starting from one patch each (<see cref="PlanningContext.Sizes"/> is

@@ -16,9 +16,6 @@ public sealed record EvitPlanner : ITokenPlanner
     public string Name => Definition.Name;
 
     /// <inheritdoc/>
-    public IEnumerable<string> Options => [];
-
-    /// <inheritdoc/>
     public bool TracksSizes => true;
 
     /// <inheritdoc/>

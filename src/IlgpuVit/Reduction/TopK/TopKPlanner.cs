@@ -15,9 +15,6 @@ public sealed record TopKPlanner : ITokenPlanner
     public string Name => Definition.Name;
 
     /// <inheritdoc/>
-    public IEnumerable<string> Options => [];
-
-    /// <inheritdoc/>
     public bool TracksSizes => false;
 
     /// <inheritdoc/>

@@ -1,4 +1,4 @@
-// Ops.HeadMeanKeys (src/IlgpuVit/Kernels/HeadMeanKeys.cs): ToMe's and VPA's token metric, the keys of
+// Ops.HeadMeanKeys (src/IlgpuVit/Kernels/TokenReduction/HeadMeanKeys.cs): ToMe's and VPA's token metric, the keys of
 // the fused qkv (B, T, 3C) = [q | k | v] averaged over heads, against a float64 mean; the q and v
 // parts are filled with large values so reading the wrong third shows.
 using FluentAssertions;

@@ -1,4 +1,4 @@
-// Ops.SplitAlternate (src/IlgpuVit/Kernels/SplitAlternate.cs): ToMe's bipartite split, even rows to A
+// Ops.SplitAlternate (src/IlgpuVit/Kernels/TokenReduction/SplitAlternate.cs): ToMe's bipartite split, even rows to A
 // (CLS first) and odd rows to B, for odd and even token counts. A copy, so the check is exact.
 using FluentAssertions;
 using IlgpuVit.Kernels;

@@ -8,6 +8,35 @@ namespace IlgpuVit.Tests.Kernels.TokenReduction;
 
 public static class TokenPlanFixtures
 {
+    /// <summary>(B, T, K): K tokens kept by score beside CLS, T − 1 − K dropped (one at least).</summary>
+    public static readonly (int B, int T, int K)[] Splits = [(1, 3, 1), (2, 7, 3), (3, 31, 15), (2, 33, 1), (2, 197, 98), (1, 32, 30)];
+
+    /// <summary>Runs a plan builder on outputs prefilled with junk (so a token it forgets to write shows); returns them.</summary>
+    public static (int[] Destination, float[] Weight) RunPlan(Device device, int batch, int tokens, Action<Tensor<int>, Tensor<float>> fill)
+    {
+        using var destination = Tensor<int>.FromArray(device, Enumerable.Repeat(-99, batch * tokens).ToArray(), batch, tokens);
+        using var weight = device.FromArray(Enumerable.Repeat(float.NaN, batch * tokens).ToArray(), batch, tokens);
+        fill(destination, weight);
+        return (destination.ToArray(), weight.ToArray());
+    }
+
+    /// <summary>Top k of values (distinct by construction) as a set of indices, ties to the lower index.</summary>
+    public static HashSet<int> TopIndices(IReadOnlyList<double> values, int k) =>
+        Enumerable.Range(0, values.Count).OrderByDescending(i => values[i]).ThenBy(i => i).Take(k).ToHashSet();
+
+    /// <summary>The float64 cosine of rows u and v of x (rows of c), norms floored at <paramref name="floor"/>.</summary>
+    public static double Cosine(float[] x, int u, int v, int c, double floor)
+    {
+        double dot = 0, nu = 0, nv = 0;
+        for (int e = 0; e < c; e++)
+        {
+            dot += (double)x[u * c + e] * x[v * c + e];
+            nu += (double)x[u * c + e] * x[u * c + e];
+            nv += (double)x[v * c + e] * x[v * c + e];
+        }
+        return dot / (Math.Max(Math.Sqrt(nu), floor) * Math.Max(Math.Sqrt(nv), floor));
+    }
+
     /// <summary>Every backend, and the GPU simulator (GPU code path, span 1, on the CPU).</summary>
     public static TheoryData<string> Devices => new() { "cpu", "cuda", "opencl", "simulator" };
 

@@ -1,4 +1,4 @@
-// Token plans (Ops.IndexPlan, CombineRows, CombineRowsBackward; src/IlgpuVit/Kernels/TokenPlan.cs)
+// Token plans (Ops.IndexPlan, CombineRows, CombineRowsBackward; src/IlgpuVit/Kernels/TokenReduction/TokenPlan.cs)
 // against float64 references written from the file's header: the index is a CSR of each output
 // row's sources in token order, sizes sum over sources, normalisation divides by the row's weight
 // sum (zero-sum rows left alone); the combine is Σ w x; its backward is its adjoint.

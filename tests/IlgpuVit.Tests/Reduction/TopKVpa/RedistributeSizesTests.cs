@@ -1,6 +1,7 @@
-// Ops.RedistributeSizes (src/IlgpuVit/Kernels/SizeRedistribution.cs): VPA's size bookkeeping. The kept
-// tokens keep their own sizes and receive the dropped tokens' sizes, all to the host (host mode), in
-// proportion to their scores (attention) or evenly (uniform); CLS never receives; Σ size is conserved.
+// SizeRedistribution.RedistributeSizes (src/IlgpuVit/Reduction/TopKVpa/SizeRedistribution.cs): VPA's size
+// bookkeeping. The kept tokens keep their own sizes and receive the dropped tokens' sizes, all to the
+// host (host mode), in proportion to their scores (attention) or evenly (uniform); CLS never receives;
+// Σ size is conserved.
 using FluentAssertions;
 using IlgpuVit.Kernels;
 using IlgpuVit.Reduction;

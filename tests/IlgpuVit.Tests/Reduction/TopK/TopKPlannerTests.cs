@@ -1,6 +1,6 @@
 // Top-K pruning inside the model: the token count of every layer follows the rate (and is what FLOPs
 // are counted from), the kept tokens are the highest-scoring ones in original order, rate 0 is the
-// unpruned model exactly, and a model with reducers trains.
+// unpruned model exactly, and a model reduced by Top-K trains.
 using FluentAssertions;
 using IlgpuVit.Autodiff;
 using IlgpuVit.Metrics;
@@ -13,7 +13,7 @@ using IlgpuVit.Training;
 
 namespace IlgpuVit.Tests.Reduction.TopK;
 
-public class TopKReducerTests
+public class TopKPlannerTests
 {
     private static readonly VitConfig Config = new("topk-test", 16, 4, 3, 16, 3, 2, 32, 5);   // 16 patches + CLS
 

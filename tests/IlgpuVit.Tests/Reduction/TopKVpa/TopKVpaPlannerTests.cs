@@ -11,7 +11,7 @@ using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.Reduction.TopKVpa;
 
-public class TopKVpaReducerTests
+public class TopKVpaPlannerTests
 {
     private static readonly VitConfig Config = new("vpa-test", 16, 4, 3, 16, 3, 2, 32, 5);   // 16 patches + CLS
 

@@ -12,7 +12,7 @@ using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.Reduction.Tome;
 
-public sealed class TomeReducerTests : IDisposable
+public sealed class TomePlannerTests : IDisposable
 {
     private readonly SafeTensorsFile _fixture = SafeTensorsFile.Open(Path.Combine(AppContext.BaseDirectory, "Fixtures", "tome_merge.safetensors"));
 

@@ -1,0 +1,149 @@
+// ToMe's plan builder (src/IlgpuVit/Reduction/Tome/TomeMatching.cs) against the plan its header defines,
+// and end to end: the kernel chain ToMe's planner and the applier run (head-mean keys, split, best
+// match, top-r, plan, IndexPlan with normalize, CombineRows) against a float64 implementation written
+// from methods.md (method 6), not from the kernels: unmerged A in order, then B with
+// x_b = Σ size x / Σ size over b and the A tokens merged into it.
+// Plan outputs are prefilled with junk, so a token the kernel forgets to write shows.
+using FluentAssertions;
+using IlgpuVit.Kernels;
+using IlgpuVit.Reduction;
+using IlgpuVit.Runtime;
+using IlgpuVit.Tests.Kernels.TokenReduction;
+using IlgpuVit.Tests.Support;
+using static IlgpuVit.Tests.Kernels.TokenReduction.TokenPlanFixtures;
+
+namespace IlgpuVit.Tests.Reduction.Tome;
+
+public class TomeMatchingTests
+{
+    [SkippableTheory]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
+    public void Tome_plan_keeps_unmerged_a_in_order_then_b_and_sends_merged_a_to_their_partners(string backend)
+    {
+        var device = TokenPlanFixtures.Get(backend);
+        foreach (var (batch, tokens) in new[] { (1, 3), (2, 7), (2, 8), (3, 31), (2, 32), (1, 33), (2, 197) })
+        {
+            int a = (tokens + 1) / 2, bs = tokens / 2;
+            foreach (int r in new[] { 1, a / 2, a - 1 }.Distinct())
+            {
+                string what = $"({batch}, {tokens}, r {r})";
+                var random = new Random(tokens * 7 + r);
+                var partner = Enumerable.Range(0, batch * a).Select(_ => random.Next(bs)).ToArray();
+                // Merged A tokens (never CLS, A row 0), in no particular order, as Ops.TopK gives them.
+                var merged = Enumerable.Range(0, batch).SelectMany(_ => Enumerable.Range(1, a - 1).OrderBy(_ => random.Next()).Take(r)).ToArray();
+                var sizes = TokenPlanFixtures.Positive(tokens + r, batch * tokens, 1f, 5f);
+                using var tp = Tensor<int>.FromArray(device, partner, batch, a);
+                using var tm = Tensor<int>.FromArray(device, merged, batch, r);
+                using var ts = device.FromArray(sizes, batch, tokens);
+                using var mask = Tensor<int>.FromArray(device, Enumerable.Repeat(5, batch * a).ToArray(), batch, a);
+                var (destination, weight) = RunPlan(device, batch, tokens, (dst, w) => TomeMatching.TomePlan(tp, tm, ts, mask, dst, w));
+
+                var expected = new int[batch * tokens];
+                for (int b = 0; b < batch; b++)
+                {
+                    var merging = merged.Skip(b * r).Take(r).ToHashSet();
+                    int unmerged = a - r, next = 0;
+                    for (int i = 0; i < a; i++)
+                        expected[b * tokens + 2 * i] = merging.Contains(i) ? unmerged + partner[b * a + i] : next++;
+                    next.Should().Be(unmerged);
+                    for (int i = 0; i < bs; i++) expected[b * tokens + 2 * i + 1] = unmerged + i;
+                }
+                Check.Equal(destination, expected, $"destination {what}");
+                destination.Where((_, i) => i % tokens == 0).Should().OnlyContain(m => m == 0, "CLS stays first " + what);
+                Check.Close(weight, sizes.ToDouble(), 0, 0, $"weight {what}");
+            }
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
+    public void Tome_chain_merges_the_best_matched_a_tokens_into_b_by_size_weighted_mean(string backend)
+    {
+        var device = TokenPlanFixtures.Get(backend);
+        foreach (var (batch, tokens, heads, headDim, channels, r) in new[] { (1, 7, 1, 7, 7, 1), (2, 33, 2, 8, 31, 16), (2, 32, 3, 5, 33, 8), (2, 197, 4, 16, 64, 50) })
+        {
+            string what = $"({batch}, {tokens}, {heads} x {headDim}, {channels}, r {r})";
+            int a = (tokens + 1) / 2, bs = tokens / 2, qc = heads * headDim, outputs = tokens - r;
+            var qkv = TestData.Uniform(tokens + heads, batch * tokens * 3 * qc);
+            var x = TestData.Uniform(tokens + channels, batch * tokens * channels);
+            var sizes = TokenPlanFixtures.Positive(tokens * 5, batch * tokens, 1f, 4f);
+
+            // The chain of ToMe's planner and the applier.
+            using var tq = device.FromArray(qkv, batch, tokens, 3 * qc);
+            using var tx = device.FromArray(x, batch, tokens, channels);
+            using var tsizes = device.FromArray(sizes, batch, tokens);
+            using var keys = device.Zeros(batch, tokens, headDim);
+            using var keysA = device.Zeros(batch, a, headDim);
+            using var keysB = device.Zeros(batch, bs, headDim);
+            using var partner = Tensor<int>.Zeros(device, batch, a);
+            using var best = device.Zeros(batch, a);
+            using var merged = Tensor<int>.Zeros(device, batch, r);
+            using var mask = Tensor<int>.Zeros(device, batch, a);
+            using var destination = Tensor<int>.Zeros(device, batch, tokens);
+            using var weight = device.Zeros(batch, tokens);
+            using var offsets = Tensor<int>.Zeros(device, batch, outputs + 1);
+            using var sources = Tensor<int>.Zeros(device, batch, tokens);
+            using var newSizes = device.Zeros(batch, outputs);
+            using var y = device.Zeros(batch, outputs, channels);
+            Ops.HeadMeanKeys(tq, heads, keys, normalize: true);
+            Ops.SplitAlternate(keys, keysA, keysB);
+            Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);
+            Ops.TopK(best, merged);
+            TomeMatching.TomePlan(partner, merged, tsizes, mask, destination, weight);
+            Ops.IndexPlan(destination, weight, tsizes, normalize: true, offsets, sources, newSizes);
+            Ops.CombineRows(tx, offsets, sources, weight, y);
+
+            var expectedY = new double[batch * outputs * channels];
+            var expectedSizes = new double[batch * outputs];
+            for (int b = 0; b < batch; b++)
+            {
+                // Keys averaged over heads, one row per token of this image.
+                var key = new float[tokens * headDim];
+                for (int t = 0; t < tokens; t++)
+                    for (int e = 0; e < headDim; e++)
+                        key[t * headDim + e] = (float)Enumerable.Range(0, heads).Average(h => (double)qkv[((b * tokens + t) * 3 + 1) * qc + h * headDim + e]);
+                var partnerOf = new int[a];
+                var bestOf = new double[a - 1];
+                for (int i = 0; i < a; i++)
+                {
+                    var cos = Enumerable.Range(0, bs).Select(j => Cosine(key, 2 * i, 2 * j + 1, headDim, 1e-12)).ToList();
+                    partnerOf[i] = Enumerable.Range(0, bs).OrderByDescending(j => cos[j]).ThenBy(j => j).First();
+                    if (i > 0) bestOf[i - 1] = cos[partnerOf[i]];   // the CLS row never merges (its score is −inf)
+                }
+                var merging = TopIndices(bestOf, r).Select(i => i + 1).ToHashSet();
+                var rows = new List<(double Size, double[] Sum)>();
+                for (int i = 0; i < a; i++)
+                    if (!merging.Contains(i)) rows.Add((sizes[b * tokens + 2 * i], Enumerable.Range(0, channels).Select(c => (double)sizes[b * tokens + 2 * i] * x[(b * tokens + 2 * i) * channels + c]).ToArray()));
+                int unmerged = rows.Count;
+                for (int j = 0; j < bs; j++)
+                {
+                    var from = merging.Where(i => partnerOf[i] == j).Select(i => 2 * i).Append(2 * j + 1).ToList();
+                    rows.Add((from.Sum(t => (double)sizes[b * tokens + t]),
+                        Enumerable.Range(0, channels).Select(c => from.Sum(t => (double)sizes[b * tokens + t] * x[(b * tokens + t) * channels + c])).ToArray()));
+                }
+                rows.Count.Should().Be(outputs);
+                for (int m = 0; m < outputs; m++)
+                {
+                    expectedSizes[b * outputs + m] = rows[m].Size;
+                    for (int c = 0; c < channels; c++) expectedY[(b * outputs + m) * channels + c] = rows[m].Sum[c] / rows[m].Size;
+                }
+                unmerged.Should().Be(a - r);
+            }
+            Check.Close(y.ToArray(), expectedY, 1e-5, 1e-5, $"merged tokens {what}");
+            Check.Close(newSizes.ToArray(), expectedSizes, 1e-6, 1e-6, $"sizes {what}");
+        }
+    }
+
+    [Fact]
+    public void Bad_shapes_are_named()
+    {
+        var device = Backends.Cpu;
+        using var destination = Tensor<int>.Zeros(device, 2, 7);
+        using var weight = device.Zeros(2, 7);
+        using var partner = Tensor<int>.Zeros(device, 2, 4);
+        using var tooMany = Tensor<int>.Zeros(device, 2, 4);
+        using var mask = Tensor<int>.Zeros(device, 2, 4);
+        var badMerged = () => TomeMatching.TomePlan(partner, tooMany, weight, mask, destination, weight);
+        badMerged.Should().Throw<ShapeMismatchException>().WithMessage("TomePlan: merged has shape (2, 4); it needs (2, r) with r < 4.");
+    }
+}
