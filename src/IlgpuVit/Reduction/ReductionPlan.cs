@@ -45,7 +45,7 @@ public sealed record ReductionPlan
     /// <summary>(B, M): the sizes of the output rows when the planner computed them; null leaves them to the applier.</summary>
     public Tensor<float>? Sizes { get; init; }
 
-    /// <summary>λ of the next block's key bias λ log(size); null leaves the key bias as it is.</summary>
+    /// <summary>λ of the next block's key bias λ log(size); null leaves the key bias as it is. A method that gives λ tracks sizes.</summary>
     public float? Lambda { get; init; }
 
     /// <summary>Multiply-accumulates per image of the planner's own products (similarities), counted by flops.md.</summary>

@@ -44,8 +44,7 @@ public sealed class TokenReduction : ITokenReducer
     {
         var state = context.State;
         var planner = Spec.Planner;
-        if (planner.TracksSizes)
-            state.Sizes ??= tape.Keep(Tensor<float>.FromArray(x.Device, Init.Constant(x.Shape[0] * x.Shape[1], 1f), x.Shape[0], x.Shape[1]));
+        if (planner.TracksSizes) state.Sizes ??= Ones(tape, x.Value);
         var plan = planner.Plan(new PlanningContext(context.Layer, Depth, Spec.Rate, x.Value, context.Attention, state.Sizes));
         if (plan.Rows is { } rows)
         {
@@ -60,7 +59,7 @@ public sealed class TokenReduction : ITokenReducer
             var offsets = tape.Keep(Tensor<int>.Empty(x.Device, batch, plan.Outputs + 1));
             var sources = tape.Keep(Tensor<int>.Empty(x.Device, batch, tokens));
             var sizes = tape.Keep(Tensor<float>.Empty(x.Device, batch, plan.Outputs));
-            Ops.IndexPlan(destination, weight, state.Sizes!, plan.Normalize, offsets, sources, sizes);
+            Ops.IndexPlan(destination, weight, state.Sizes ?? Ones(tape, x.Value), plan.Normalize, offsets, sources, sizes);
             x = tape.CombineRows(x, destination, weight, offsets, sources);
             state.Sizes = sizes;
         }
@@ -68,6 +67,10 @@ public sealed class TokenReduction : ITokenReducer
         if (plan.Lambda is float lambda) state.KeyBias = lambda == 0f ? null : KeyBias(tape, state.Sizes!, lambda);
         return x;
     }
+
+    /// <summary>Sizes (B, T) of one patch per token of <paramref name="x"/> (B, T, C): where every method starts.</summary>
+    private static Tensor<float> Ones(Tape tape, Tensor<float> x) =>
+        tape.Keep(Tensor<float>.FromArray(x.Device, Init.Constant(x.Shape[0] * x.Shape[1], 1f), x.Shape[0], x.Shape[1]));
 
     /// <summary>The sizes (B, K) of the kept rows <paramref name="rows"/> (B, K) of <paramref name="sizes"/> (B, T).</summary>
     private static Tensor<float> GatherSizes(Tape tape, Tensor<float> sizes, Tensor<int> rows)
