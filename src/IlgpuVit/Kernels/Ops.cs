@@ -1,4 +1,7 @@
-// Ops: the launchers of every forward kernel, one partial file per kernel family.
+// Ops: the launchers of every forward kernel, one partial file per kernel family, in folders by use:
+// Transformer, Convolution, Optimizer, TokenReduction (the kernels reduction methods share), with the
+// helpers every family uses (RowMath, FastMath, PartialSums) here. A kernel only one reduction method
+// uses sits beside its planner under Reduction/.
 // Conventions for every launcher: outputs are written, never allocated (the caller owns them);
 // all tensors are on one device and shapes are checked before launch, with errors that name both
 // shapes; kernels are loaded once per device.

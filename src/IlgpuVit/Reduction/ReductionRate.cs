@@ -6,6 +6,7 @@
 //   r=R               every layer removes R tokens, clamped to floor((N - 1) / 2)   (ToMe)
 //   keep=k@3,6,9      only the listed layers (0-based) reduce, keeping ceil(k (N - 1)) non-CLS tokens
 //                     (EViT, DynamicViT); default layers 3, 6, 9
+// Parse reads these spellings and Spelling() writes them back.
 
 using System.Globalization;
 
