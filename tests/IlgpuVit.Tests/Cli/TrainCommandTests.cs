@@ -185,6 +185,9 @@ public sealed class TrainCommandTests : IDisposable
         (code, _, error) = Train("--resume", _temp.Path);
         code.Should().Be(1);
         OneLine(error).Should().Be($"error: {_temp.Path} is a folder, not a file: give the checkpoint, e.g. {Path.Combine(_temp.Path, "checkpoint.safetensors")}.");
+        (code, _, error) = PretrainedFixtures.Invoke(EvalCommand.Create(), "eval", "--checkpoint", _temp.Path);
+        code.Should().Be(1);
+        OneLine(error).Should().Be($"error: {_temp.Path}: is a folder, not a file: give the safetensors file in it.");
         (code, _, error) = Train("--resume", _temp.File("missing.safetensors"));
         code.Should().Be(1);
         OneLine(error).Should().Contain(_temp.File("missing.safetensors"));
