@@ -25,9 +25,6 @@ public sealed class TrainCommandTests : IDisposable
 
     private static (int Code, string Output, string Error) Train(params string[] args) => PretrainedFixtures.Invoke(TrainCommand.Create(), ["train", .. args]);
 
-    private static void RequireData() =>
-        Skip.IfNot(File.Exists(Path.Combine(FashionMnist.DefaultFolder, "t10k-labels-idx1-ubyte.gz")) || File.Exists(Path.Combine(FashionMnist.DefaultFolder, "t10k-labels-idx1-ubyte")),
-            $"Fashion-MNIST is not installed in {FashionMnist.DefaultFolder} (apt-get install dataset-fashion-mnist)");
 
     private static string OneLine(string error)
     {
@@ -47,7 +44,7 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void A_new_run_into_a_folder_holding_a_run_is_refused_and_changes_nothing_unless_overwrite()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         string run = FinishedRun("run");
         var before = FileHashes.Of(run);
         var (code, output, error) = Train([.. Small, "--out", run, "--epochs", "1"]);
@@ -66,7 +63,7 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void A_folder_another_run_holds_is_refused_naming_the_holder()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         string run = FinishedRun("run");
         var before = FileHashes.Of(run);
         using (RunFolder.Acquire(run))
@@ -93,14 +90,11 @@ public sealed class TrainCommandTests : IDisposable
         new TrainingOptions { Epochs = 2, BatchSize = 32, Method = "etps", Adjust = "gas", Gas = new GasOptions { WindowEpochs = 0.4 } },
         folder, TrainLimit: 160, TestLimit: 32, Device: "cpu");
 
-    private static IEnumerable<string> Events(string metrics) => File.ReadLines(metrics).Select(l => JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(l)!)
-        .Where(e => e["event"].GetString() is "step" or "window" or "eval")
-        .Select(e => string.Join(",", e.Where(p => p.Key != "seconds").Select(p => $"{p.Key}={p.Value.GetRawText()}")));
 
     [SkippableFact]
     public void Resume_alone_restores_every_setting_writes_beside_the_checkpoint_and_ends_where_the_whole_run_ends()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         var whole = TrainingRun.Execute(LibrarySettings(_temp.File("whole")));
         using var stop = new CancellationTokenSource();
         var interrupted = () => TrainingRun.Execute(LibrarySettings(_temp.File("parts")), new StopAfter(3, stop), stop.Token);
@@ -124,13 +118,13 @@ public sealed class TrainCommandTests : IDisposable
         start.GetProperty("trainImages").GetInt32().Should().Be(160, "--train-limit came from the checkpoint");
         start.GetProperty("testImages").GetInt32().Should().Be(32);
         File.ReadAllBytes(checkpoint).Should().Equal(File.ReadAllBytes(whole.Checkpoint), "weights, moments, rate and adjuster state match bit for bit");
-        Events(Path.Combine(_temp.File("parts"), "metrics.jsonl")).Should().Equal(Events(whole.Metrics));
+        TrainingRuns.Events(Path.Combine(_temp.File("parts"), "metrics.jsonl")).Should().Equal(TrainingRuns.Events(whole.Metrics));
     }
 
     [SkippableFact]
     public void A_flag_that_would_change_a_resumed_run_is_refused_naming_it_and_a_repeated_one_is_accepted()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         string run = FinishedRun("run", "--lr", "0.001");
         string checkpoint = Path.Combine(run, "checkpoint.safetensors");
         var before = FileHashes.Of(run);
@@ -151,7 +145,7 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void Resuming_non_finite_weights_is_refused_naming_the_tensor_or_says_the_weights_were_the_cause()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         // A run stopped at step 3, its checkpoint copied with a NaN planted in it into a folder of its own.
         using var stop = new CancellationTokenSource();
         FluentActions.Invoking(() => TrainingRun.Execute(LibrarySettings(_temp.File("parts")), new StopAfter(3, stop), stop.Token))
@@ -176,7 +170,7 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void Io_failures_are_one_line_naming_the_path_and_the_cause()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         string file = _temp.File("a-file");
         File.WriteAllText(file, "x");
         var (code, _, error) = Train([.. Small, "--out", file]);
@@ -197,7 +191,7 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void A_read_only_folder_is_one_line()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         using var disk = Tmpfs.Mount(kib: 1024, readOnly: true);
         string run = Path.Combine(disk.Path, "run");
         var (code, _, error) = Train([.. Small, "--epochs", "2", "--out", run]);
@@ -208,7 +202,7 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void A_full_disk_stops_the_run_with_one_line_and_the_last_good_checkpoint_intact()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         // Room for the first checkpoint (3.7 MB) and the logs, not for the second beside it (the atomic write needs both).
         using var disk = Tmpfs.Mount(kib: 6 * 1024);
         string run = Path.Combine(disk.Path, "run");
