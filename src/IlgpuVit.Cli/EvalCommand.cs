@@ -116,12 +116,12 @@ internal static class EvalCommand
     private static int Run(string path, string dataName, string? dataDir, int batchSize, int? limit, string? methodSpec, bool allowNonFinite,
         string deviceSpec, bool json)
     {
-        var info = Checkpoint.ReadInfo(path);
+        var info = TrainingCheckpoint.ReadInfo(path);
         var (test, normalization) = DataSets.Load(dataName, dataDir, train: false);
         if (limit is int n) test = test.Take(Math.Min(n, test.Count));
         using var device = Device.Open(deviceSpec);
         using var model = new VisionTransformer(info.Config, device);
-        WarnNonFinite(path, Checkpoint.Load(path, model, allowNonFinite: allowNonFinite).NonFinite);
+        WarnNonFinite(path, TrainingCheckpoint.Load(path, model, allowNonFinite: allowNonFinite).NonFinite);
         methodSpec ??= info.Method ?? "none";
         Reduction.ReductionMethod.Apply(model, methodSpec);
         var result = Evaluation.Evaluate(model, test, normalization, batchSize);

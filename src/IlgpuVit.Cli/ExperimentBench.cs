@@ -83,10 +83,10 @@ internal sealed class ExperimentBench(ExperimentConfig config, string deviceSpec
     private VisionTransformer Load(string checkpoint)
     {
         Open();
-        var model = new VisionTransformer(Checkpoint.ReadInfo(checkpoint).Config, _device!);
+        var model = new VisionTransformer(TrainingCheckpoint.ReadInfo(checkpoint).Config, _device!);
         try
         {
-            Checkpoint.Load(checkpoint, model);
+            TrainingCheckpoint.Load(checkpoint, model);
             return model;
         }
         catch

@@ -38,7 +38,7 @@ internal sealed class FakeTraining
         var config = ModelRegistry.Get(settings.Model);
         Directory.CreateDirectory(settings.OutDir);
         string checkpoint = Path.Combine(settings.OutDir, "checkpoint.safetensors"), metrics = Path.Combine(settings.OutDir, "metrics.jsonl");
-        using (var model = new VisionTransformer(config, Backends.Cpu, options.Seed)) Checkpoint.Save(checkpoint, model, null, options);
+        using (var model = new VisionTransformer(config, Backends.Cpu, options.Seed)) TrainingCheckpoint.Save(checkpoint, model, null, options);
 
         bool adjusted = options.Adjust != "none";
         double rate = adjusted ? AdjustedRate : options.Method == "none" ? 0 : double.Parse(options.Method.Split("rate=")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);

@@ -56,7 +56,7 @@ public sealed class TrainCommandTests : IDisposable
 
         (code, _, error) = Train([.. Small, "--out", run, "--epochs", "1", "--overwrite"]);
         code.Should().Be(0, error);
-        Checkpoint.ReadInfo(Path.Combine(run, "checkpoint.safetensors")).Step.Should().Be(5, "the new one-epoch run replaced the old one");
+        TrainingCheckpoint.ReadInfo(Path.Combine(run, "checkpoint.safetensors")).Step.Should().Be(5, "the new one-epoch run replaced the old one");
         File.ReadLines(Path.Combine(run, "metrics.jsonl")).Count(l => l.Contains("\"event\":\"start\"")).Should().Be(1, "the old log went with it");
     }
 
@@ -100,7 +100,7 @@ public sealed class TrainCommandTests : IDisposable
         var interrupted = () => TrainingRun.Execute(LibrarySettings(_temp.File("parts")), new StopAfter(3, stop), stop.Token);
         interrupted.Should().Throw<TrainingInterruptedException>().Which.Step.Should().Be(3);
         string checkpoint = Path.Combine(_temp.File("parts"), "checkpoint.safetensors");
-        Checkpoint.ReadInfo(checkpoint).Step.Should().Be(3, "mid-epoch: the interrupt wrote the step it finished");
+        TrainingCheckpoint.ReadInfo(checkpoint).Step.Should().Be(3, "mid-epoch: the interrupt wrote the step it finished");
         string stale = Path.Combine(_temp.File("parts"), ".checkpoint.safetensors.tmp-" + Guid.NewGuid().ToString("N"));
         File.WriteAllText(stale, "what a kill mid-write leaves");
 
@@ -164,7 +164,7 @@ public sealed class TrainCommandTests : IDisposable
         error.Should().Contain("holds non-finite values, loaded as --allow-nonfinite asks: ")
             .And.Contain("error: Training diverged at step 4").And.Contain("the weights were already non-finite before step 4")
             .And.NotContain("Try a lower learning rate");
-        Checkpoint.ReadInfo(bad).Step.Should().Be(3, "the checkpoint was not overwritten by the diverged step");
+        TrainingCheckpoint.ReadInfo(bad).Step.Should().Be(3, "the checkpoint was not overwritten by the diverged step");
     }
 
     [SkippableFact]
@@ -209,7 +209,7 @@ public sealed class TrainCommandTests : IDisposable
         var (code, _, error) = Train([.. Small, "--epochs", "2", "--out", run]);
         code.Should().Be(1);
         OneLine(error).Should().MatchRegex($@"^error: {System.Text.RegularExpressions.Regex.Escape(run)}/\.checkpoint\.safetensors\.tmp-[0-9a-f]{{32}}: no space left on the device$");
-        Checkpoint.ReadInfo(Path.Combine(run, "checkpoint.safetensors")).Step.Should().Be(5, "the epoch-1 checkpoint survives the failed epoch-2 write");
+        TrainingCheckpoint.ReadInfo(Path.Combine(run, "checkpoint.safetensors")).Step.Should().Be(5, "the epoch-1 checkpoint survives the failed epoch-2 write");
         Directory.EnumerateFiles(run, "*.tmp-*").Should().BeEmpty("the failed write removed its temporary file");
     }
 
