@@ -17,7 +17,7 @@ using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
 using IlgpuVit.Training;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>What `eval --weights` evaluates (pretrained weights on an image folder).</summary>
 /// <param name="Weights">A safetensors weights file (timm or torchvision names).</param>
@@ -31,7 +31,7 @@ namespace IlgpuVit.Cli;
 /// <param name="LatencyRuns">Timed forwards per spec.</param>
 /// <param name="Device">A Device.Open spec.</param>
 /// <param name="AllowNonFinite">Load weights holding NaN or ±Inf (listed in the import report) instead of refusing them.</param>
-internal sealed record PretrainedEvalSettings(string Weights, string Arch, string Data, IReadOnlyList<string> Specs, int Batch = 64, int? Limit = null,
+public sealed record PretrainedEvalSettings(string Weights, string Arch, string Data, IReadOnlyList<string> Specs, int Batch = 64, int? Limit = null,
     string Preprocess = "augreg", bool AllowNewHead = false, int LatencyRuns = 20, string Device = "auto", bool AllowNonFinite = false);
 
 /// <summary>One spec's results.</summary>
@@ -47,7 +47,7 @@ internal sealed record PretrainedEvalSettings(string Weights, string Arch, strin
 /// <param name="LatencyP90Ms">Its 90th percentile.</param>
 /// <param name="LatencyChangePercent">Median change against "none" timed in the same call, in percent.</param>
 /// <param name="TokensAfterLayer">Tokens each block handed on.</param>
-internal sealed record PretrainedEvalRow(string Method, double Top1, double Top5, double Loss, double GmacsPerImage, double FlopsChangePercent,
+public sealed record PretrainedEvalRow(string Method, double Top1, double Top5, double Loss, double GmacsPerImage, double FlopsChangePercent,
     double TransformerGmacsPerImage, double LatencyMs, double LatencyP10Ms, double LatencyP90Ms, double LatencyChangePercent, IReadOnlyList<int> TokensAfterLayer)
 {
     /// <summary>Whether the accuracy or the loss is NaN or infinite: the model's outputs were.</summary>
@@ -55,7 +55,7 @@ internal sealed record PretrainedEvalRow(string Method, double Top1, double Top5
 }
 
 /// <summary>Evaluates pretrained weights on an image folder under several reduction specs (`eval --weights`).</summary>
-internal static class PretrainedEvaluation
+public static class PretrainedEvaluation
 {
     /// <summary>timm's crop_pct for ViTs: resize the short side to floor(size / 0.9), then centre-crop size.</summary>
     private const double CropFraction = 0.9;

@@ -8,7 +8,7 @@
 
 using System.Text.Json;
 using FluentAssertions;
-using IlgpuVit.Cli;
+using IlgpuVit.Experiments;
 using IlgpuVit.IO;
 using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
@@ -17,7 +17,7 @@ using IlgpuVit.Tests.Data;
 using IlgpuVit.Tests.Support;
 using IlgpuVit.Training;
 
-namespace IlgpuVit.Tests.Cli;
+namespace IlgpuVit.Tests.Experiments;
 
 /// <summary>Stands in for TrainingRun.Execute.</summary>
 internal sealed class FakeTraining
@@ -164,7 +164,7 @@ public class ExperimentRunnerTests(SyntheticFashionMnist data) : IClassFixture<S
             row.FlopsChangePercent.Should().BeApproximately(100 * (row.GmacsPerImage * 1e9 / Flops.Macs(config) - 1), 1e-9);
             row.FlopsChangePercent.Should().BeNegative(row.Run);
             var timing = JsonSerializer.Deserialize<ExperimentTiming>(File.ReadAllText(_out.File(Path.Combine(row.Run, ExperimentRunner.LatencyFile))),
-                CommonOptions.JsonStyle)!;
+                ReportJson.Options)!;
             (timing.Spec, timing.Batch, timing.Runs).Should().Be((row.Spec, 7, 10));
             timing.P10Ms.Should().BeLessThanOrEqualTo(timing.MedianMs);
             row.LatencyChangePercent.Should().BeApproximately(100 * (timing.MedianMs / timing.BaselineMs - 1), 1e-9);
