@@ -12,8 +12,8 @@ using IlgpuVit.Data;
 using IlgpuVit.Experiments;
 using IlgpuVit.IO;
 using IlgpuVit.Metrics;
-using IlgpuVit.Runtime;
 using IlgpuVit.Nn;
+using IlgpuVit.Runtime;
 using IlgpuVit.Training;
 using Spectre.Console;
 

@@ -1,7 +1,8 @@
 // `ilgpuvit experiment CONFIG`: trains the grid an experiment file describes (ExperimentConfig),
 // skipping finished runs and resuming interrupted ones, measures every checkpoint, and writes the
-// tables and plots (IlgpuVit.Experiments: ExperimentRunner, ExperimentReport) into runs/<name> or --out. Running it again once everything
-// has finished only rebuilds the reports. --plan lists the runs and inference specs and stops.
+// tables and plots (IlgpuVit.Experiments: ExperimentRunner, ExperimentReport) into runs/<name> or
+// --out. Running it again once everything has finished only rebuilds the reports. --plan lists the
+// runs and inference specs and stops.
 // Ctrl-C stops the run under way with a checkpoint of its last step (StopSignal).
 
 using System.CommandLine;

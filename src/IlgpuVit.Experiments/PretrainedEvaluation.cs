@@ -63,7 +63,7 @@ public static class PretrainedEvaluation
     private const int LatencyWarmup = 2;
 
     /// <summary>Evaluates as <paramref name="settings"/> say; <paramref name="log"/> hears the import report before the evaluation starts.</summary>
-    /// <exception cref="ArgumentException">A setting is invalid or the folder does not fit the model (EvalCommand checks the numbers first, naming the options).</exception>
+    /// <exception cref="ArgumentException">A setting is invalid or the folder does not fit the model (the CLI checks the numbers first, naming its options).</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">The weights file does not exist.</exception>
     /// <exception cref="WeightImportException">The weights do not fit the architecture.</exception>
