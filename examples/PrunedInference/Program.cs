@@ -5,7 +5,6 @@
 // fails to learn.
 //   dotnet run -c Release --project examples/PrunedInference [-- CHECKPOINT [DEVICE]]
 using IlgpuVit.Data;
-using IlgpuVit.IO;
 using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
@@ -17,8 +16,8 @@ var (test, norm) = DataSets.Load("fashion-mnist", folder: null, train: false);
 test = test.Take(2000);
 string path = args.Length > 0 ? args[0] : TrainBriefly(device);
 
-using var model = new VisionTransformer(Checkpoint.ReadInfo(path).Config, device);
-Checkpoint.Load(path, model);
+using var model = new VisionTransformer(TrainingCheckpoint.ReadInfo(path).Config, device);
+TrainingCheckpoint.Load(path, model);
 var config = model.Config;
 var batch = new DataLoader(test, new LoaderOptions { BatchSize = 64, Normalization = norm }).Epoch(0).First();
 using var images = Tensor<float>.FromArray(device, batch.ImageSpan, 64, config.InChannels, config.ImageSize, config.ImageSize);
@@ -49,6 +48,6 @@ static string TrainBriefly(Device device)
     Console.WriteLine("no checkpoint given: training vit_micro_patch4_28 for one epoch on Fashion-MNIST");
     foreach (var _ in trainer.RunEpoch()) { }
     string path = Path.Combine(Path.GetTempPath(), "ilgpuvit-pruned-inference.safetensors");
-    Checkpoint.Save(path, model, trainer.Optimizer, trainer.Options);
+    TrainingCheckpoint.Save(path, model, trainer.Optimizer, trainer.Options);
     return path;
 }

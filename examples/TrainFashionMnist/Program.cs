@@ -3,7 +3,6 @@
 // the round trip fails.
 //   dotnet run -c Release --project examples/TrainFashionMnist [-- IMAGES [DEVICE]]
 using IlgpuVit.Data;
-using IlgpuVit.IO;
 using IlgpuVit.Nn;
 using IlgpuVit.Runtime;
 using IlgpuVit.Training;
@@ -26,9 +25,9 @@ var result = Evaluation.Evaluate(model, test, norm);
 Console.WriteLine($"test accuracy {result.Accuracy:P2} on {result.Images} images ({result.ImagesPerSecond:F0} images/s) on {device.Info.Spec}");
 
 string path = Path.Combine(Path.GetTempPath(), "ilgpuvit-example.safetensors");
-Checkpoint.Save(path, model, trainer.Optimizer, trainer.Options);
-using var reloaded = new VisionTransformer(Checkpoint.ReadInfo(path).Config, device);
-Checkpoint.Load(path, reloaded);
+TrainingCheckpoint.Save(path, model, trainer.Optimizer, trainer.Options);
+using var reloaded = new VisionTransformer(TrainingCheckpoint.ReadInfo(path).Config, device);
+TrainingCheckpoint.Load(path, reloaded);
 var again = Evaluation.Evaluate(reloaded, test, norm);
 File.Delete(path);
 bool ok = result.Accuracy > 0.5 && again.Accuracy == result.Accuracy;

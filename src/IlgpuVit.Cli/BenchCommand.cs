@@ -8,6 +8,7 @@
 
 using System.CommandLine;
 using System.Text.Json;
+using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
@@ -56,7 +57,7 @@ internal static class BenchCommand
         using var device = Device.Open(deviceSpec);
         using var bench = new BenchLatency(config, device, batch, runs);
         var result = bench.Measure(methodSpec, profile);
-        if (jsonPath is not null) File.WriteAllText(jsonPath, JsonSerializer.Serialize(result, CommonOptions.JsonStyle));
+        if (jsonPath is not null) File.WriteAllText(jsonPath, JsonSerializer.Serialize(result, ReportJson.Options));
         AnsiConsole.MarkupLine(Line(result));
         return 0;
     }

@@ -2,6 +2,7 @@
 // image against pruning rate, one line per method. Every line starts at rate 0 from the shared
 // baseline row. Drawing conventions (markers, legend, saving panels) are PlotFigure's.
 
+using IlgpuVit.Experiments;
 using ScottPlot;
 
 namespace IlgpuVit.Cli;

@@ -6,6 +6,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using IlgpuVit.Metrics;
 using Spectre.Console;
 
 namespace IlgpuVit.Cli;
@@ -22,7 +23,7 @@ internal sealed record BenchSweepReport(string Model, int Batch, string Device, 
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "sweep.md"), Markdown());
         File.WriteAllText(Path.Combine(folder, "sweep.csv"), Csv());
-        File.WriteAllText(Path.Combine(folder, "sweep.json"), JsonSerializer.Serialize(this, CommonOptions.JsonStyle));
+        File.WriteAllText(Path.Combine(folder, "sweep.json"), JsonSerializer.Serialize(this, ReportJson.Options));
         BenchSweepPlot.Save(this, Path.Combine(folder, "sweep.png"));
     }
 

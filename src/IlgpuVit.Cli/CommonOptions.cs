@@ -3,23 +3,15 @@
 // instead of a stack trace; numeric options checked against their minimum, named as the user typed them.
 
 using System.CommandLine;
-using System.Text.Json;
 using IlgpuVit.Data;
 using IlgpuVit.Runtime;
 using IlgpuVit.IO;
-using IlgpuVit.Metrics;
 using Spectre.Console;
 
 namespace IlgpuVit.Cli;
 
 internal static class CommonOptions
 {
-    /// <summary>Every --json output: indented, camelCase, NaN and ±Infinity as null.</summary>
-    public static readonly JsonSerializerOptions JsonStyle = new()
-    {
-        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { NonFiniteAsNullConverter.Instance },
-    };
-
     public static Option<string> Device() =>
         new("--device") { Description = "Accelerator: auto, cpu, cuda[:N] or opencl[:N].", DefaultValueFactory = _ => "auto" };
 

@@ -1,6 +1,7 @@
 // `ilgpuvit eval`: accuracy, loss and GMACs of a checkpoint on a data set's test split, optionally
 // with a reduction method applied at inference (no retraining); or, with --weights, pretrained weights
-// on an ImageNet-layout folder (PretrainedEvaluation: top-1, top-5, GMACs, latency, a --compare table).
+// on an ImageNet-layout folder (Experiments.PretrainedEvaluation: top-1, top-5, GMACs, latency, a
+// --compare table).
 // The two modes are exclusive. Weights holding NaN or ±Inf are refused unless --allow-nonfinite, which
 // loads them with a warning on stderr; a non-finite accuracy or loss is reported as such (JSON null and
 // "nonFinite": true), not as a crash.
@@ -8,9 +9,11 @@
 using System.CommandLine;
 using System.Text.Json;
 using IlgpuVit.Data;
-using IlgpuVit.Runtime;
+using IlgpuVit.Experiments;
 using IlgpuVit.IO;
+using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
+using IlgpuVit.Runtime;
 using IlgpuVit.Training;
 using Spectre.Console;
 
@@ -108,20 +111,29 @@ internal static class EvalCommand
             if (json) return;
             console.WriteLine(import.ToString());
         });
-        if (json) Console.WriteLine(JsonSerializer.Serialize(report.ToJson(), CommonOptions.JsonStyle));
-        else report.Render(console);
+        if (json) Console.WriteLine(JsonSerializer.Serialize(report.ToJson(), ReportJson.Options));
+        else Render(console, report);
         return 0;
+    }
+
+    /// <summary>The table, then the images skipped, and a line for each spec whose numbers are not finite.</summary>
+    private static void Render(IAnsiConsole console, PretrainedEvalReport report)
+    {
+        ConsoleTables.Write(console, report.Table());
+        foreach (var failure in report.Skipped) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(failure.ToString())}");
+        foreach (var row in report.Rows.Where(r => r.NonFinite))
+            console.MarkupLine($"[yellow]{Markup.Escape(row.Method)}[/]: {Markup.Escape(NonFiniteLoss(row.Loss))}");
     }
 
     private static int Run(string path, string dataName, string? dataDir, int batchSize, int? limit, string? methodSpec, bool allowNonFinite,
         string deviceSpec, bool json)
     {
-        var info = Checkpoint.ReadInfo(path);
+        var info = TrainingCheckpoint.ReadInfo(path);
         var (test, normalization) = DataSets.Load(dataName, dataDir, train: false);
         if (limit is int n) test = test.Take(Math.Min(n, test.Count));
         using var device = Device.Open(deviceSpec);
         using var model = new VisionTransformer(info.Config, device);
-        WarnNonFinite(path, Checkpoint.Load(path, model, allowNonFinite: allowNonFinite).NonFinite);
+        WarnNonFinite(path, TrainingCheckpoint.Load(path, model, allowNonFinite: allowNonFinite).NonFinite);
         methodSpec ??= info.Method ?? "none";
         Reduction.ReductionMethod.Apply(model, methodSpec);
         var result = Evaluation.Evaluate(model, test, normalization, batchSize);
@@ -133,7 +145,7 @@ internal static class EvalCommand
                 checkpoint = path, model = info.Config.Name, data = dataName, device = device.Info.Spec, step = info.Step,
                 method = methodSpec, accuracy = result.Accuracy, loss = result.Loss, nonFinite,
                 gmacsPerImage = result.MacsPerImage / 1e9, tokensAfterLayer = result.TokensAfterLayer, images = result.Images, seconds = result.Seconds, imagesPerSecond = result.ImagesPerSecond,
-            }, CommonOptions.JsonStyle));
+            }, ReportJson.Options));
             return 0;
         }
         var console = CurrentConsole();

@@ -1,10 +1,12 @@
 // `ilgpuvit experiment CONFIG`: trains the grid an experiment file describes (ExperimentConfig),
 // skipping finished runs and resuming interrupted ones, measures every checkpoint, and writes the
-// tables and plots (ExperimentReport) into runs/<name> or --out. Running it again once everything
-// has finished only rebuilds the reports. --plan lists the runs and inference specs and stops.
+// tables and plots (IlgpuVit.Experiments: ExperimentRunner, ExperimentReport) into runs/<name> or
+// --out. Running it again once everything has finished only rebuilds the reports. --plan lists the
+// runs and inference specs and stops.
 // Ctrl-C stops the run under way with a checkpoint of its last step (StopSignal).
 
 using System.CommandLine;
+using IlgpuVit.Experiments;
 using IlgpuVit.Training;
 using Spectre.Console;
 
@@ -42,12 +44,20 @@ internal static class ExperimentCommand
                 return StopSignal.ExitCode;
             }
             report.Write(folder);
-            report.Print();
+            Print(report);
             AnsiConsole.MarkupLine($"{runner.Trained} runs trained, {runner.Measured} measured now; wrote {string.Join(", ", ExperimentReport.FileNames)} " +
                                    $"to {Markup.Escape(Path.GetFullPath(folder))}");
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Prints the report's tables (those of results.md), each titled with the experiment's name.</summary>
+    private static void Print(ExperimentReport report)
+    {
+        // Redirected output (logs, CI) would otherwise be wrapped at 80 columns, one cell over several lines.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
+        foreach (var table in report.Tables()) ConsoleTables.Write(AnsiConsole.Console, table with { Title = $"{report.Config.Name}: {table.Title}" });
     }
 
     private static int Plan(ExperimentConfig config, string folder)

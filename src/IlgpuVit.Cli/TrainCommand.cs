@@ -10,6 +10,7 @@ using System.CommandLine;
 using System.Text.Json;
 using IlgpuVit.Data;
 using IlgpuVit.IO;
+using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
 using IlgpuVit.Training;
 using Spectre.Console;
@@ -161,7 +162,7 @@ internal static class TrainCommand
             Console.Error.WriteLine($"{e.Message}\nResume with: ilgpuvit train --resume {e.Checkpoint}");
             return StopSignal.ExitCode;
         }
-        if (json) Console.WriteLine(JsonSerializer.Serialize(summary, CommonOptions.JsonStyle));
+        if (json) Console.WriteLine(JsonSerializer.Serialize(summary, ReportJson.Options));
         else AnsiConsole.MarkupLine($"[bold]Test accuracy {summary.TestAccuracy:P2}[/] (loss {summary.TestLoss:F4}, {Markup.Escape(summary.Method)}, " +
             $"{summary.MacsPerImage / 1e9:F4} GMACs per image) after {summary.Steps} steps in {TimeSpan.FromSeconds(summary.TrainSeconds):hh\\:mm\\:ss}. " +
             $"Checkpoint: {Markup.Escape(summary.Checkpoint)}");

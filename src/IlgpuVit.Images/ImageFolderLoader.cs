@@ -14,7 +14,7 @@ using IlgpuVit.Data;
 
 namespace IlgpuVit.Images;
 
-/// <summary>Decodes an <see cref="ImageFolder"/> into normalised batches, in parallel and ahead of the consumer.</summary>
+/// <summary>Decodes an <see cref="ImageFolder"/> into normalised batches (RGB, with each image's path), in parallel and ahead of the consumer.</summary>
 public sealed class ImageFolderLoader
 {
     private readonly ImagePreprocessor _preprocessor;
@@ -61,12 +61,12 @@ public sealed class ImageFolderLoader
     }
 
     /// <summary>
-    /// One pass over the folder. Each yielded batch is valid until the next MoveNext (<see cref="ImageBatch.Clone"/> keeps
+    /// One pass over the folder. Each yielded batch is valid until the next MoveNext (<see cref="Batch.Clone"/> keeps
     /// one); stopping early stops the decoding. The failure list restarts with each pass.
     /// </summary>
     /// <exception cref="InvalidOperationException">Another pass of this loader is still being enumerated.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public IEnumerable<ImageBatch> Batches(CancellationToken cancellationToken = default)
+    public IEnumerable<Batch> Batches(CancellationToken cancellationToken = default)
     {
         // Checked on the first MoveNext (an iterator's body starts there), so an enumerable never enumerated holds nothing.
         if (Interlocked.Exchange(ref _running, 1) != 0)
@@ -82,18 +82,18 @@ public sealed class ImageFolderLoader
         }
     }
 
-    private IEnumerable<ImageBatch> Pass(CancellationToken cancellationToken)
+    private IEnumerable<Batch> Pass(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var ready = Channel.CreateBounded<ImageBatch>(
+        var ready = Channel.CreateBounded<Batch>(
             new BoundedChannelOptions(Options.PrefetchBatches) { SingleReader = true, SingleWriter = true });
-        var free = Channel.CreateUnbounded<ImageBatch>();
+        var free = Channel.CreateUnbounded<Batch>();
         for (int i = 0; i < Options.PrefetchBatches + 2; i++)
-            free.Writer.TryWrite(new ImageBatch(Options.BatchSize, Options.Preprocess.Crop, Options.Preprocess.Crop));
+            free.Writer.TryWrite(new Batch(Options.BatchSize, channels: 3, Options.Preprocess.Crop, Options.Preprocess.Crop));
         var producer = Task.Run(() => Produce(ready.Writer, free.Reader, stop.Token));
         try
         {
-            ImageBatch? held = null;
+            Batch? held = null;
             while (ready.Reader.WaitToReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult())
                 while (ready.Reader.TryRead(out var batch))
                 {
@@ -113,7 +113,7 @@ public sealed class ImageFolderLoader
     }
 
     /// <summary>Fills batches in order until the folder is done; always closes the queue.</summary>
-    private void Produce(ChannelWriter<ImageBatch> ready, ChannelReader<ImageBatch> free, CancellationToken token)
+    private void Produce(ChannelWriter<Batch> ready, ChannelReader<Batch> free, CancellationToken token)
     {
         try
         {
@@ -135,7 +135,7 @@ public sealed class ImageFolderLoader
     }
 
     /// <summary>Fills <paramref name="batch"/> with the next good images from sample <paramref name="next"/> on; returns the sample after the last one used.</summary>
-    private int Fill(ImageBatch batch, int next, CancellationToken token)
+    private int Fill(Batch batch, int next, CancellationToken token)
     {
         var samples = Folder.Samples;
         int filled = 0;

@@ -14,7 +14,7 @@ public sealed partial class Tape
             $"x has shape {x.Shape}; it needs (B, T, C) with a class token and at least one more token.");
         int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2], n = t - 1;
         bool grad = Needs(x);
-        var ones = Owned(Tensor<float>.FromArray(x.Device, Nn.Init.Constant(n, 1f), n));
+        var ones = Owned(Tensor<float>.FromArray(x.Device, Enumerable.Repeat(1f, n).ToArray(), n));
         var y = Output(x, grad, b, 1, c);
         var tokens = new MatrixLayout(c, c, t * c);          // rows 1..T-1 of each image
         Ops.Gemm(b, 1, 1, c, n, ones, new(0, n), x.Value, tokens, y.Value, new(0, c, c), new GemmOptions { Alpha = 1f / n });

@@ -1,5 +1,5 @@
 // A tensor holding NaN or ±Inf, found by scanning its values on the host: how many, and the first one's
-// flat (row-major) index and value. Checkpoint.Load and WeightImporter refuse such weights unless asked
+// flat (row-major) index and value. TrainingCheckpoint.Load and WeightImporter refuse such weights unless asked
 // to load them, and the trainer names one when a run diverges. The scan is one vectorised pass (x·0 is
 // 0 for every finite x and NaN otherwise); only a tensor that fails it is walked element by element.
 using System.Globalization;

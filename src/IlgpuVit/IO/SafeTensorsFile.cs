@@ -39,10 +39,12 @@ public sealed class SafeTensorsFile : IDisposable
     public IReadOnlyDictionary<string, SafeTensorInfo> Tensors { get; }
 
     /// <summary>Opens <paramref name="path"/> and validates its header against the file's length.</summary>
-    /// <exception cref="SafeTensorsFormatException">The file breaks a format rule; the message names the file and the rule.</exception>
+    /// <exception cref="SafeTensorsFormatException">The file breaks a format rule, or the path is a folder; the message names the file and the rule.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static SafeTensorsFile Open(string path)
     {
+        // Opening a folder fails with "access denied" on Linux, which would send the user looking at permissions.
+        if (Directory.Exists(path)) throw new SafeTensorsFormatException(path, "is a folder, not a file: give the safetensors file in it.");
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         try
         {

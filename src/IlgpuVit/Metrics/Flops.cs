@@ -65,6 +65,10 @@ public static class Flops
     }
 
     /// <summary>MACs per image when every block reduces by <paramref name="rate"/>.</summary>
+    /// <remarks>
+    /// A test oracle: the library reports FLOPs counted from what ran (<see cref="Macs(VitConfig, TokenState)"/>); only the tests
+    /// call this prediction from the schedule alone, as the reference those counts must equal (excluding a method's own products).
+    /// </remarks>
     public static double Macs(VitConfig config, Reduction.ReductionRate rate)
     {
         var after = rate.TokensAfterEachLayer(config.Depth, config.Tokens);

@@ -39,18 +39,18 @@ public static class Latency
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(runs, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
-        var original = model.Blocks.Select(b => b.Reducer).ToArray();
+        var original = model.Reducers;
         var reducers = specs.Select(spec =>
         {
             ReductionMethod.Apply(model, spec);
-            return model.Blocks.Select(b => b.Reducer).ToArray();
+            return model.Reducers;
         }).ToArray();
         try
         {
             var first = new TokenState[specs.Count];
             for (int s = 0; s < specs.Count; s++)
             {
-                Use(model, reducers[s]);
+                model.Reducers = reducers[s];
                 first[s] = Forward(model, images);
                 for (int i = 1; i < warmup; i++) Forward(model, images);
             }
@@ -59,7 +59,7 @@ public static class Latency
             for (int i = 0; i < runs; i++)
                 for (int s = 0; s < specs.Count; s++)
                 {
-                    Use(model, reducers[s]);
+                    model.Reducers = reducers[s];
                     long start = Stopwatch.GetTimestamp();
                     Forward(model, images);
                     times[s][i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -69,7 +69,7 @@ public static class Latency
         }
         finally
         {
-            Use(model, original);
+            model.Reducers = original;
         }
     }
 
@@ -87,10 +87,5 @@ public static class Latency
     {
         Array.Sort(values);
         return values[(int)Math.Round(q * (values.Length - 1))];
-    }
-
-    private static void Use(VisionTransformer model, ITokenReducer?[] reducers)
-    {
-        for (int l = 0; l < reducers.Length; l++) model.Blocks[l].Reducer = reducers[l];
     }
 }

@@ -56,6 +56,22 @@ public sealed class VisionTransformer : Module
     /// <summary>The transformer blocks.</summary>
     public IReadOnlyList<Block> Blocks { get; }
 
+    /// <summary>
+    /// Each block's token reducer (null: none), in block order: reading takes a snapshot, setting assigns them block by
+    /// block, so several reduction variants of one model can be swapped in and out (and the original restored).
+    /// </summary>
+    /// <exception cref="ArgumentException">Set with a count other than the model's depth.</exception>
+    public IReadOnlyList<ITokenReducer?> Reducers
+    {
+        get => Blocks.Select(b => b.Reducer).ToArray();
+        set
+        {
+            if (value.Count != Blocks.Count)
+                throw new ArgumentException($"{value.Count} reducers given for a model of {Blocks.Count} blocks.", nameof(value));
+            for (int l = 0; l < value.Count; l++) Blocks[l].Reducer = value[l];
+        }
+    }
+
     /// <summary>Final norm ("norm" on the CLS token, or "fc_norm" on the pooled tokens).</summary>
     public LayerNorm Norm { get; }
 

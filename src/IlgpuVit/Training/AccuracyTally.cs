@@ -1,6 +1,5 @@
 // Top-1 and top-5 accuracy and mean cross-entropy accumulated over batches of logits on the host, for
-// evaluations whose batches do not come from a DataLoader (image folders) or that need top-5, which no
-// kernel computes. The rank of the true class counts the logits above it plus the equal ones at lower
+// evaluations that need top-5, which no kernel computes (Evaluation with topFive). The rank of the true class counts the logits above it plus the equal ones at lower
 // indices, so top-1 agrees with Ops.ArgMax (first maximum wins) and ties never favour the label.
 // Cross-entropy is log-sum-exp minus the label's logit, in double.
 namespace IlgpuVit.Training;

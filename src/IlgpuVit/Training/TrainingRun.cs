@@ -103,7 +103,7 @@ public static class TrainingRun
     {
         if (Directory.Exists(checkpoint))
             throw new ArgumentException($"{checkpoint} is a folder, not a file: give the checkpoint, e.g. {Path.Combine(checkpoint, RunFolder.CheckpointFile)}.");
-        var info = Checkpoint.ReadInfo(checkpoint);
+        var info = TrainingCheckpoint.ReadInfo(checkpoint);
         var options = info.Options ?? throw new ArgumentException($"{checkpoint} holds weights only (no training state): it cannot be resumed.");
         var run = info.Run is null ? null : JsonSerializer.Deserialize<RunDefinition>(info.Run);
         recorded = run is not null;
@@ -136,7 +136,7 @@ public static class TrainingRun
         if (settings.Resume is not null)
         {
             var recorded = ResumeSettings(settings.Resume, out bool hasRun);
-            resumed = Checkpoint.ReadInfo(settings.Resume);
+            resumed = TrainingCheckpoint.ReadInfo(settings.Resume);
             config = resumed.Config;
             options = recorded.Options;
             if (hasRun) settings = settings with { Model = recorded.Model, Data = recorded.Data, DataDir = recorded.DataDir,
@@ -179,7 +179,7 @@ public static class TrainingRun
         var adjuster = RateAdjuster.Create(options.Adjust, options.Gas, trainer.Loader.BatchesPerEpoch, trainer.TotalSteps);
         if (resumed is not null)
         {
-            var loaded = Checkpoint.Load(settings.Resume!, model, trainer.Optimizer, settings.AllowNonFinite);
+            var loaded = TrainingCheckpoint.Load(settings.Resume!, model, trainer.Optimizer, settings.AllowNonFinite);
             if (loaded.NonFinite.Count > 0)
                 observer?.Note($"{settings.Resume} holds non-finite values, loaded as --allow-nonfinite asks: {string.Join("; ", loaded.NonFinite)}.");
             if (adjuster is not null && resumed.AdjusterState is not null) adjuster.RestoreState(resumed.AdjusterState);
@@ -202,7 +202,7 @@ public static class TrainingRun
         int images = 0, saved = resumed?.Step ?? -1;
         void Save()
         {
-            Checkpoint.Save(folder.Checkpoint, model, trainer.Optimizer, options, Spec(), adjuster?.SaveState(), definition);
+            TrainingCheckpoint.Save(folder.Checkpoint, model, trainer.Optimizer, options, Spec(), adjuster?.SaveState(), definition);
             saved = trainer.Optimizer.StepCount;
         }
         void StopIfCancelled()
@@ -260,7 +260,7 @@ public static class TrainingRun
     private static string Describe(RunFolder folder)
     {
         if (!File.Exists(folder.Checkpoint)) return "a metrics log or summary, no checkpoint";
-        try { return $"a checkpoint at step {Checkpoint.ReadInfo(folder.Checkpoint).Step}"; }
+        try { return $"a checkpoint at step {TrainingCheckpoint.ReadInfo(folder.Checkpoint).Step}"; }
         catch (Exception e) when (e is IOException or SafeTensorsFormatException) { return "a checkpoint"; }
     }
 }

@@ -9,6 +9,8 @@ using System.Text.Json;
 using FluentAssertions;
 using IlgpuVit.Cli;
 using IlgpuVit.Data;
+using IlgpuVit.Experiments;
+using IlgpuVit.Tests.Experiments;
 
 namespace IlgpuVit.Tests.Cli;
 

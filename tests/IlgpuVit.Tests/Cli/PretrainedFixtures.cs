@@ -1,6 +1,6 @@
 // Generated stand-ins for the real files of `eval --weights` and `train --init`: timm-named weights of a
 // registered small RGB model (vit_micro_patch4_32, 32 px, so the CLI runs in milliseconds on the CPU),
-// written by Checkpoint.Save (whose tensor names are timm's), and a small ImageNet-layout folder of PNGs
+// written by TrainingCheckpoint.Save (whose tensor names are timm's), and a small ImageNet-layout folder of PNGs
 // with one corrupt image; plus a CIFAR-10 folder of random records for training, and a way to call a
 // command with Console.Out and Console.Error captured.
 using System.CommandLine;
@@ -10,6 +10,7 @@ using IlgpuVit.Nn;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Data;
 using IlgpuVit.Tests.Images;
+using IlgpuVit.Training;
 
 namespace IlgpuVit.Tests.Cli;
 
@@ -23,7 +24,7 @@ public static class PretrainedFixtures
     {
         using var device = Device.Open("cpu");
         using var model = new VisionTransformer(ModelRegistry.Get(Arch) with { Classes = classes }, device, seed);
-        Checkpoint.Save(path, model);
+        TrainingCheckpoint.Save(path, model);
         return path;
     }
 

@@ -11,6 +11,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using FluentAssertions;
 using IlgpuVit.Data;
+using IlgpuVit.Tests.Support;
 using Xunit.Abstractions;
 
 namespace IlgpuVit.Tests.Cli;
@@ -34,8 +35,7 @@ public sealed partial class TrainChaosTests(ITestOutputHelper output) : IDisposa
     private static void Require()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "the chaos test sends POSIX signals");
-        Skip.IfNot(File.Exists(Path.Combine(FashionMnist.DefaultFolder, "t10k-labels-idx1-ubyte.gz")) || File.Exists(Path.Combine(FashionMnist.DefaultFolder, "t10k-labels-idx1-ubyte")),
-            $"Fashion-MNIST is not installed in {FashionMnist.DefaultFolder} (apt-get install dataset-fashion-mnist)");
+        TrainingRuns.RequireFashionMnist();
     }
 
     private static Process Start(string[] args, string? workingDirectory = null)
@@ -73,9 +73,6 @@ public sealed partial class TrainChaosTests(ITestOutputHelper output) : IDisposa
     private static bool SigIntIgnored() =>
         File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:")) is { } line && (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << (SIGINT - 1))) != 0;
 
-    private static IEnumerable<string> Events(string metrics) => File.ReadLines(metrics).Select(l => JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(l)!)
-        .Where(e => e["event"].GetString() is "step" or "window" or "eval")
-        .Select(e => string.Join(",", e.Where(p => p.Key != "seconds").Select(p => $"{p.Key}={p.Value.GetRawText()}")));
 
     [SkippableFact]
     public void Stopped_at_random_steps_and_resumed_with_only_resume_the_run_ends_exactly_as_the_uninterrupted_one()
@@ -133,7 +130,7 @@ public sealed partial class TrainChaosTests(ITestOutputHelper output) : IDisposa
         killedMidWrite.Should().BeTrue("at least one SIGKILL landed while a checkpoint was being written");
         File.ReadAllBytes(checkpoint).Should().Equal(File.ReadAllBytes(Path.Combine(whole, "checkpoint.safetensors")),
             "weights, optimizer moments, step, rate and adjuster state match the uninterrupted run's");
-        Events(metrics).Should().Equal(Events(Path.Combine(whole, "metrics.jsonl")));
+        TrainingRuns.Events(metrics).Should().Equal(TrainingRuns.Events(Path.Combine(whole, "metrics.jsonl")));
         Directory.EnumerateFiles(parts, "*.tmp-*").Should().BeEmpty();
         File.Exists(Path.Combine(parts, ".ilgpuvit.owner")).Should().BeFalse("the last run released its folder");
     }

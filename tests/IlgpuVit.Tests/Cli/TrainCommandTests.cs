@@ -25,9 +25,6 @@ public sealed class TrainCommandTests : IDisposable
 
     private static (int Code, string Output, string Error) Train(params string[] args) => PretrainedFixtures.Invoke(TrainCommand.Create(), ["train", .. args]);
 
-    private static void RequireData() =>
-        Skip.IfNot(File.Exists(Path.Combine(FashionMnist.DefaultFolder, "t10k-labels-idx1-ubyte.gz")) || File.Exists(Path.Combine(FashionMnist.DefaultFolder, "t10k-labels-idx1-ubyte")),
-            $"Fashion-MNIST is not installed in {FashionMnist.DefaultFolder} (apt-get install dataset-fashion-mnist)");
 
     private static string OneLine(string error)
     {
@@ -47,7 +44,7 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void A_new_run_into_a_folder_holding_a_run_is_refused_and_changes_nothing_unless_overwrite()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         string run = FinishedRun("run");
         var before = FileHashes.Of(run);
         var (code, output, error) = Train([.. Small, "--out", run, "--epochs", "1"]);
@@ -59,14 +56,14 @@ public sealed class TrainCommandTests : IDisposable
 
         (code, _, error) = Train([.. Small, "--out", run, "--epochs", "1", "--overwrite"]);
         code.Should().Be(0, error);
-        Checkpoint.ReadInfo(Path.Combine(run, "checkpoint.safetensors")).Step.Should().Be(5, "the new one-epoch run replaced the old one");
+        TrainingCheckpoint.ReadInfo(Path.Combine(run, "checkpoint.safetensors")).Step.Should().Be(5, "the new one-epoch run replaced the old one");
         File.ReadLines(Path.Combine(run, "metrics.jsonl")).Count(l => l.Contains("\"event\":\"start\"")).Should().Be(1, "the old log went with it");
     }
 
     [SkippableFact]
     public void A_folder_another_run_holds_is_refused_naming_the_holder()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         string run = FinishedRun("run");
         var before = FileHashes.Of(run);
         using (RunFolder.Acquire(run))
@@ -93,20 +90,17 @@ public sealed class TrainCommandTests : IDisposable
         new TrainingOptions { Epochs = 2, BatchSize = 32, Method = "etps", Adjust = "gas", Gas = new GasOptions { WindowEpochs = 0.4 } },
         folder, TrainLimit: 160, TestLimit: 32, Device: "cpu");
 
-    private static IEnumerable<string> Events(string metrics) => File.ReadLines(metrics).Select(l => JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(l)!)
-        .Where(e => e["event"].GetString() is "step" or "window" or "eval")
-        .Select(e => string.Join(",", e.Where(p => p.Key != "seconds").Select(p => $"{p.Key}={p.Value.GetRawText()}")));
 
     [SkippableFact]
     public void Resume_alone_restores_every_setting_writes_beside_the_checkpoint_and_ends_where_the_whole_run_ends()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         var whole = TrainingRun.Execute(LibrarySettings(_temp.File("whole")));
         using var stop = new CancellationTokenSource();
         var interrupted = () => TrainingRun.Execute(LibrarySettings(_temp.File("parts")), new StopAfter(3, stop), stop.Token);
         interrupted.Should().Throw<TrainingInterruptedException>().Which.Step.Should().Be(3);
         string checkpoint = Path.Combine(_temp.File("parts"), "checkpoint.safetensors");
-        Checkpoint.ReadInfo(checkpoint).Step.Should().Be(3, "mid-epoch: the interrupt wrote the step it finished");
+        TrainingCheckpoint.ReadInfo(checkpoint).Step.Should().Be(3, "mid-epoch: the interrupt wrote the step it finished");
         string stale = Path.Combine(_temp.File("parts"), ".checkpoint.safetensors.tmp-" + Guid.NewGuid().ToString("N"));
         File.WriteAllText(stale, "what a kill mid-write leaves");
 
@@ -124,13 +118,13 @@ public sealed class TrainCommandTests : IDisposable
         start.GetProperty("trainImages").GetInt32().Should().Be(160, "--train-limit came from the checkpoint");
         start.GetProperty("testImages").GetInt32().Should().Be(32);
         File.ReadAllBytes(checkpoint).Should().Equal(File.ReadAllBytes(whole.Checkpoint), "weights, moments, rate and adjuster state match bit for bit");
-        Events(Path.Combine(_temp.File("parts"), "metrics.jsonl")).Should().Equal(Events(whole.Metrics));
+        TrainingRuns.Events(Path.Combine(_temp.File("parts"), "metrics.jsonl")).Should().Equal(TrainingRuns.Events(whole.Metrics));
     }
 
     [SkippableFact]
     public void A_flag_that_would_change_a_resumed_run_is_refused_naming_it_and_a_repeated_one_is_accepted()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         string run = FinishedRun("run", "--lr", "0.001");
         string checkpoint = Path.Combine(run, "checkpoint.safetensors");
         var before = FileHashes.Of(run);
@@ -151,7 +145,7 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void Resuming_non_finite_weights_is_refused_naming_the_tensor_or_says_the_weights_were_the_cause()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         // A run stopped at step 3, its checkpoint copied with a NaN planted in it into a folder of its own.
         using var stop = new CancellationTokenSource();
         FluentActions.Invoking(() => TrainingRun.Execute(LibrarySettings(_temp.File("parts")), new StopAfter(3, stop), stop.Token))
@@ -170,13 +164,13 @@ public sealed class TrainCommandTests : IDisposable
         error.Should().Contain("holds non-finite values, loaded as --allow-nonfinite asks: ")
             .And.Contain("error: Training diverged at step 4").And.Contain("the weights were already non-finite before step 4")
             .And.NotContain("Try a lower learning rate");
-        Checkpoint.ReadInfo(bad).Step.Should().Be(3, "the checkpoint was not overwritten by the diverged step");
+        TrainingCheckpoint.ReadInfo(bad).Step.Should().Be(3, "the checkpoint was not overwritten by the diverged step");
     }
 
     [SkippableFact]
     public void Io_failures_are_one_line_naming_the_path_and_the_cause()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         string file = _temp.File("a-file");
         File.WriteAllText(file, "x");
         var (code, _, error) = Train([.. Small, "--out", file]);
@@ -185,6 +179,9 @@ public sealed class TrainCommandTests : IDisposable
         (code, _, error) = Train("--resume", _temp.Path);
         code.Should().Be(1);
         OneLine(error).Should().Be($"error: {_temp.Path} is a folder, not a file: give the checkpoint, e.g. {Path.Combine(_temp.Path, "checkpoint.safetensors")}.");
+        (code, _, error) = PretrainedFixtures.Invoke(EvalCommand.Create(), "eval", "--checkpoint", _temp.Path);
+        code.Should().Be(1);
+        OneLine(error).Should().Be($"error: {_temp.Path}: is a folder, not a file: give the safetensors file in it.");
         (code, _, error) = Train("--resume", _temp.File("missing.safetensors"));
         code.Should().Be(1);
         OneLine(error).Should().Contain(_temp.File("missing.safetensors"));
@@ -194,7 +191,7 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void A_read_only_folder_is_one_line()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         using var disk = Tmpfs.Mount(kib: 1024, readOnly: true);
         string run = Path.Combine(disk.Path, "run");
         var (code, _, error) = Train([.. Small, "--epochs", "2", "--out", run]);
@@ -205,14 +202,14 @@ public sealed class TrainCommandTests : IDisposable
     [SkippableFact]
     public void A_full_disk_stops_the_run_with_one_line_and_the_last_good_checkpoint_intact()
     {
-        RequireData();
+        TrainingRuns.RequireFashionMnist();
         // Room for the first checkpoint (3.7 MB) and the logs, not for the second beside it (the atomic write needs both).
         using var disk = Tmpfs.Mount(kib: 6 * 1024);
         string run = Path.Combine(disk.Path, "run");
         var (code, _, error) = Train([.. Small, "--epochs", "2", "--out", run]);
         code.Should().Be(1);
         OneLine(error).Should().MatchRegex($@"^error: {System.Text.RegularExpressions.Regex.Escape(run)}/\.checkpoint\.safetensors\.tmp-[0-9a-f]{{32}}: no space left on the device$");
-        Checkpoint.ReadInfo(Path.Combine(run, "checkpoint.safetensors")).Step.Should().Be(5, "the epoch-1 checkpoint survives the failed epoch-2 write");
+        TrainingCheckpoint.ReadInfo(Path.Combine(run, "checkpoint.safetensors")).Step.Should().Be(5, "the epoch-1 checkpoint survives the failed epoch-2 write");
         Directory.EnumerateFiles(run, "*.tmp-*").Should().BeEmpty("the failed write removed its temporary file");
     }
 

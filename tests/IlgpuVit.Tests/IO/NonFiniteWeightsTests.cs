@@ -1,4 +1,4 @@
-// Weights holding NaN or ±Inf: the scan counts them and names the first; Checkpoint.Load and
+// Weights holding NaN or ±Inf: the scan counts them and names the first; TrainingCheckpoint.Load and
 // WeightImporter refuse such a file naming the tensor, before writing anything (the NaN sits in the
 // head's weight, loaded after all but one parameter, so a loader that wrote as it checked would have
 // changed the others), and
@@ -8,6 +8,7 @@ using IlgpuVit.IO;
 using IlgpuVit.Nn;
 using IlgpuVit.Tests.Support;
 using IlgpuVit.Tests.Training;
+using IlgpuVit.Training;
 
 namespace IlgpuVit.Tests.IO;
 
@@ -32,7 +33,7 @@ public sealed class NonFiniteWeightsTests : IDisposable
     private (string Path, VisionTransformer Target) CheckpointAndTarget()
     {
         string path = _folder.File("clean.safetensors");
-        using (var source = new VisionTransformer(TinyRun.Config, Backends.Cpu, seed: 1)) Checkpoint.Save(path, source);
+        using (var source = new VisionTransformer(TinyRun.Config, Backends.Cpu, seed: 1)) TrainingCheckpoint.Save(path, source);
         var target = new VisionTransformer(TinyRun.Config, Backends.Cpu, seed: 2);
         using (var source = new VisionTransformer(TinyRun.Config, Backends.Cpu, seed: 1))
             Values(target)[0].Should().NotEqual(Values(source)[0], "the target's weights differ from the file's, so a write would show");
@@ -68,7 +69,7 @@ public sealed class NonFiniteWeightsTests : IDisposable
             string last = Late(target);
             string path = CorruptWeights.Copy(clean, _folder.File("nan.safetensors"), last, (5, float.NaN), (2, float.PositiveInfinity));
             var before = Values(target);
-            var load = () => Checkpoint.Load(path, target);
+            var load = () => TrainingCheckpoint.Load(path, target);
             var error = load.Should().Throw<NonFiniteWeightsException>().Which;
             error.Message.Should().Be($"{path}: tensor '{last}' holds 2 non-finite values (first: +Inf at index 2); the weights are corrupt. " +
                                       "Pass --allow-nonfinite (AllowNonFinite in code) to load them anyway.");
@@ -85,7 +86,7 @@ public sealed class NonFiniteWeightsTests : IDisposable
         using (model)
         {
             foreach (var _ in trainer.RunEpoch().Take(2)) { }
-            Checkpoint.Save(clean, model, trainer.Optimizer, trainer.Options);
+            TrainingCheckpoint.Save(clean, model, trainer.Optimizer, trainer.Options);
         }
         using var resumed = TinyRun.Trainer(Backends.Cpu, out var target, TinyRun.Options() with { Seed = 9 });
         using (target)
@@ -93,7 +94,7 @@ public sealed class NonFiniteWeightsTests : IDisposable
             string state = resumed.Optimizer.State().Last().Name;
             string path = CorruptWeights.Copy(clean, _folder.File("nan-state.safetensors"), state, (0, float.NegativeInfinity));
             var before = Values(target);
-            var load = () => Checkpoint.Load(path, target, resumed.Optimizer);
+            var load = () => TrainingCheckpoint.Load(path, target, resumed.Optimizer);
             load.Should().Throw<NonFiniteWeightsException>().WithMessage($"*tensor '{state}' holds 1 non-finite value (first: -Inf at index 0)*");
             ExpectUnchanged(target, before);
             resumed.Optimizer.StepCount.Should().Be(0);
@@ -110,9 +111,9 @@ public sealed class NonFiniteWeightsTests : IDisposable
             var names = target.Parameters().Select(p => p.Name!).ToList();
             int late = names.IndexOf(Late(target));
             string path = CorruptWeights.Copy(clean, _folder.File("nan.safetensors"), names[late], (5, float.NaN));
-            Checkpoint.Load(clean, target).NonFinite.Should().BeEmpty("the clean file is finite");
+            TrainingCheckpoint.Load(clean, target).NonFinite.Should().BeEmpty("the clean file is finite");
 
-            var info = Checkpoint.Load(path, target, allowNonFinite: true);
+            var info = TrainingCheckpoint.Load(path, target, allowNonFinite: true);
             info.NonFinite.Should().Equal(new NonFiniteTensor(names[late], 1, 5, float.NaN));
             using var file = SafeTensorsFile.Open(clean);
             var loaded = Values(target);

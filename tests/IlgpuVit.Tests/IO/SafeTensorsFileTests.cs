@@ -52,6 +52,13 @@ public sealed class SafeTensorsFileTests : IDisposable
     }
 
     [Fact]
+    public void A_folder_is_named_as_a_folder_not_a_permission_problem()
+    {
+        var open = () => SafeTensorsFile.Open(_folder.Path);
+        open.Should().Throw<SafeTensorsFormatException>().WithMessage($"{_folder.Path}: is a folder, not a file: give the safetensors file in it.");
+    }
+
+    [Fact]
     public void A_file_shorter_than_the_length_prefix_is_rejected()
     {
         string path = _folder.File("short.safetensors");

@@ -13,6 +13,7 @@ using IlgpuVit.IO;
 using IlgpuVit.Nn;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Support;
+using IlgpuVit.Training;
 
 namespace IlgpuVit.Tests.IO;
 
@@ -297,7 +298,7 @@ public sealed class WeightImporterTests : IDisposable
         var config = new VitConfig("memory", 32, 4, 3, 128, 4, 4, 512, 10);
         using var source = new VisionTransformer(config, Backends.Cpu, seed: 1);
         string path = _folder.File("memory.safetensors");
-        Checkpoint.Save(path, source);
+        TrainingCheckpoint.Save(path, source);
         using var model = new VisionTransformer(config, Backends.Cpu, seed: 2);
         WeightImporter.Import(path, model);   // warm-up: JIT and first-use allocations
 

@@ -1,4 +1,5 @@
 using FluentAssertions;
+using IlgpuVit.Data;
 using IlgpuVit.Images;
 using IlgpuVit.Tests.IO;
 
@@ -105,11 +106,11 @@ public class ImageFolderLoaderTests
         using var _ = temp;
         File.WriteAllText(temp.File("cat/bad.png"), "broken");
         var folder = ImageFolder.Scan(temp.Path);
-        List<ImageBatch> Run(int workers, int prefetch, bool slowConsumer)
+        List<Batch> Run(int workers, int prefetch, bool slowConsumer)
         {
             var loader = new ImageFolderLoader(folder,
                 new ImageFolderLoaderOptions { BatchSize = 3, Preprocess = Small, Workers = workers, PrefetchBatches = prefetch });
-            var kept = new List<ImageBatch>();
+            var kept = new List<Batch>();
             foreach (var batch in loader.Batches())
             {
                 if (slowConsumer) Thread.Sleep(20);   // lets the producer fill the queue

@@ -2,7 +2,6 @@
 // run resumed from a mid-epoch checkpoint continues that exact curve (model, optimizer state, step
 // and data position all restored).
 using FluentAssertions;
-using IlgpuVit.IO;
 using IlgpuVit.Nn;
 using IlgpuVit.Tests.IO;
 using IlgpuVit.Tests.Support;
@@ -52,68 +51,20 @@ public class TrainerTests
         using (model)
         {
             head = Curve(trainer, 3);            // stop inside epoch 0
-            Checkpoint.Save(path, model, trainer.Optimizer, trainer.Options);
+            TrainingCheckpoint.Save(path, model, trainer.Optimizer, trainer.Options);
         }
         float[] tail;
-        var info = Checkpoint.ReadInfo(path);
+        var info = TrainingCheckpoint.ReadInfo(path);
         info.Step.Should().Be(3);
         info.Options.Should().Be(TinyRun.Options());
         using (var trainer = TinyRun.Trainer(Backends.Cpu, out var model, info.Options))
         using (model)
         {
-            Checkpoint.Load(path, model, trainer.Optimizer);
+            TrainingCheckpoint.Load(path, model, trainer.Optimizer);
             (trainer.Epoch, trainer.BatchInEpoch).Should().Be((0, 3));
             tail = Curve(trainer, 5);
         }
         head.Concat(tail).Should().Equal(full);
-    }
-
-    [Fact]
-    public void Loading_a_checkpoint_into_another_architecture_names_the_difference()
-    {
-        using var folder = new TempFolder();
-        string path = Path.Combine(folder.Path, "ckpt.safetensors");
-        using (var model = new VisionTransformer(TinyRun.Config, Backends.Cpu)) Checkpoint.Save(path, model);
-        using var other = new VisionTransformer(TinyRun.Config with { Depth = 2 }, Backends.Cpu);
-        var act = () => Checkpoint.Load(path, other);
-        act.Should().Throw<SafeTensorsFormatException>().WithMessage("*ckpt.safetensors*Depth = 1*");
-    }
-
-    [Fact]
-    public void Loading_weights_that_lack_a_tensor_names_it()
-    {
-        using var folder = new TempFolder();
-        string path = Path.Combine(folder.Path, "weights.safetensors");
-        using var model = new VisionTransformer(TinyRun.Config, Backends.Cpu);
-        var tensors = model.Parameters().Where(p => p.Name != "blocks.0.mlp.fc2.bias")
-            .Select(p => new SafeTensor(p.Name!, p.Shape.Dims.ToArray(), p.Value.ToArray()));
-        SafeTensors.Write(path, tensors, new Dictionary<string, string>
-        {
-            ["format"] = "ilgpuvit-checkpoint-1", ["model"] = System.Text.Json.JsonSerializer.Serialize(TinyRun.Config),
-        });
-        var act = () => Checkpoint.Load(path, model);
-        act.Should().Throw<SafeTensorsFormatException>().WithMessage("*'blocks.0.mlp.fc2.bias' is missing*");
-    }
-
-    [Fact]
-    public void A_checkpoint_round_trips_parameters_and_optimizer_state()
-    {
-        using var folder = new TempFolder();
-        string path = Path.Combine(folder.Path, "ckpt.safetensors");
-        using var trainer = TinyRun.Trainer(Backends.Cpu, out var model);
-        using (model)
-        {
-            Curve(trainer, 2);
-            Checkpoint.Save(path, model, trainer.Optimizer, trainer.Options);
-            using var trainer2 = TinyRun.Trainer(Backends.Cpu, out var model2);
-            using (model2)
-            {
-                Checkpoint.Load(path, model2, trainer2.Optimizer);
-                foreach (var (p, q) in model.Parameters().Zip(model2.Parameters())) q.Value.ToArray().Should().Equal(p.Value.ToArray(), p.Name);
-                foreach (var (s, t) in trainer.Optimizer.State().Zip(trainer2.Optimizer.State())) t.Value.ToArray().Should().Equal(s.Value.ToArray(), s.Name);
-                trainer2.Optimizer.StepCount.Should().Be(2);
-            }
-        }
     }
 
     [Fact]

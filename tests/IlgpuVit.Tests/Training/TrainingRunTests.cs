@@ -52,7 +52,7 @@ public class TrainingRunTests
         windows.Select(w => w.GetProperty("rate").GetDouble()).Distinct().Should().HaveCountGreaterThan(1, "GAS moves the rate");
         summary.FinalRate.Should().Be(windows[^1].GetProperty("rate").GetDouble());
         summary.Method.Should().Be(IlgpuVit.Reduction.ReductionMethod.WithRate("etps", summary.FinalRate));
-        var info = Checkpoint.ReadInfo(summary.Checkpoint);
+        var info = TrainingCheckpoint.ReadInfo(summary.Checkpoint);
         info.Method.Should().Be(summary.Method, "eval uses the method at its final rate");
         info.AdjusterState.Should().NotBeNullOrEmpty();
         summary.Steps.Should().Be(32);

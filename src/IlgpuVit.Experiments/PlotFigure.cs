@@ -1,14 +1,14 @@
-// What every PNG the CLI draws shares (the latency sweep's and the experiment's): a line per series
+// What every PNG shares (the experiment's here, the CLI's latency sweep): a line per series
 // with its own marker shape, so series of equal values stay told apart; the legend outside the axes,
 // so it never hides a point; and several panels saved as one image. Rendered headless by ScottPlot
-// on SkiaSharp (CLI only; the library stays free of native dependencies).
+// on SkiaSharp (in this assembly and the CLI only: the core library stays free of native dependencies).
 
 using ScottPlot;
 using ScottPlot.Plottables;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
-/// <summary>Shared drawing helpers for the CLI's plots.</summary>
+/// <summary>Shared drawing helpers for the plots.</summary>
 internal static class PlotFigure
 {
     /// <summary>Width and height in pixels of one panel.</summary>

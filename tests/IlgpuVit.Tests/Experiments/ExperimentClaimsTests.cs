@@ -3,9 +3,9 @@
 // points), Top-K + VPA with Top-K and ToMe rate by rate, and latency with FLOPs by their ratio.
 
 using FluentAssertions;
-using IlgpuVit.Cli;
+using IlgpuVit.Experiments;
 
-namespace IlgpuVit.Tests.Cli;
+namespace IlgpuVit.Tests.Experiments;
 
 public class ExperimentClaimsTests
 {

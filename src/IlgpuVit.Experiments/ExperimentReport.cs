@@ -1,17 +1,19 @@
 // What an experiment leaves in its folder: every row (trained runs and inference-only points) as
-// results.csv and results.json, the tables as results.md (printed to the console too) with the
-// paper's claims compared from those rows (ExperimentClaims), and the plots (ExperimentPlot). Numbers are written in the invariant culture. GMACs are multiply-
-// accumulates per image (flops.md) counted from what ran; FLOPs changes are against the unpruned
-// model, latency changes against the unpruned model timed in the same comparison (ExperimentBench),
-// accuracy changes in points against the unpruned run of the same seed.
+// results.csv and results.json, the tables as results.md (the CLI prints the same Tables()) with the
+// paper's claims compared from those rows (ExperimentClaims), and the plots (ExperimentPlot). Numbers
+// are written in the invariant culture. GMACs are multiply-accumulates per image (flops.md) counted
+// from what ran; FLOPs changes are against the unpruned model, latency changes against the unpruned
+// model timed in the same comparison (ExperimentBench), accuracy changes in points against the
+// unpruned run of the same seed.
 
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using IlgpuVit.IO;
+using IlgpuVit.Metrics;
 using IlgpuVit.Training;
-using Spectre.Console;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>One row of the results: a trained run, or a spec applied to a trained baseline at inference.</summary>
 /// <param name="Kind">"train" or "inference".</param>
@@ -32,7 +34,7 @@ namespace IlgpuVit.Cli;
 /// <param name="FinalRate">The pruning rate in force at the end (0 for the unpruned model).</param>
 /// <param name="TrainSeconds">Training wall time (null for inference rows).</param>
 /// <param name="Steps">Optimizer steps (null for inference rows).</param>
-internal sealed record ExperimentRow(
+public sealed record ExperimentRow(
     string Kind, string Run, string Method, string Rate, string Adjust, int Seed, string Spec,
     double Accuracy, double? AccuracyChangePoints, double TestLoss, double GmacsPerImage, double FlopsChangePercent,
     double LatencyMs, double LatencyChangePercent, string Device, double FinalRate, double? TrainSeconds, int? Steps)
@@ -57,7 +59,7 @@ internal sealed record ExperimentRow(
 }
 
 /// <summary>A finished experiment's rows and where they were measured.</summary>
-internal sealed record ExperimentReport(ExperimentConfig Config, string Device, IReadOnlyList<ExperimentRow> Rows)
+public sealed record ExperimentReport(ExperimentConfig Config, string Device, IReadOnlyList<ExperimentRow> Rows)
 {
     /// <summary>The files <see cref="Write"/> creates in the experiment's folder (besides each adjusted run's plot).</summary>
     public static readonly string[] FileNames = ["results.md", "results.csv", "results.json", ExperimentPlot.FlopsFile, ExperimentPlot.LatencyFile];
@@ -65,12 +67,12 @@ internal sealed record ExperimentReport(ExperimentConfig Config, string Device, 
     /// <summary>Writes the tables, the rows and the plots into <paramref name="folder"/>, and each adjusted run's rate and loss plot into its own folder.</summary>
     public void Write(string folder)
     {
-        ExperimentRunner.WriteText(Path.Combine(folder, "results.md"), Markdown());
-        ExperimentRunner.WriteText(Path.Combine(folder, "results.csv"), Csv());
-        ExperimentRunner.WriteText(Path.Combine(folder, "results.json"), JsonSerializer.Serialize(new
+        AtomicFile.WriteText(Path.Combine(folder, "results.md"), Markdown());
+        AtomicFile.WriteText(Path.Combine(folder, "results.csv"), Csv());
+        AtomicFile.WriteText(Path.Combine(folder, "results.json"), JsonSerializer.Serialize(new
         {
             Config.Name, Config.Model, Config.Data, Device, Config.Seeds, Config.TrainLimit, Config.TestLimit, Config.Latency, Config.Training, Rows,
-        }, CommonOptions.JsonStyle));
+        }, ReportJson.Options));
         ExperimentPlot.Save(this, folder);
     }
 
@@ -81,29 +83,15 @@ internal sealed record ExperimentReport(ExperimentConfig Config, string Device, 
     public string Markdown()
     {
         var text = new StringBuilder($"# {Config.Name}: {Config.Model} on {Config.Data}\n\n{Description}\n");
-        foreach (var (title, header, cells) in Tables())
+        foreach (var table in Tables())
         {
-            text.Append($"\n## {title}\n\n| ").AppendJoin(" | ", header).Append(" |\n");
-            text.Append('|').AppendJoin("", header.Select(_ => "---|")).Append('\n');
-            foreach (var row in cells) text.Append("| ").AppendJoin(" | ", row).Append(" |\n");
+            text.Append($"\n## {table.Title}\n\n| ").AppendJoin(" | ", table.Header).Append(" |\n");
+            text.Append('|').AppendJoin("", table.Header.Select(_ => "---|")).Append('\n');
+            foreach (var row in table.Rows) text.Append("| ").AppendJoin(" | ", row).Append(" |\n");
         }
         var claims = ExperimentClaims.Lines(Rows);
         if (claims.Count > 0) text.Append('\n').AppendJoin('\n', claims);
         return text.ToString();
-    }
-
-    /// <summary>Prints the same tables to the console.</summary>
-    public void Print()
-    {
-        // Redirected output (logs, CI) would otherwise be wrapped at 80 columns, one cell over several lines.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
-        foreach (var (title, header, cells) in Tables())
-        {
-            var table = new Table { Title = new TableTitle(Markup.Escape($"{Config.Name}: {title}")) };
-            foreach (var name in header) table.AddColumn(new TableColumn(Markup.Escape(name)).RightAligned());
-            foreach (var row in cells) table.AddRow(row.Select(Markup.Escape).ToArray());
-            AnsiConsole.Write(table);
-        }
     }
 
     /// <summary>Every field of every row, one row per line.</summary>
@@ -125,17 +113,20 @@ internal sealed record ExperimentReport(ExperimentConfig Config, string Device, 
         "changes against the unpruned model; Δ acc: accuracy points against the unpruned run of the same seed. Adjusted runs (rate `gas`) " +
         "end at the rate in the final-rate column, the rate their accuracy, GMACs and latency are measured at.";
 
-    private IEnumerable<(string Title, string[] Header, string[][] Cells)> Tables()
+    /// <summary>The tables of results.md and the console: trained runs, then inference-only points (each only when it has rows).</summary>
+    public IReadOnlyList<ResultTable> Tables()
     {
+        var tables = new List<ResultTable>();
         string[] measured = ["accuracy %", "Δ acc", "GMACs/img", "FLOPs %", "latency ms", "latency %"];
         var trained = Rows.Where(r => r.Kind == "train").ToArray();
         if (trained.Length > 0)
-            yield return ("trained with token reduction", ["run", "method", "rate", "seed", .. measured, "final rate", "train s"],
-                trained.Select(r => (string[])[r.Run, r.Method, r.Rate, I(r.Seed), .. Measured(r), F(r.FinalRate, "0.####"), F(r.TrainSeconds, "F0")]).ToArray());
+            tables.Add(new ResultTable("trained with token reduction", ["run", "method", "rate", "seed", .. measured, "final rate", "train s"],
+                trained.Select(r => (string[])[r.Run, r.Method, r.Rate, I(r.Seed), .. Measured(r), F(r.FinalRate, "0.####"), F(r.TrainSeconds, "F0")]).ToArray()));
         var inferred = Rows.Where(r => r.Kind == "inference").ToArray();
         if (inferred.Length > 0)
-            yield return ("inference only (the trained baseline, no retraining)", ["checkpoint", "method", "rate", .. measured],
-                inferred.Select(r => (string[])[r.Run, r.Method, r.Rate, .. Measured(r)]).ToArray());
+            tables.Add(new ResultTable("inference only (the trained baseline, no retraining)", ["checkpoint", "method", "rate", .. measured],
+                inferred.Select(r => (string[])[r.Run, r.Method, r.Rate, .. Measured(r)]).ToArray()));
+        return tables;
     }
 
     private static string[] Measured(ExperimentRow r) =>

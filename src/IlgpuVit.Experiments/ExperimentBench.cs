@@ -14,7 +14,7 @@ using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
 using IlgpuVit.Training;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>Latency of one spec against the unpruned model, measured in one interleaved comparison.</summary>
 /// <param name="Spec">The spec timed.</param>
@@ -25,7 +25,7 @@ namespace IlgpuVit.Cli;
 /// <param name="P10Ms">10th percentile.</param>
 /// <param name="P90Ms">90th percentile.</param>
 /// <param name="BaselineMs">Median of the unpruned model in the same comparison.</param>
-internal sealed record ExperimentTiming(string Spec, string Device, int Batch, int Runs, double MedianMs, double P10Ms, double P90Ms, double BaselineMs)
+public sealed record ExperimentTiming(string Spec, string Device, int Batch, int Runs, double MedianMs, double P10Ms, double P90Ms, double BaselineMs)
 {
     /// <summary>Latency change against the unpruned model, in percent.</summary>
     public double ChangePercent => 100 * (MedianMs / BaselineMs - 1);
@@ -37,7 +37,7 @@ internal sealed record ExperimentTiming(string Spec, string Device, int Batch, i
 /// <param name="Loss">Test loss.</param>
 /// <param name="MacsPerImage">Multiply-accumulates per image counted from what ran.</param>
 /// <param name="Timing">Its latency.</param>
-internal sealed record ExperimentInferenceResult(string Spec, double Accuracy, double Loss, double MacsPerImage, ExperimentTiming Timing);
+public sealed record ExperimentInferenceResult(string Spec, double Accuracy, double Loss, double MacsPerImage, ExperimentTiming Timing);
 
 /// <summary>Measures checkpoints on one device and one data set's test split.</summary>
 internal sealed class ExperimentBench(ExperimentConfig config, string deviceSpec) : IDisposable
@@ -83,10 +83,10 @@ internal sealed class ExperimentBench(ExperimentConfig config, string deviceSpec
     private VisionTransformer Load(string checkpoint)
     {
         Open();
-        var model = new VisionTransformer(Checkpoint.ReadInfo(checkpoint).Config, _device!);
+        var model = new VisionTransformer(TrainingCheckpoint.ReadInfo(checkpoint).Config, _device!);
         try
         {
-            Checkpoint.Load(checkpoint, model);
+            TrainingCheckpoint.Load(checkpoint, model);
             return model;
         }
         catch

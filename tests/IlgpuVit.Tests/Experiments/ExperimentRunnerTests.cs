@@ -8,7 +8,7 @@
 
 using System.Text.Json;
 using FluentAssertions;
-using IlgpuVit.Cli;
+using IlgpuVit.Experiments;
 using IlgpuVit.IO;
 using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
@@ -17,7 +17,7 @@ using IlgpuVit.Tests.Data;
 using IlgpuVit.Tests.Support;
 using IlgpuVit.Training;
 
-namespace IlgpuVit.Tests.Cli;
+namespace IlgpuVit.Tests.Experiments;
 
 /// <summary>Stands in for TrainingRun.Execute.</summary>
 internal sealed class FakeTraining
@@ -38,7 +38,7 @@ internal sealed class FakeTraining
         var config = ModelRegistry.Get(settings.Model);
         Directory.CreateDirectory(settings.OutDir);
         string checkpoint = Path.Combine(settings.OutDir, "checkpoint.safetensors"), metrics = Path.Combine(settings.OutDir, "metrics.jsonl");
-        using (var model = new VisionTransformer(config, Backends.Cpu, options.Seed)) Checkpoint.Save(checkpoint, model, null, options);
+        using (var model = new VisionTransformer(config, Backends.Cpu, options.Seed)) TrainingCheckpoint.Save(checkpoint, model, null, options);
 
         bool adjusted = options.Adjust != "none";
         double rate = adjusted ? AdjustedRate : options.Method == "none" ? 0 : double.Parse(options.Method.Split("rate=")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
@@ -164,7 +164,7 @@ public class ExperimentRunnerTests(SyntheticFashionMnist data) : IClassFixture<S
             row.FlopsChangePercent.Should().BeApproximately(100 * (row.GmacsPerImage * 1e9 / Flops.Macs(config) - 1), 1e-9);
             row.FlopsChangePercent.Should().BeNegative(row.Run);
             var timing = JsonSerializer.Deserialize<ExperimentTiming>(File.ReadAllText(_out.File(Path.Combine(row.Run, ExperimentRunner.LatencyFile))),
-                CommonOptions.JsonStyle)!;
+                ReportJson.Options)!;
             (timing.Spec, timing.Batch, timing.Runs).Should().Be((row.Spec, 7, 10));
             timing.P10Ms.Should().BeLessThanOrEqualTo(timing.MedianMs);
             row.LatencyChangePercent.Should().BeApproximately(100 * (timing.MedianMs / timing.BaselineMs - 1), 1e-9);

@@ -7,7 +7,7 @@
 using System.Globalization;
 using IlgpuVit.Reduction;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>One training run of the grid.</summary>
 /// <param name="Id">Folder name and row label, e.g. "topk-r0.04-s0".</param>
@@ -15,7 +15,7 @@ namespace IlgpuVit.Cli;
 /// <param name="Rate">The manual pruning rate, or null (the baseline, or an adjusted run).</param>
 /// <param name="Adjust">The rate adjuster ("gas"), or "none" for a manual rate.</param>
 /// <param name="Seed">The run's seed.</param>
-internal sealed record ExperimentRun(string Id, string Method, double? Rate, string Adjust, int Seed)
+public sealed record ExperimentRun(string Id, string Method, double? Rate, string Adjust, int Seed)
 {
     /// <summary>The method spec the run trains with: "none", "METHOD:rate=P", or the bare method when adjusted.</summary>
     public string Spec => Method == "none" ? "none" : Rate is { } rate ? ExperimentPlan.ManualSpec(Method, rate) : Method;
@@ -30,14 +30,14 @@ internal sealed record ExperimentRun(string Id, string Method, double? Rate, str
 /// <summary>One inference-only point: a method at a rate applied to a trained baseline.</summary>
 /// <param name="Method">Reduction method.</param>
 /// <param name="Rate">Pruning rate.</param>
-internal sealed record ExperimentInferencePoint(string Method, double Rate)
+public sealed record ExperimentInferencePoint(string Method, double Rate)
 {
     /// <summary>The spec applied, "METHOD:rate=P".</summary>
     public string Spec => ExperimentPlan.ManualSpec(Method, Rate);
 }
 
 /// <summary>Expands an experiment file into its runs.</summary>
-internal static class ExperimentPlan
+public static class ExperimentPlan
 {
     /// <summary>Every training run of <paramref name="config"/>, in training order (seed by seed, the baseline first).</summary>
     public static IReadOnlyList<ExperimentRun> Runs(ExperimentConfig config) =>

@@ -11,19 +11,20 @@
 
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using IlgpuVit.IO;
 using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
 using IlgpuVit.Training;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
-/// <summary>Trains, measures and reports an experiment.</summary>
+/// <summary>Trains, measures and reports an experiment (what `ilgpuvit experiment` runs).</summary>
 /// <param name="config">The checked experiment file.</param>
 /// <param name="folder">The experiment's folder (created if missing).</param>
 /// <param name="deviceSpec">Accelerator for training and measurements: auto, cpu, cuda[:N] or opencl[:N].</param>
 /// <param name="train">Trains one run (TrainingRun.Execute; tests pass a fake).</param>
 /// <param name="log">Progress lines (one per run and measurement).</param>
-internal sealed class ExperimentRunner(ExperimentConfig config, string folder, string deviceSpec, Func<RunSettings, RunSummary> train, TextWriter log)
+public sealed class ExperimentRunner(ExperimentConfig config, string folder, string deviceSpec, Func<RunSettings, RunSummary> train, TextWriter log)
 {
     /// <summary>File names inside each run's folder.</summary>
     public const string SummaryFile = "summary.json", CheckpointFile = "checkpoint.safetensors", LatencyFile = "latency.json", InferenceFile = "inference.json";
@@ -134,7 +135,7 @@ internal sealed class ExperimentRunner(ExperimentConfig config, string folder, s
         var settings = JsonSerializer.SerializeToNode(new
         {
             config.Model, config.Data, config.TrainLimit, config.TestLimit, config.Training,
-        }, CommonOptions.JsonStyle)!;
+        }, ReportJson.Options)!;
         string path = Path.Combine(folder, SettingsFile);
         if (File.Exists(path))
         {
@@ -143,7 +144,7 @@ internal sealed class ExperimentRunner(ExperimentConfig config, string folder, s
                 throw new ArgumentException($"{folder} holds runs trained with other settings ({key} differs from {path}); " +
                                             "use another --out, or restore the file's settings.");
         }
-        else WriteText(path, settings.ToJsonString(CommonOptions.JsonStyle));
+        else AtomicFile.WriteText(path, settings.ToJsonString(ReportJson.Options));
     }
 
     /// <summary>The path of the first value that differs between two JSON trees, or null when they are equal.</summary>
@@ -159,7 +160,7 @@ internal sealed class ExperimentRunner(ExperimentConfig config, string folder, s
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), CommonOptions.JsonStyle) ?? throw new JsonException("null");
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), ReportJson.Options) ?? throw new JsonException("null");
         }
         catch (JsonException e)
         {
@@ -167,13 +168,6 @@ internal sealed class ExperimentRunner(ExperimentConfig config, string folder, s
         }
     }
 
-    private static void Write<T>(string path, T value) => WriteText(path, JsonSerializer.Serialize(value, CommonOptions.JsonStyle));
-
-    /// <summary>Writes through a temporary file and a rename, so an interrupted experiment never leaves half a file.</summary>
-    internal static void WriteText(string path, string text)
-    {
-        string temp = $"{path}.tmp-{Guid.NewGuid():N}";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
+    // Through a temporary file and a rename, so an interrupted experiment never leaves half a file.
+    private static void Write<T>(string path, T value) => AtomicFile.WriteText(path, JsonSerializer.Serialize(value, ReportJson.Options));
 }

@@ -3,11 +3,12 @@
 // with the weights' mean and std): top-1 and top-5 accuracy per reduction spec, GMACs per image counted
 // from the token counts that ran (flops.md), and latency from Metrics.Latency.Compare on the first batch
 // with every spec and "none" interleaved in one call (so load drift shifts all alike). The folder is
-// decoded once: each batch runs every spec in turn. Corrupt images are skipped and counted (ImageFolderLoader).
+// decoded once: each batch runs every spec in turn (Training.Evaluation.Compare, scored on the host for
+// top-5). Corrupt images are skipped and counted (ImageFolderLoader).
 // Labels are the folder's class indices (sorted sub-folder names, as torchvision's ImageFolder), which is
 // timm's ImageNet order when the class folders are the synset ids (n01440764 ...).
 
-using IlgpuVit.Autodiff;
+using IlgpuVit.Data;
 using IlgpuVit.Images;
 using IlgpuVit.IO;
 using IlgpuVit.Metrics;
@@ -16,9 +17,9 @@ using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
 using IlgpuVit.Training;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
-/// <summary>What `eval --weights` evaluates.</summary>
+/// <summary>What `eval --weights` evaluates (pretrained weights on an image folder).</summary>
 /// <param name="Weights">A safetensors weights file (timm or torchvision names).</param>
 /// <param name="Arch">A ModelRegistry name; the class count comes from the file's head (or the folder, with a new head).</param>
 /// <param name="Data">An ImageNet-layout folder: one sub-folder of images per class.</param>
@@ -30,7 +31,7 @@ namespace IlgpuVit.Cli;
 /// <param name="LatencyRuns">Timed forwards per spec.</param>
 /// <param name="Device">A Device.Open spec.</param>
 /// <param name="AllowNonFinite">Load weights holding NaN or ±Inf (listed in the import report) instead of refusing them.</param>
-internal sealed record PretrainedEvalSettings(string Weights, string Arch, string Data, IReadOnlyList<string> Specs, int Batch = 64, int? Limit = null,
+public sealed record PretrainedEvalSettings(string Weights, string Arch, string Data, IReadOnlyList<string> Specs, int Batch = 64, int? Limit = null,
     string Preprocess = "augreg", bool AllowNewHead = false, int LatencyRuns = 20, string Device = "auto", bool AllowNonFinite = false);
 
 /// <summary>One spec's results.</summary>
@@ -46,15 +47,15 @@ internal sealed record PretrainedEvalSettings(string Weights, string Arch, strin
 /// <param name="LatencyP90Ms">Its 90th percentile.</param>
 /// <param name="LatencyChangePercent">Median change against "none" timed in the same call, in percent.</param>
 /// <param name="TokensAfterLayer">Tokens each block handed on.</param>
-internal sealed record PretrainedEvalRow(string Method, double Top1, double Top5, double Loss, double GmacsPerImage, double FlopsChangePercent,
+public sealed record PretrainedEvalRow(string Method, double Top1, double Top5, double Loss, double GmacsPerImage, double FlopsChangePercent,
     double TransformerGmacsPerImage, double LatencyMs, double LatencyP10Ms, double LatencyP90Ms, double LatencyChangePercent, IReadOnlyList<int> TokensAfterLayer)
 {
     /// <summary>Whether the accuracy or the loss is NaN or infinite: the model's outputs were.</summary>
-    public bool NonFinite => EvalCommand.NonFinite(Top1, Top5, Loss);
+    public bool NonFinite => !double.IsFinite(Top1) || !double.IsFinite(Top5) || !double.IsFinite(Loss);
 }
 
-/// <summary>Runs `eval --weights`.</summary>
-internal static class PretrainedEvaluation
+/// <summary>Evaluates pretrained weights on an image folder under several reduction specs (`eval --weights`).</summary>
+public static class PretrainedEvaluation
 {
     /// <summary>timm's crop_pct for ViTs: resize the short side to floor(size / 0.9), then centre-crop size.</summary>
     private const double CropFraction = 0.9;
@@ -62,7 +63,7 @@ internal static class PretrainedEvaluation
     private const int LatencyWarmup = 2;
 
     /// <summary>Evaluates as <paramref name="settings"/> say; <paramref name="log"/> hears the import report before the evaluation starts.</summary>
-    /// <exception cref="ArgumentException">A setting is invalid or the folder does not fit the model (EvalCommand checks the numbers first, naming the options).</exception>
+    /// <exception cref="ArgumentException">A setting is invalid or the folder does not fit the model (the CLI checks the numbers first, naming its options).</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">The weights file does not exist.</exception>
     /// <exception cref="WeightImportException">The weights do not fit the architecture.</exception>
@@ -99,38 +100,34 @@ internal static class PretrainedEvaluation
             Crop = config.ImageSize, ResizeTo = (int)Math.Floor(config.ImageSize / CropFraction), Normalization = normalization,
         };
         var loader = new ImageFolderLoader(folder, new ImageFolderLoaderOptions { BatchSize = settings.Batch, Preprocess = preprocess });
-        var reducers = settings.Specs.Select(spec =>
+        var variants = settings.Specs.Select(spec =>
         {
             ReductionMethod.Apply(model, spec);
-            return model.Blocks.Select(b => b.Reducer).ToArray();
+            return model.Reducers;
         }).ToArray();
-        var tallies = settings.Specs.Select(_ => new AccuracyTally()).ToArray();
-        var states = new TokenState?[settings.Specs.Count];
-        ImageBatch? latencyBatch = null;
-        int latencyCount = 0;
+        Batch? latencyBatch = null;
         string? lastPath = null;
-        foreach (var batch in loader.Batches())
+        // The first --limit readable images; the first batch (so cut) is also the latency batch.
+        IEnumerable<Batch> Used()
         {
-            int n = settings.Limit is int limit ? Math.Min(batch.Count, limit - tallies[0].Images) : batch.Count;
-            if (latencyBatch is null) (latencyBatch, latencyCount) = (batch.Clone(), n);
-            using var images = Tensor<float>.FromArray(device, batch.Images.AsSpan(0, n * batch.ImageSize), n, batch.Channels, batch.Height, batch.Width);
-            var labels = batch.Labels.AsSpan(0, n);
-            for (int s = 0; s < reducers.Length; s++)
+            int seen = 0;
+            foreach (var batch in loader.Batches())
             {
-                Use(model, reducers[s]);
-                var state = new TokenState();
-                tallies[s].Add(Logits(model, images, state), labels, config.Classes);
-                states[s] ??= state;
+                if (settings.Limit is int limit) batch.Count = Math.Min(batch.Count, limit - seen);
+                seen += batch.Count;
+                latencyBatch ??= batch.Clone();
+                lastPath = batch.Paths[batch.Count - 1];
+                yield return batch;
+                if (seen >= settings.Limit) yield break;
             }
-            lastPath = batch.Paths[n - 1];
-            if (settings.Limit is int max && tallies[0].Images >= max) break;
         }
+        var results = Evaluation.Compare(model, Used(), variants, topFive: true);
         var failures = Skipped(folder, loader.Failures, settings.Limit is null ? null : lastPath);
         if (latencyBatch is null)
             throw new ArgumentException($"No image of {folder.Root} could be read ({failures.Count} skipped; the first: {failures.FirstOrDefault()}).");
 
-        using var latencyImages = Tensor<float>.FromArray(device, latencyBatch.Images.AsSpan(0, latencyCount * latencyBatch.ImageSize),
-            latencyCount, latencyBatch.Channels, latencyBatch.Height, latencyBatch.Width);
+        using var latencyImages = Tensor<float>.FromArray(device, latencyBatch.ImageSpan, latencyBatch.Count, latencyBatch.Channels,
+            latencyBatch.Height, latencyBatch.Width);
         // "none" once, first: the baseline of every latency change (a "none" row reads the same measurement).
         string[] latencySpecs = ["none", .. settings.Specs.Where(spec => spec != "none").Distinct()];
         var timed = Latency.Compare(model, latencyImages, latencySpecs, settings.LatencyRuns, LatencyWarmup);
@@ -138,13 +135,13 @@ internal static class PretrainedEvaluation
         var rows = settings.Specs.Select((spec, s) =>
         {
             var t = timed[Array.IndexOf(latencySpecs, spec)];
-            double macs = Flops.Macs(config, states[s]!);
-            return new PretrainedEvalRow(spec, tallies[s].Top1, tallies[s].Top5, tallies[s].Loss, macs / 1e9, 100 * (macs / baseMacs - 1),
-                (macs - Flops.BackboneMacs(config)) / 1e9,
-                t.MedianMs, t.P10Ms, t.P90Ms, 100 * (t.MedianMs / baseMs - 1), states[s]!.TokensAfterLayer.ToArray());
+            var r = results[s];
+            return new PretrainedEvalRow(spec, r.Accuracy, r.Top5!.Value, r.Loss, r.MacsPerImage / 1e9, 100 * (r.MacsPerImage / baseMacs - 1),
+                (r.MacsPerImage - Flops.BackboneMacs(config)) / 1e9,
+                t.MedianMs, t.P10Ms, t.P90Ms, 100 * (t.MedianMs / baseMs - 1), r.TokensAfterLayer!.ToArray());
         }).ToArray();
-        return new PretrainedEvalReport(settings.Weights, config.Name, config.Classes, folder.Root, device.Info.Spec, tallies[0].Images, failures,
-            latencyCount, settings.LatencyRuns, import, rows);
+        return new PretrainedEvalReport(settings.Weights, config.Name, config.Classes, folder.Root, device.Info.Spec, results[0].Images, failures,
+            latencyBatch.Count, settings.LatencyRuns, import, rows);
     }
 
     /// <summary>The class count of the file's head.weight (timm or torchvision name), or null without one.</summary>
@@ -155,13 +152,6 @@ internal static class PretrainedEvaluation
         return null;
     }
 
-    /// <summary>One no-grad forward; the logits on the host, (B, Classes).</summary>
-    private static float[] Logits(VisionTransformer model, Tensor<float> images, TokenState state)
-    {
-        using var tape = Tape.NoGrad();
-        return model.Forward(tape, images, state).Value.ToArray();
-    }
-
     /// <summary>The failures up to the last image used (the loader decodes ahead of a --limit that stops it).</summary>
     private static IReadOnlyList<ImageLoadFailure> Skipped(ImageFolder folder, IReadOnlyList<ImageLoadFailure> failures, string? lastUsed)
     {
@@ -170,10 +160,5 @@ internal static class PretrainedEvaluation
         for (int i = 0; i < folder.Count; i++) position[folder.Samples[i].Path] = i;
         int last = position[lastUsed];
         return failures.Where(f => position[f.Path] < last).ToArray();
-    }
-
-    private static void Use(VisionTransformer model, ITokenReducer?[] reducers)
-    {
-        for (int l = 0; l < reducers.Length; l++) model.Blocks[l].Reducer = reducers[l];
     }
 }

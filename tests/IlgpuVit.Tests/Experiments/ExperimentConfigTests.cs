@@ -3,10 +3,10 @@
 // configs in configs/ parse, and every kind of bad file fails with one line naming the file and key.
 
 using FluentAssertions;
-using IlgpuVit.Cli;
+using IlgpuVit.Experiments;
 using IlgpuVit.Training;
 
-namespace IlgpuVit.Tests.Cli;
+namespace IlgpuVit.Tests.Experiments;
 
 public class ExperimentConfigTests
 {

@@ -1,6 +1,6 @@
-// Training checkpoints as safetensors: the model's parameters under their timm names (so a
-// checkpoint is also a plain weights file), the optimizer's state under its own names, and JSON
-// metadata: the model configuration, the training options and the step. The data pipeline's
+// Training checkpoints as safetensors (IO's format-level reader and writer): the model's parameters
+// under their timm names (so a checkpoint is also a plain weights file), the optimizer's state under
+// its own names, and JSON metadata: the model configuration, the training options and the step. The data pipeline's
 // random state is a pure function of (seed, epoch, batch) (DataLoader), so seed and step are the
 // whole RNG state. Writes go through SafeTensors.Write, which is atomic (temporary file, then
 // rename): a crash leaves the previous checkpoint intact. A load checks every tensor's name and shape,
@@ -8,31 +8,13 @@
 // model and the optimizer as they were.
 
 using System.Text.Json;
+using IlgpuVit.IO;
 using IlgpuVit.Nn;
-using IlgpuVit.Training;
 
-namespace IlgpuVit.IO;
+namespace IlgpuVit.Training;
 
-/// <summary>What a checkpoint's metadata says.</summary>
-/// <param name="Config">The model's architecture.</param>
-/// <param name="Options">The training run's settings (null for a weights-only file).</param>
-/// <param name="Step">Optimizer steps done.</param>
-/// <param name="Method">The reduction the model ran with when saved, with its current rate (e.g. "etps:rate=0.08"); null for none.</param>
-/// <param name="AdjusterState">The pruning-rate adjuster's state (JSON), for resuming; null without one.</param>
-/// <param name="Run">What else defines the run (JSON: data set, folder, limits; see Training.RunSettings), for resuming; null in
-/// weights-only files and in checkpoints written before it was recorded.</param>
-public sealed record CheckpointInfo(VitConfig Config, TrainingOptions? Options, int Step, string? Method = null, string? AdjusterState = null,
-    string? Run = null)
-{
-    /// <summary>
-    /// Tensors holding NaN or ±Inf that <see cref="Checkpoint.Load"/> loaded because it was allowed to; empty when every value
-    /// is finite (and from <see cref="Checkpoint.ReadInfo(string)"/>, which reads no values).
-    /// </summary>
-    public IReadOnlyList<NonFiniteTensor> NonFinite { get; init; } = [];
-}
-
-/// <summary>Saves and restores models and training state.</summary>
-public static class Checkpoint
+/// <summary>Saves and restores models and training state (CheckpointInfo says what a checkpoint holds).</summary>
+public static class TrainingCheckpoint
 {
     private const string FormatKey = "format", Format = "ilgpuvit-checkpoint-1";
 

@@ -9,7 +9,7 @@
 using System.Text.Json;
 using ScottPlot;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>Draws an experiment.</summary>
 internal static class ExperimentPlot

@@ -30,20 +30,34 @@ using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
 using IlgpuVit.Training;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>The inference-only part of an experiment: methods x rates applied to the trained baseline.</summary>
 /// <param name="Methods">Reduction methods (names of <see cref="ReductionMethod.Names"/>, "none" excluded).</param>
 /// <param name="Rates">Pruning rates in [0, 1), each applied as METHOD:rate=P.</param>
-internal sealed record ExperimentInference(IReadOnlyList<string> Methods, IReadOnlyList<double> Rates);
+public sealed record ExperimentInference(IReadOnlyList<string> Methods, IReadOnlyList<double> Rates);
 
 /// <summary>How latency is measured: forwards of one fixed batch of test images.</summary>
 /// <param name="Batch">Images in the batch.</param>
 /// <param name="Runs">Timed runs per spec (after warm-up), interleaved across the specs compared.</param>
-internal sealed record ExperimentLatency(int Batch = 64, int Runs = 10);
+public sealed record ExperimentLatency(int Batch = 64, int Runs = 10);
 
-/// <summary>A parsed and checked experiment file.</summary>
-internal sealed record ExperimentConfig(
+/// <summary>A parsed and checked experiment file (the keys are described at the top of this file).</summary>
+/// <param name="Name">The experiment's name: its folder is runs/NAME unless told otherwise.</param>
+/// <param name="Model">A registered model (ModelRegistry).</param>
+/// <param name="Data">The data set, fashion-mnist or cifar10.</param>
+/// <param name="DataDir">Folder of the data set's files (null: the data set's own).</param>
+/// <param name="Training">The training options every run shares (seed, method and adjuster are set per run).</param>
+/// <param name="Baseline">Whether the unpruned model trains once per seed.</param>
+/// <param name="Methods">Reduction methods trained (bare, options allowed).</param>
+/// <param name="Rates">Manual pruning rates each method trains at.</param>
+/// <param name="Adjust">Rate adjusters each method trains under.</param>
+/// <param name="Seeds">Every run once per seed.</param>
+/// <param name="TrainLimit">Use only the first N training images (0: all).</param>
+/// <param name="TestLimit">Use only the first N test images (0: all).</param>
+/// <param name="Inference">Specs applied to the trained baseline without retraining.</param>
+/// <param name="Latency">How latency is measured.</param>
+public sealed record ExperimentConfig(
     string Name, string Model, string Data, string? DataDir, TrainingOptions Training,
     bool Baseline, IReadOnlyList<string> Methods, IReadOnlyList<double> Rates, IReadOnlyList<string> Adjust, IReadOnlyList<int> Seeds,
     int TrainLimit, int TestLimit, ExperimentInference Inference, ExperimentLatency Latency)

@@ -14,7 +14,7 @@
 
 using System.Globalization;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>Writes the claims section of results.md.</summary>
 internal static class ExperimentClaims

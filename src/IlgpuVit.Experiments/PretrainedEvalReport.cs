@@ -1,15 +1,14 @@
-// What `eval --weights` prints: the import's summary, then one table (Spectre, in the style of the
-// experiment tables) with a row per reduction spec: top-1, top-5, GMACs per image and their change,
-// median latency (p10-p90) and its change against the unpruned model timed in the same call; then the
-// images skipped, and a line for each spec whose loss is not finite. --json prints the same as one
-// JSON object instead (a non-finite number as null, each row with its nonFinite flag).
+// What `eval --weights` reports: the import's summary, one table with a row per reduction spec (top-1,
+// top-5, GMACs per image and their change, median latency (p10-p90) and its change against the
+// unpruned model timed in the same call), the images skipped, and whether a spec's numbers are not
+// finite. The CLI draws the table (in the style of the experiment tables) and the lines under it;
+// --json prints ToJson instead (a non-finite number as null, each row with its nonFinite flag).
 
 using System.Globalization;
 using IlgpuVit.Images;
 using IlgpuVit.IO;
-using Spectre.Console;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>The outcome of `eval --weights`.</summary>
 /// <param name="Weights">The weights file.</param>
@@ -23,35 +22,17 @@ namespace IlgpuVit.Cli;
 /// <param name="LatencyRuns">Timed forwards per spec.</param>
 /// <param name="Import">What the weight import did.</param>
 /// <param name="Rows">One row per spec, in the order asked.</param>
-internal sealed record PretrainedEvalReport(string Weights, string Model, int Classes, string Data, string Device, int Images,
+public sealed record PretrainedEvalReport(string Weights, string Model, int Classes, string Data, string Device, int Images,
     IReadOnlyList<ImageLoadFailure> Skipped, int LatencyBatch, int LatencyRuns, ImportReport Import, IReadOnlyList<PretrainedEvalRow> Rows)
 {
     private static readonly string[] Header = ["method", "top-1", "top-5", "GMACs", "FLOPs Δ", "transformer GMACs", "latency ms (p10-p90)", "latency Δ"];
 
-    /// <summary>The table's cells, one row per spec, numbers in the invariant culture.</summary>
-    public string[][] Cells() => Rows.Select(r => new[]
+    /// <summary>The table: a row per spec, numbers in the invariant culture, titled with what was evaluated and captioned with how latency was measured.</summary>
+    public ResultTable Table() => new($"{Model} on {Data}: {Images} images, {Skipped.Count} skipped", Header, Rows.Select(r => new[]
     {
         r.Method, Percent(r.Top1), Percent(r.Top5), Number(r.GmacsPerImage, "0.000"), Signed(r.FlopsChangePercent), Number(r.TransformerGmacsPerImage, "0.000"),
         $"{Number(r.LatencyMs, "0.00")} ({Number(r.LatencyP10Ms, "0.00")}-{Number(r.LatencyP90Ms, "0.00")})", Signed(r.LatencyChangePercent),
-    }).ToArray();
-
-    /// <summary>The title line: what was evaluated.</summary>
-    public string Title => $"{Model} on {Data}: {Images} images, {Skipped.Count} skipped";
-
-    /// <summary>The caption: how latency was measured.</summary>
-    public string Caption => $"latency: median of {LatencyRuns} runs of a batch of {LatencyBatch} on {Device}, specs interleaved; Δ against none";
-
-    /// <summary>Writes the table and the skipped images to <paramref name="console"/>.</summary>
-    public void Render(IAnsiConsole console)
-    {
-        var table = new Table { Title = new TableTitle(Markup.Escape(Title)), Caption = new TableTitle(Markup.Escape(Caption)) };
-        foreach (var name in Header) table.AddColumn(new TableColumn(Markup.Escape(name)).RightAligned());
-        foreach (var row in Cells()) table.AddRow(row.Select(Markup.Escape).ToArray());
-        console.Write(table);
-        foreach (var failure in Skipped) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(failure.ToString())}");
-        foreach (var row in Rows.Where(r => r.NonFinite))
-            console.MarkupLine($"[yellow]{Markup.Escape(row.Method)}[/]: {Markup.Escape(EvalCommand.NonFiniteLoss(row.Loss))}");
-    }
+    }).ToArray(), $"latency: median of {LatencyRuns} runs of a batch of {LatencyBatch} on {Device}, specs interleaved; Δ against none");
 
     /// <summary>The report as one object for --json.</summary>
     public object ToJson() => new
