@@ -83,7 +83,6 @@ internal static class TrainCommand
         command.SetAction(r => CommonOptions.Guard(() =>
         {
             bool Given(Option o) => r.GetResult(o) is { Implicit: false };
-            int? Positive(Option<int?> o) => r.GetValue(o) is { } n && n < 1 ? throw new ArgumentException($"{o.Name} must be at least 1, got {n}.") : r.GetValue(o);
             string dataName = r.GetValue(data)!;
             var augmentation = DataSets.DefaultAugmentation(dataName);
             var options = new TrainingOptions
@@ -101,8 +100,8 @@ internal static class TrainCommand
             };
             string defaultOut = Path.Combine("runs", $"{r.GetValue(model)}-{dataName}");
             var flags = new RunSettings(r.GetValue(model)!, dataName, r.GetValue(dataDir), options, r.GetValue(output) ?? defaultOut,
-                Positive(limit) ?? 0, Positive(testLimit) ?? 0, Device: r.GetValue(device)!, Init: r.GetValue(init),
-                CheckpointEvery: Positive(checkpointEvery) ?? 0, Overwrite: r.GetValue(overwrite), AllowNonFinite: r.GetValue(allowNonFinite));
+                r.AtLeast(limit, 1) ?? 0, r.AtLeast(testLimit, 1) ?? 0, Device: r.GetValue(device)!, Init: r.GetValue(init),
+                CheckpointEvery: r.AtLeast(checkpointEvery, 1) ?? 0, Overwrite: r.GetValue(overwrite), AllowNonFinite: r.GetValue(allowNonFinite));
             var notes = new List<string>();
             RunSettings settings;
             if (r.GetValue(resume) is { } checkpoint)

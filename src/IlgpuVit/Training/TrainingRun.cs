@@ -88,8 +88,6 @@ public interface ITrainingObserver
 /// <summary>Runs training runs.</summary>
 public static class TrainingRun
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { NonFiniteAsNullConverter.Instance } };
-
     /// <summary>
     /// The settings a run continued from <paramref name="checkpoint"/> trains with: the checkpoint's model, options, data set,
     /// folder and limits, writing beside the checkpoint. Device and the other settings that do not change the run keep their defaults.
@@ -101,15 +99,24 @@ public static class TrainingRun
     /// <exception cref="IO.SafeTensorsFormatException">The file is not an IlgpuVit checkpoint.</exception>
     public static RunSettings ResumeSettings(string checkpoint, out bool recorded)
     {
+        var (settings, _, hasRun) = ReadResume(checkpoint);
+        recorded = hasRun;
+        return settings;
+    }
+
+    /// <summary><see cref="ResumeSettings"/> with the checkpoint's metadata, read once.</summary>
+    private static (RunSettings Settings, CheckpointInfo Info, bool Recorded) ReadResume(string checkpoint)
+    {
         if (Directory.Exists(checkpoint))
             throw new ArgumentException($"{checkpoint} is a folder, not a file: give the checkpoint, e.g. {Path.Combine(checkpoint, RunFolder.CheckpointFile)}.");
         var info = TrainingCheckpoint.ReadInfo(checkpoint);
         var options = info.Options ?? throw new ArgumentException($"{checkpoint} holds weights only (no training state): it cannot be resumed.");
         var run = info.Run is null ? null : JsonSerializer.Deserialize<RunDefinition>(info.Run);
-        recorded = run is not null;
+        bool recorded = run is not null;
         run ??= new RunDefinition("fashion-mnist", null, 0, 0, null);
-        return new RunSettings(info.Config.Name, run.Data, run.DataDir, options, Path.GetDirectoryName(Path.GetFullPath(checkpoint))!,
+        var settings = new RunSettings(info.Config.Name, run.Data, run.DataDir, options, Path.GetDirectoryName(Path.GetFullPath(checkpoint))!,
             run.TrainLimit, run.TestLimit, checkpoint, Init: null);
+        return (settings, info, recorded);
     }
 
     /// <summary>Trains as <paramref name="settings"/> say and returns the summary (also written to summary.json).</summary>
@@ -135,8 +142,7 @@ public static class TrainingRun
         CheckpointInfo? resumed = null;
         if (settings.Resume is not null)
         {
-            var recorded = ResumeSettings(settings.Resume, out bool hasRun);
-            resumed = TrainingCheckpoint.ReadInfo(settings.Resume);
+            (var recorded, resumed, bool hasRun) = ReadResume(settings.Resume);
             config = resumed.Config;
             options = recorded.Options;
             if (hasRun) settings = settings with { Model = recorded.Model, Data = recorded.Data, DataDir = recorded.DataDir,
@@ -249,7 +255,7 @@ public static class TrainingRun
 
         var summary = new RunSummary(config.Name, settings.Data, Spec(), adjuster?.Rate ?? 0, last.Accuracy, last.Loss, last.MacsPerImage,
             trainer.Optimizer.StepCount, clock.Elapsed.TotalSeconds, folder.Checkpoint, log.Path);
-        AtomicFile.WriteText(folder.Summary, JsonSerializer.Serialize(summary, Indented));
+        AtomicFile.WriteText(folder.Summary, JsonSerializer.Serialize(summary, ReportJson.Options));
         return summary;
     }
 
