@@ -9,7 +9,7 @@ can be fetched on the project's machines, so this makes
 
 Standard library only (struct, zlib, random), so it runs wherever python3 does. Seeded: the same files every run.
 Names and shapes follow timm/models/vision_transformer.py (patch_embed.proj, cls_token, pos_embed, blocks.i.norm1,
-attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2, norm, head); ../shared/spec/models.md has the table.
+attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2, norm, head); docs/models.md has the table.
 
 Run: python3 scripts/make_eval_demo.py OUT [--arch vit_small_patch16_224] [--classes 5] [--images 4]
 """

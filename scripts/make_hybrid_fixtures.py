@@ -2,7 +2,7 @@
 """Writes the oracle of the Hybrid ViT-S parity test (tests/IlgpuVit.Tests/IO/HybridParityTests.cs) into
 tests/IlgpuVit.Tests/Fixtures/hybrid_reference.safetensors.
 
-The model is a small timm vit_small_r26_s32_224 (models.md "Hybrid ViT-S"), written here by hand after timm's
+The model is a small timm vit_small_r26_s32_224 (docs/models.md "Hybrid ViT-S"), written here by hand after timm's
 resnetv2.py (ResNetV2 with preact=False, stem_type='same', conv_layer=StdConv2dSame(eps=1e-8), GroupNormAct(32))
 and vision_transformer_hybrid.py (HybridEmbed: backbone.forward_features, 1x1 proj with bias, feature pixels as
 tokens in row-major order), then timm's VisionTransformer trunk (CLS, pos_embed, pre-norm blocks, LayerNorm eps

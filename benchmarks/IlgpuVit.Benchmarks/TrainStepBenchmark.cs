@@ -1,8 +1,8 @@
-// Train-step benchmark: the peer configuration of platform.md (28x28 grey, patch 4, C 64, depth 6,
+// Train-step benchmark: the libtorch peer configuration of docs/backends.md (28x28 grey, patch 4, C 64, depth 6,
 // 4 heads, batch 128, AdamW), timed through the same Trainer.Step the CLI uses (upload, forward,
 // loss, backward, clipping, AdamW), after a correctness check that the loss falls on a fixed batch.
 // Also times the forward alone (no-grad tape) to split the step. The registry's libtorch figure
-// (171 ms, TorchSharp on this machine class, platform.md) is the target; when Debian's torch is
+// (171 ms, TorchSharp on this machine class, docs/backends.md) is the target; when Debian's torch is
 // installed, peers/torch_train_step.py times the same step in the same run as a baseline.
 
 using System.Diagnostics;
@@ -17,7 +17,7 @@ namespace IlgpuVit.Benchmarks;
 
 public static class TrainStepBenchmark
 {
-    private const double LibTorchMs = 171;   // platform.md: TorchSharp-cpu, same step, 2 threads
+    private const double LibTorchMs = 171;   // docs/backends.md: TorchSharp-cpu, same step, 2 threads
 
     public static int Run(string deviceSpec, string? jsonPath, string model, int batch, bool quick)
     {
@@ -49,7 +49,7 @@ public static class TrainStepBenchmark
         Console.WriteLine($"train-step {config.Name} batch {batch} on {device.Info.Spec} ({vit.ParameterCount:N0} parameters)");
         Console.WriteLine($"  step     median {ms,7:F1} ms  (p10 {step.P10Seconds * 1e3:F1}, p90 {step.P90Seconds * 1e3:F1}, {step.Runs} runs)  {batch / step.MedianSeconds,6:F0} images/s");
         Console.WriteLine($"  forward  median {forward.MedianSeconds * 1e3,7:F1} ms  (no-grad tape)");
-        Console.WriteLine($"  target   libtorch {LibTorchMs} ms (platform.md): ratio {ms / LibTorchMs:F2}");
+        Console.WriteLine($"  target   libtorch {LibTorchMs} ms (docs/backends.md): ratio {ms / LibTorchMs:F2}");
         if (peer is { } p) Console.WriteLine($"  peer     Debian torch {torchVersion} same step, same run: {p:F1} ms, ratio {ms / p:F2}");
         if (jsonPath is not null)
             File.WriteAllText(jsonPath, JsonSerializer.Serialize(new

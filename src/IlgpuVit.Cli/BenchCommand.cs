@@ -1,6 +1,6 @@
 // `ilgpuvit bench latency`: inference latency of a model with a reduction method, over randomly
 // initialised weights and random images (BenchLatency): median, p10 and p90 over the timed runs
-// after warm-up, the per-image GMACs counted from the token counts that ran (flops.md), and those
+// after warm-up, the per-image GMACs counted from the token counts that ran (docs/flops.md), and those
 // counts. --sweep measures a grid of methods x rates instead (BenchSweep) and writes a table, CSV,
 // JSON and a plot; --profile adds the reduction step's own time and its share of the forward.
 // --batch and --runs are checked before anything is built (at least 1 image, at least 10 runs for

@@ -2,7 +2,7 @@
 // random weights and a batch of random images (latency does not depend on the values), built once;
 // each spec is applied to it and measured by Metrics.Latency.Compare (one run to count tokens, two
 // more as warm-up, then `runs` timed runs interleaved across specs: median, p10, p90). GMACs per
-// image are counted from the token counts that ran plus the method's own products (flops.md). With profiling, further runs time each block's reduction step
+// image are counted from the token counts that ran plus the method's own products (docs/flops.md). With profiling, further runs time each block's reduction step
 // with the accelerator synchronised around it, apart from the timed runs since the waits perturb them.
 
 using System.Diagnostics;

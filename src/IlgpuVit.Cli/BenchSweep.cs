@@ -1,5 +1,5 @@
 // `ilgpuvit bench latency --sweep`: the latency measurement over a grid of methods x pruning rates.
-// Each point is the spec METHOD:rate=P (methods.md, "Rate semantics"); rate 0 is the unpruned
+// Each point is the spec METHOD:rate=P (docs/methods.md, "Rate semantics"); rate 0 is the unpruned
 // baseline, measured once per sweep and shared by every method's line, and every change (FLOPs,
 // latency) is taken against that baseline of the same run, its timed runs interleaved with theirs. The grid is checked whole, specs
 // included, before anything is measured, so a typo costs no benchmark time.

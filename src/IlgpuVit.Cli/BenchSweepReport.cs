@@ -1,6 +1,6 @@
 // What a latency sweep leaves behind: one table built once and rendered twice (Markdown file and
 // the console's Spectre table), every row as CSV and JSON, and the plot (BenchSweepPlot). Numbers
-// are written in the invariant culture; GMACs are multiply-accumulates (flops.md), and changes are
+// are written in the invariant culture; GMACs are multiply-accumulates (docs/flops.md), and changes are
 // percentages against the baseline row of the same run.
 
 using System.Globalization;

@@ -1,4 +1,4 @@
-// The paper's four claims (shared/spec/methods.md, end) read off an experiment's rows, as the
+// The paper's four claims (docs/methods.md, "The paper's claims") read off an experiment's rows, as the
 // comparisons the claims name and nothing more: numbers and which side is ahead, no verdict on
 // significance (one seed of a short run is noisy; the reader judges). A claim whose rows are not in
 // the experiment is left out.

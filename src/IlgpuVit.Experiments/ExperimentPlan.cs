@@ -1,5 +1,5 @@
 // The runs an experiment file asks for, in the order they train: per seed, the unpruned baseline
-// (method none), then every method at every manual rate (spec METHOD:rate=P, methods.md "Rate
+// (method none), then every method at every manual rate (spec METHOD:rate=P, docs/methods.md "Rate
 // semantics"), then every method under every rate adjuster (spec METHOD, the adjuster picks the
 // rate). Each run has a readable id that is also its folder: "none-s0", "topk-r0.04-s0", "tome-gas-s0"
 // ("topk-vpa-lambda=0.5-r0.08-s0" for a method with options, "etps-ramp-0to0.1-s0" for a schedule).

@@ -1,7 +1,7 @@
 // What an experiment leaves in its folder: every row (trained runs and inference-only points) as
 // results.csv and results.json, the tables as results.md (the CLI prints the same Tables()) with the
 // paper's claims compared from those rows (ExperimentClaims), and the plots (ExperimentPlot). Numbers
-// are written in the invariant culture. GMACs are multiply-accumulates per image (flops.md) counted
+// are written in the invariant culture. GMACs are multiply-accumulates per image (docs/flops.md) counted
 // from what ran; FLOPs changes are against the unpruned model, latency changes against the unpruned
 // model timed in the same comparison (ExperimentBench), accuracy changes in points against the
 // unpruned run of the same seed.

@@ -1,7 +1,7 @@
 // `ilgpuvit eval --weights`: pretrained timm/torchvision weights evaluated on an ImageNet-layout folder,
 // as timm's validate.py does (resize the short side to floor(size / 0.9) bicubic, centre crop, normalise
 // with the weights' mean and std): top-1 and top-5 accuracy per reduction spec, GMACs per image counted
-// from the token counts that ran (flops.md), and latency from Metrics.Latency.Compare on the first batch
+// from the token counts that ran (docs/flops.md), and latency from Metrics.Latency.Compare on the first batch
 // with every spec and "none" interleaved in one call (so load drift shifts all alike). The folder is
 // decoded once: each batch runs every spec in turn (Training.Evaluation.Compare, scored on the host for
 // top-5). Corrupt images are skipped and counted (ImageFolderLoader).

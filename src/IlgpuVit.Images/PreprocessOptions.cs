@@ -1,7 +1,7 @@
 // The evaluation transform of a pretrained ViT, as timm's transforms_imagenet_eval builds it:
 // resize the short side to floor(224 / crop_pct) with bicubic sampling, centre-crop 224, scale to [0, 1]
 // and normalise per channel. timm's ViT configurations use crop_pct 0.9, hence 248 and 224
-// (../shared/spec/models.md); the mean and std come from the weights: AugReg 0.5 / 0.5, DeiT ImageNet's.
+// (docs/models.md); the mean and std come from the weights: AugReg 0.5 / 0.5, DeiT ImageNet's.
 using IlgpuVit.Data;
 
 namespace IlgpuVit.Images;

@@ -1,5 +1,5 @@
 // Parses and validates a safetensors JSON header against the data area it describes. The rules
-// (https://github.com/huggingface/safetensors, /work/shared/spec/models.md): a JSON object whose
+// (https://github.com/huggingface/safetensors, docs/models.md): a JSON object whose
 // optional "__metadata__" maps strings to strings and whose other keys map tensor names to
 // {"dtype", "shape", "data_offsets": [begin, end)}; offsets count from the first data byte; the
 // tensors, in any order, cover the data area exactly, with no overlap, gap or trailing byte.

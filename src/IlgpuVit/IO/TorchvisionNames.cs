@@ -1,4 +1,4 @@
-// torchvision's VisionTransformer names its parameters differently from timm (models.md); this maps
+// torchvision's VisionTransformer names its parameters differently from timm (docs/models.md); this maps
 // them onto the timm names the models here use, so torchvision weights load like timm weights.
 //   conv_proj -> patch_embed.proj, class_token -> cls_token, encoder.pos_embedding -> pos_embed,
 //   encoder.layers.encoder_layer_{i}.{ln_1, self_attention.in_proj_*, self_attention.out_proj, ln_2,

@@ -1,4 +1,4 @@
-// Analytic FLOPs of a ViT forward (flops.md): multiply-accumulates, called FLOPs as fvcore and the
+// Analytic FLOPs of a ViT forward (docs/flops.md): multiply-accumulates, called FLOPs as fvcore and the
 // papers do (one fused multiply-add = one FLOP), counted from the token counts that actually ran.
 // Per block with N tokens entering and N' after the reduction (which sits after attention):
 //   attention 3 N C² (qkv) + N² C (Q·Kᵀ) + N² C (attn·V) + N C² (proj);   MLP 2 N' C · MlpDim
@@ -43,7 +43,7 @@ public static class Flops
 
     /// <summary>
     /// MACs per image of the token embedding: the patch projection, or for a hybrid the whole CNN backbone and its
-    /// projection (flops.md: report the transformer part beside the total, since pruning cannot touch this).
+    /// projection (docs/flops.md: report the transformer part beside the total, since pruning cannot touch this).
     /// </summary>
     public static double EmbeddingMacs(VitConfig config) => config.BackboneLayers.Count > 0
         ? HybridEmbedding.Macs(config.InChannels, config.BackboneLayers, config.EmbedDim, config.ImageSize)
@@ -51,7 +51,7 @@ public static class Flops
 
     /// <summary>
     /// MACs per image of a hybrid's CNN backbone alone (without its 1x1 projection to tokens): what token reduction cannot
-    /// touch; 0 for a plain ViT. Total minus this is the transformer part flops.md reports beside the total.
+    /// touch; 0 for a plain ViT. Total minus this is the transformer part docs/flops.md reports beside the total.
     /// </summary>
     public static double BackboneMacs(VitConfig config) => config.BackboneLayers.Count > 0
         ? EmbeddingMacs(config) - (double)config.Patches * config.EmbedDim * HybridEmbedding.StageWidths[^1]

@@ -18,7 +18,7 @@ namespace IlgpuVit.Metrics;
 /// <param name="P10Ms">10th percentile.</param>
 /// <param name="P90Ms">90th percentile.</param>
 /// <param name="Runs">Timed runs.</param>
-/// <param name="MacsPerImage">Multiply-accumulates per image (flops.md), method products included.</param>
+/// <param name="MacsPerImage">Multiply-accumulates per image (docs/flops.md), method products included.</param>
 /// <param name="TokensAfterLayer">Tokens each block handed on.</param>
 public sealed record LatencyResult(string Method, double MedianMs, double P10Ms, double P90Ms, int Runs, double MacsPerImage,
     IReadOnlyList<int> TokensAfterLayer);

@@ -1,6 +1,6 @@
 // A pre-norm transformer block (ViT, timm's Block):
 //   x = x + Attn(LN1(x))
-//   x = reducer(x)            (optional: token reduction, methods.md)
+//   x = reducer(x)            (optional: token reduction, docs/methods.md)
 //   x = x + MLP(LN2(x))
 // Both residual adds are fused into the GEMMs of the projection and fc2.
 

@@ -1,4 +1,4 @@
-// The token embedding of timm's hybrid ViTs (vit_small_r26_s32_224, models.md "Hybrid ViT-S"): a
+// The token embedding of timm's hybrid ViTs (vit_small_r26_s32_224, docs/models.md "Hybrid ViT-S"): a
 // ResNetV2 backbone (the "same" stem, then stages of bottlenecks with widths 256, 512, 1024, 2048,
 // the first stage at stride 1 and the others at stride 2: 32 in all), and a 1x1 conv to the embed
 // width as a Linear over the feature map's pixels taken as tokens (B, H·W, C). Names are timm's:

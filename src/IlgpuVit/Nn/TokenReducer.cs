@@ -41,7 +41,7 @@ public sealed class TokenState
 
     /// <summary>
     /// Multiply-accumulates per image of the reducers' own products (ToMe's and eTPS's similarities,
-    /// VPA's host search), which flops.md counts on top of the blocks'.
+    /// VPA's host search), which docs/flops.md counts on top of the blocks'.
     /// </summary>
     public double MethodMacs { get; set; }
 }

@@ -1,6 +1,6 @@
 // The Vision Transformer (Dosovitskiy et al. 2021) as timm builds it: patch embedding, class token
 // first, learned position embedding over CLS and patches, pre-norm blocks, final LayerNorm, linear
-// head on the CLS token. Parameter names are timm's state-dict keys (models.md).
+// head on the CLS token. Parameter names are timm's state-dict keys (docs/models.md).
 
 using IlgpuVit.Autodiff;
 

@@ -1,4 +1,4 @@
-// A Vision Transformer's shape (models.md): image and patch size, channels, width, depth, heads,
+// A Vision Transformer's shape (docs/models.md): image and patch size, channels, width, depth, heads,
 // MLP width, classes. The registry names timm's configurations and the project's small ones.
 
 namespace IlgpuVit.Nn;
@@ -56,15 +56,15 @@ public static class ModelRegistry
 {
     private static readonly VitConfig[] All =
     [
-        // timm, 224 px, patch 16, ImageNet-1k heads (models.md).
+        // timm, 224 px, patch 16, ImageNet-1k heads (docs/models.md).
         new("vit_tiny_patch16_224", 224, 16, 3, 192, 12, 3, 768, 1000),
         new("vit_small_patch16_224", 224, 16, 3, 384, 12, 6, 1536, 1000),
         new("vit_base_patch16_224", 224, 16, 3, 768, 12, 12, 3072, 1000),
         new("vit_large_patch16_224", 224, 16, 3, 1024, 24, 16, 4096, 1000),
-        // Hybrid ViT-S (models.md): ResNetV2-26 backbone (stride 32: 7x7 = 49 tokens + CLS), then a ViT-S trunk.
+        // Hybrid ViT-S (docs/models.md): ResNetV2-26 backbone (stride 32: 7x7 = 49 tokens + CLS), then a ViT-S trunk.
         new("vit_small_r26_s32_224", 224, 32, 3, 384, 12, 6, 1536, 1000, Backbone: "2,2,2,2"),
         // The project's small models. 28 px grey (Fashion-MNIST), patch 4: 49 patches + CLS.
-        new("vit_micro_patch4_28", 28, 4, 1, 64, 6, 4, 256, 10),     // the peer configuration of platform.md (305K parameters)
+        new("vit_micro_patch4_28", 28, 4, 1, 64, 6, 4, 256, 10),     // the libtorch peer configuration of docs/backends.md (305K parameters)
         new("vit_micro_patch4_gap_28", 28, 4, 1, 64, 6, 4, 256, 10, GlobalPool: "avg"),
         new("vit_mini_patch4_28", 28, 4, 1, 128, 6, 4, 512, 10),
         // 32 px RGB (CIFAR-10), patch 4: 64 patches + CLS.

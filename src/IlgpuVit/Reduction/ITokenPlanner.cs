@@ -1,4 +1,4 @@
-// A token reduction method is a planner (style.md, principle 10; ToMe's merge.py returns its merge as
+// A token reduction method is a planner (docs/architecture.md, "Conventions"; ToMe's merge.py returns its merge as
 // a function of the tokens): from one block's tokens and attention auxiliaries it decides which rows
 // go on and how they combine, and returns that decision as a ReductionPlan. A planner never touches the
 // tape or the token state: the one applier at the seam (TokenReduction) carries the plan out, carries

@@ -1,5 +1,5 @@
 // λ of proportional attention, shared by the methods that use it (VPA, ToMe): attention in a block adds
-// λ log(size_j) to every logit of key j (methods.md, method 3; λ = 1 is ToMe's proportional attention,
+// λ log(size_j) to every logit of key j (docs/methods.md, method 3; λ = 1 is ToMe's proportional attention,
 // λ = 0 turns it off). λ is constant or a linear ramp over depth, spelled "lambda=L" or "lambda=L1..L2".
 
 using System.Globalization;

@@ -48,6 +48,6 @@ public sealed record ReductionPlan
     /// <summary>λ of the next block's key bias λ log(size); null leaves the key bias as it is. A method that gives λ tracks sizes.</summary>
     public float? Lambda { get; init; }
 
-    /// <summary>Multiply-accumulates per image of the planner's own products (similarities), counted by flops.md.</summary>
+    /// <summary>Multiply-accumulates per image of the planner's own products (similarities), counted by docs/flops.md.</summary>
     public double Macs { get; init; }
 }

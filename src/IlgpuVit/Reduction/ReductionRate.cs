@@ -1,4 +1,4 @@
-// How many tokens a reduction method removes in each block (methods.md, "Rate semantics"). A rate is
+// How many tokens a reduction method removes in each block (docs/methods.md, "Rate semantics"). A rate is
 // data: it maps (layer, tokens present) to tokens removed, so the token count of every layer is known
 // before the first forward (memory planning, FLOPs). CLS is never removed and never counted here.
 //   rate=p            every layer removes ceil(p (N - 1)) non-CLS tokens (round / floor on request),

@@ -76,7 +76,7 @@ internal sealed class TopKSelection : IDisposable
 /// <summary>The hosts of the dropped tokens.</summary>
 /// <param name="Index">(B, D): each dropped token's host, a kept row in [1, K].</param>
 /// <param name="Best">(B, D): its cosine with the host.</param>
-/// <param name="Macs">Multiply-accumulates per image of the search (flops.md).</param>
+/// <param name="Macs">Multiply-accumulates per image of the search (docs/flops.md).</param>
 internal sealed record HostMatch(Tensor<int> Index, Tensor<float> Best, double Macs) : IDisposable
 {
     /// <inheritdoc/>

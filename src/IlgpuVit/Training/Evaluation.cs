@@ -21,7 +21,7 @@ namespace IlgpuVit.Training;
 /// <param name="Loss">Mean cross-entropy (no label smoothing).</param>
 /// <param name="Images">Images evaluated.</param>
 /// <param name="Seconds">Wall time of the pass (of every variant together, for <see cref="Evaluation.Compare"/>).</param>
-/// <param name="MacsPerImage">Multiply-accumulates per image counted from the token counts that ran (flops.md).</param>
+/// <param name="MacsPerImage">Multiply-accumulates per image counted from the token counts that ran (docs/flops.md).</param>
 /// <param name="TokensAfterLayer">Tokens each block handed on (the same for every image).</param>
 /// <param name="Top5">Top-5 accuracy in [0, 1] when it was asked for, else null.</param>
 public readonly record struct EvaluationResult(double Accuracy, double Loss, int Images, double Seconds, double MacsPerImage = 0,

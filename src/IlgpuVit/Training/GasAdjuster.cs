@@ -1,4 +1,4 @@
-// Gradient-Aware Scaling (methods.md): once per window of M steps,
+// Gradient-Aware Scaling (docs/methods.md): once per window of M steps,
 //   Lw = mean loss, dL = (Lw − Lprev) / Lprev, Gw = mean gradient norm, s = clamp(Gref / Gw, sMin, sMax)
 //   dL ≤ −tol: p += eta s (still converging: prune more);  dL ≥ +tol: p −= backoff eta s (prune less);
 //   otherwise p += eta s / 2 (flat: probe upward gently);  p = clamp(p, pMin, pMax)

@@ -1,4 +1,4 @@
-// Settings of Gradient-Aware Scaling (methods.md, "Pruning-rate adjustment"): a controller over one
+// Settings of Gradient-Aware Scaling (docs/methods.md, "Pruning-rate adjustment"): a controller over one
 // global pruning rate p, stepped once per window of optimizer steps from the window's mean loss and
 // mean gradient norm. Evidence for the defaults (eTPS on vit_micro_patch4_28, Fashion-MNIST, 4 epochs,
 // unpruned 86.18%; `ilgpuvit train --epochs 4 --method etps --adjust gas --gas-eta E --gas-tol T`):
@@ -32,7 +32,7 @@ public sealed record GasOptions
     /// <summary>Upper clamp of the gradient scale.</summary>
     public double ScaleMax { get; init; } = 2;
 
-    /// <summary>Window length in epochs (methods.md: 1/10 of an epoch).</summary>
+    /// <summary>Window length in epochs (docs/methods.md: 1/10 of an epoch).</summary>
     public double WindowEpochs { get; init; } = 0.1;
 
     /// <summary>Windows at the start during which p stays at <see cref="RateStart"/> (the first also sets Gref).</summary>

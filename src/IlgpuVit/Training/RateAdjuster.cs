@@ -1,4 +1,4 @@
-// Pruning-rate adjusters (methods.md, "Pruning-rate adjustment"): a controller that sees every
+// Pruning-rate adjusters (docs/methods.md, "Pruning-rate adjustment"): a controller that sees every
 // optimizer step's loss and gradient norm, closes a window every M steps, and sets the one global
 // pruning rate p the reduction method uses (every block removes ceil(p (N − 1)) tokens). The window
 // bookkeeping (steps, the open window's sums, windows closed) lives here for every adjuster; an

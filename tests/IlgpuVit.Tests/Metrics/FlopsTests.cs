@@ -1,4 +1,4 @@
-// The check values of flops.md: unpruned GMACs of the timm ViTs, and ViT-L/16 with the paper's
+// The check values of docs/flops.md: unpruned GMACs of the timm ViTs, and ViT-L/16 with the paper's
 // pruning rate under each rounding and with ToMe's r.
 using FluentAssertions;
 using IlgpuVit.Metrics;
@@ -21,7 +21,7 @@ public class FlopsTests
     [InlineData("rate=0.06", 39, -50.65)]
     [InlineData("rate=0.06,round=round", 45, -48.78)]
     [InlineData("rate=0.06,round=floor", 52, -46.37)]
-    // flops.md lists 5 tokens for r = 8 (197 - 24 x 8, unclamped); methods.md and ToMe's code clamp r to
+    // docs/flops.md lists 5 tokens for r = 8 (197 - 24 x 8, unclamped); docs/methods.md and ToMe's code clamp r to
     // floor((N - 1) / 2), so the last layer (13 tokens) merges 6 and leaves 7. Both give -49.7%.
     [InlineData("r=8", 7, -49.7)]
     [InlineData("r=7", 29, -43.6)]

@@ -1,5 +1,5 @@
 // The hybrid ViT-S (timm vit_small_r26_s32_224): timm's key names and shapes, 49 tokens + CLS at 224 px,
-// the FLOPs split of flops.md (backbone about 2.34 GMACs, transformer with projection and head about 1.12),
+// the FLOPs split of docs/flops.md (backbone about 2.34 GMACs, transformer with projection and head about 1.12),
 // the feature-map-to-token transpose against its definition and its gradient, and a small hybrid
 // that trains a few steps with gradients reaching the backbone.
 using FluentAssertions;
@@ -39,7 +39,7 @@ public class HybridVitTests
     {
         var config = ModelRegistry.Get("vit_small_r26_s32_224");
         double backbone = HybridEmbedding.Macs(3, [2, 2, 2, 2], 384, 224), projection = 49.0 * 384 * 2048;
-        (backbone - projection).Should().BeApproximately(2.34e9, 0.03e9, "flops.md: the ResNet-26 stem is about 2.34 GMACs");
+        (backbone - projection).Should().BeApproximately(2.34e9, 0.03e9, "docs/flops.md: the ResNet-26 stem is about 2.34 GMACs");
         (Flops.Macs(config) - backbone + projection).Should().BeApproximately(1.12e9, 0.03e9, "the transformer on 50 tokens with projection and head");
         Flops.EmbeddingMacs(config).Should().Be(backbone);
         Flops.BackboneMacs(config).Should().Be(backbone - projection, "what eval reports apart from the transformer part");

@@ -14,7 +14,7 @@ public class ModelTests
     [InlineData("vit_micro_patch4_28", 305_034)]
     public void Parameter_counts_match_timm_and_the_peer(string name, long expected)
     {
-        // timm: vit_tiny 5,717,416 and vit_small 22,050,664 parameters; the peer of platform.md has 305K.
+        // timm: vit_tiny 5,717,416 and vit_small 22,050,664 parameters; the libtorch peer of docs/backends.md has 305K.
         using var model = new VisionTransformer(ModelRegistry.Get(name), Backends.Cpu);
         model.ParameterCount.Should().Be(expected);
     }

@@ -1,5 +1,5 @@
 // Float64 references the Top-K family's planner tests share: the selection by CLS attention that
-// methods.md defines (mean over heads of row 0, ties to the lower index, kept tokens in token order),
+// docs/methods.md defines (mean over heads of row 0, ties to the lower index, kept tokens in token order),
 // and one reduction applied at the block seam to given tokens and attention probabilities.
 using IlgpuVit.Autodiff;
 using IlgpuVit.Nn;

@@ -3,7 +3,7 @@
 // dropped) with a weight w[b, t]:
 //   y[b, m, :] = Σ_{t : dest[b, t] = m} w[b, t] x[b, t, :]                       (CombineRows)
 //   dx[b, t, :] = w[b, t] dy[b, dest[b, t], :], 0 for a dropped token    (its backward: a weighted GatherRows)
-// The weights are constants for autodiff: the selection is not differentiated (methods.md).
+// The weights are constants for autodiff: the selection is not differentiated (docs/methods.md).
 // IndexPlan turns dest into gather form (per output row its sources, in token order: a counting sort,
 // one kernel index per image, O(T)), so the forward needs no atomics and adds in the same order on
 // every backend. It also sums the sizes of each row's sources (sizes are conserved) and can

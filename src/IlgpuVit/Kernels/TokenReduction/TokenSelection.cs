@@ -1,4 +1,4 @@
-// Token selection for the Top-K family (methods.md): the importance score of each non-CLS token and
+// Token selection for the Top-K family (docs/methods.md): the importance score of each non-CLS token and
 // the index of the tokens a block keeps.
 //   ClsAttentionScore:  score[b, j - 1] = (1/H) Σ_h P[b, h, 0, j]      (CLS row of the attention, j ≥ 1)
 //   KeptTokenIndex:     kept[b, :] = [0, sorted(selected[b, :]) + 1]  (CLS first, original order kept),

@@ -1,8 +1,8 @@
 // Top-k per row: the indices (and optionally values) of the k largest elements of each row of x,
-// largest first, for Top-K token pruning (methods.md: keep the tokens with the highest CLS score).
+// largest first, for Top-K token pruning (docs/methods.md: keep the tokens with the highest CLS score).
 // Method: a rank count, deterministic and parallel with no sort and no atomics:
 //   rank(i) = #{j < i : x[j] >= x[i]} + #{j > i : x[j] > x[i]}
-// which orders by value descending with ties going to the lower index (methods.md: ties are broken
+// which orders by value descending with ties going to the lower index (docs/methods.md: ties are broken
 // by the lower token index). Ranks are a permutation of 0..n-1, so slot rank(i) < k is written by
 // exactly one i. NaN ranks below every number (below -inf); NaNs tie with each other.
 // O(n^2) per row: for ViT rows (n <= 577) that is a few hundred thousand compares per row, cheaper

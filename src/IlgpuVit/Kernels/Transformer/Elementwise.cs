@@ -1,5 +1,5 @@
 // Elementwise maps: y = f(x) and y = f(a, b), each op declared once as a readonly struct and
-// specialised by one generic kernel (style.md principle 4; ILGPU's IScanReduceOperation<T>).
+// specialised by one generic kernel (docs/architecture.md, "Conventions"; ILGPU's IScanReduceOperation<T>).
 //
 // Conventions: y has x's shape (or a's) and may alias an input. Backward maps (GeluBackwardOp) take
 // (x, dy) as (a, b) and overwrite dx, the activation-gradient convention. In a binary map, b has a's shape or

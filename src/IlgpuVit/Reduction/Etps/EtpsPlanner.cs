@@ -1,6 +1,6 @@
-// eTPS (methods.md, method 5; Wei et al., CVPR 2023): Top-K by CLS attention splits the tokens into
+// eTPS (docs/methods.md, method 5; Wei et al., CVPR 2023): Top-K by CLS attention splits the tokens into
 // reserved and pruned ones; each pruned token is squeezed into its host, the reserved token with the
-// most cosine-similar features (Ops.BestMatch; norms floored at 1e-6 where methods.md adds 1e-6,
+// most cosine-similar features (Ops.BestMatch; norms floored at 1e-6 where docs/methods.md adds 1e-6,
 // equal for any token that is not near zero), with weight exp(cos / tau) against the host's e
 // (EtpsSqueeze; the applier normalises each row). Only reserved tokens go on; the sizes of guests add
 // to their host. The squeeze weights are constants for autodiff, like every selection here.

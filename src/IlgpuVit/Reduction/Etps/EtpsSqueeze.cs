@@ -1,4 +1,4 @@
-// eTPS's plan (methods.md, method 5; Wei et al., CVPR 2023): every dropped token j is squeezed into
+// eTPS's plan (docs/methods.md, method 5; Wei et al., CVPR 2023): every dropped token j is squeezed into
 // its host h(j), the kept token most similar to it (Ops.BestMatch; c_j = cos / tau), and each
 // kept token i becomes
 //   (e x_i + Σ_{j : h(j) = i} exp(c_j) x_j) / (e + Σ_{j : h(j) = i} exp(c_j))

@@ -1,4 +1,4 @@
-// EViT's plan (methods.md, method 4): the kept rows (CLS first, from KeptTokenIndex) go on unchanged,
+// EViT's plan (docs/methods.md, method 4): the kept rows (CLS first, from KeptTokenIndex) go on unchanged,
 // and every dropped token j joins one fused token, the last row, with weight score_j:
 //   fused = Σ_{j dropped} score_j x_j          (not renormalised)
 // so the plan has K + 2 rows. CombineRows applies it. One kernel index per image.

@@ -1,4 +1,4 @@
-// EViT (methods.md, method 4; Liang et al., ICLR 2022): Top-K by CLS attention, and the dropped
+// EViT (docs/methods.md, method 4; Liang et al., ICLR 2022): Top-K by CLS attention, and the dropped
 // tokens fused into one extra token, Σ score_j x_j (not renormalised), appended last (EvitFusion).
 // The fused token counts toward the tokens kept, so a layer that removes R tokens keeps T − 1 − R − 1
 // by score plus the fused one (at least one by score). Sizes are carried: the fused token stands for

@@ -1,10 +1,10 @@
-// ToMe's plan (methods.md, method 6; Bolya et al., ICLR 2023). With A the even tokens (CLS at 0) and
+// ToMe's plan (docs/methods.md, method 6; Bolya et al., ICLR 2023). With A the even tokens (CLS at 0) and
 // B the odd ones, partner[a] each A token's most similar B token by key cosine (Ops.BestMatch, which
 // scores the CLS row −inf), the r A tokens with the best scores (Ops.TopK) merge into their
 // partners: the plan keeps the unmerged A tokens in token order, then every B token, with each
 // token's size as its weight (IndexPlan normalises: the size-weighted mean). One index per image.
 // Source: ToMe, tome/merge.py (bipartite_soft_matching, merge_wavg); unlike it, unmerged A tokens
-// keep their token order (methods.md), so CLS stays first.
+// keep their token order (docs/methods.md), so CLS stays first.
 
 namespace IlgpuVit.Reduction;
 

@@ -1,4 +1,4 @@
-// ToMe (methods.md, method 6; Bolya et al., ICLR 2023): bipartite soft matching on the keys averaged
+// ToMe (docs/methods.md, method 6; Bolya et al., ICLR 2023): bipartite soft matching on the keys averaged
 // over heads. A = even tokens (CLS among them), B = odd; each A token's best B partner by cosine
 // (Ops.BestMatch, CLS excluded); the r A tokens with the best scores merge into their partners by
 // size-weighted mean (TomeMatching; sizes add); unmerged A tokens in order, then B. Proportional

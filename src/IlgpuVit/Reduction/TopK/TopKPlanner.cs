@@ -1,4 +1,4 @@
-// Top-K token pruning (methods.md, method 2): keep the non-CLS tokens with the highest importance
+// Top-K token pruning (docs/methods.md, method 2): keep the non-CLS tokens with the highest importance
 // score (mean over heads of the CLS attention of the same block) in their original order, drop the
 // rest. The plan is the kept rows with unit weights; gradients flow through them, the selection is a
 // constant. Top-K tracks no sizes; sizes another method set go with their tokens.

@@ -1,4 +1,4 @@
-// Variable Proportional Attention's size bookkeeping (methods.md, method 3): when Top-K drops token
+// Variable Proportional Attention's size bookkeeping (docs/methods.md, method 3): when Top-K drops token
 // j, its size moves to kept tokens, so Σ size stays N0. Modes:
 //   host (0):      to the kept token whose key (mean over heads) is most cosine-similar to j's
 //                  (found beforehand by Ops.BestMatch)

@@ -1,4 +1,4 @@
-// Top-K with Variable Proportional Attention (methods.md, method 3): Top-K selection, the sizes of
+// Top-K with Variable Proportional Attention (docs/methods.md, method 3): Top-K selection, the sizes of
 // dropped tokens moved to kept ones (host: the kept token with the most similar head-averaged key,
 // Ops.BestMatch; attention; uniform: SizeRedistribution), and λ of the next block, whose attention adds
 // λ_l log(size) to every logit. λ may be constant or a linear ramp from the first to the last layer.

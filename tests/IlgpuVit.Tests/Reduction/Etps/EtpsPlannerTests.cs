@@ -1,4 +1,4 @@
-// eTPS against a float64 reference of methods.md's formula (method 5): each pruned token squeezed into
+// eTPS against a float64 reference of docs/methods.md's formula (method 5): each pruned token squeezed into
 // its most cosine-similar reserved token with weight exp(cos / tau) against the host's e (forward, and
 // with the selection held fixed, gradients by finite differences), and the MACs of the host search.
 using FluentAssertions;

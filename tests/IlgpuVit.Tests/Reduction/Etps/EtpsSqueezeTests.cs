@@ -1,6 +1,6 @@
 // eTPS's plan builder (src/IlgpuVit/Reduction/Etps/EtpsSqueeze.cs) against the plan its header defines,
 // and end to end: the kernel chain eTPS's planner and the applier run (selection, host search, plan,
-// IndexPlan with normalize, CombineRows) against a float64 implementation written from methods.md
+// IndexPlan with normalize, CombineRows) against a float64 implementation written from docs/methods.md
 // (method 5), not from the kernels:
 //   R_i <- (e R_i + Σ_{j→i} exp(c_ji) P_j) / (e + Σ_{j→i} exp(c_ji)),  c = cos / tau, host = argmax_{i ≥ 1} c
 // Plan outputs are prefilled with junk, so a token the kernel forgets to write shows.

@@ -1,4 +1,4 @@
-// EViT against a float64 reference of methods.md's formula (method 4): the kept tokens by CLS score in
+// EViT against a float64 reference of docs/methods.md's formula (method 4): the kept tokens by CLS score in
 // token order, then one fused token Σ score_j x_j over the dropped ones (forward, and with the selection
 // held fixed, gradients by finite differences); the fused token counts toward the tokens kept.
 using FluentAssertions;

@@ -1,7 +1,7 @@
 // ToMe's plan builder (src/IlgpuVit/Reduction/Tome/TomeMatching.cs) against the plan its header defines,
 // and end to end: the kernel chain ToMe's planner and the applier run (head-mean keys, split, best
 // match, top-r, plan, IndexPlan with normalize, CombineRows) against a float64 implementation written
-// from methods.md (method 6), not from the kernels: unmerged A in order, then B with
+// from docs/methods.md (method 6), not from the kernels: unmerged A in order, then B with
 // x_b = Σ size x / Σ size over b and the A tokens merged into it.
 // Plan outputs are prefilled with junk, so a token the kernel forgets to write shows.
 using FluentAssertions;

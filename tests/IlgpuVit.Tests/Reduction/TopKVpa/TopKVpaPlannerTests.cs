@@ -1,4 +1,4 @@
-// Top-K + VPA invariants (methods.md): the sizes of every image sum to the initial token count after
+// Top-K + VPA invariants (docs/methods.md): the sizes of every image sum to the initial token count after
 // every layer and in every mode; λ = 0 is exactly Top-K; rate 0 is exactly the unpruned model; the
 // host mode moves each dropped size to the kept token with the most similar head-averaged key.
 using FluentAssertions;
