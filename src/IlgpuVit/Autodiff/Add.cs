@@ -2,6 +2,9 @@
 // embedding (T, C) added to tokens (B, T, C)). The broadcast operand's gradient sums dy over the
 // repeated leading axes. Leading axes of length 1 in b are ignored ((1, T, C) adds like (T, C)).
 
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -9,6 +9,9 @@
 // The probabilities P (B, H, T, T) are kept for the backward and exposed to token reducers (the
 // CLS row is the importance score of the Top-K family).
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -1,5 +1,8 @@
 // Prepends the learned class token to each image's patch tokens (B, P, C) -> (B, P + 1, C).
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

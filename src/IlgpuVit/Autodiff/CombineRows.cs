@@ -2,6 +2,9 @@
 // tokens t the plan sends to row m (EViT's fused token, eTPS's squeeze, ToMe's merge). The plan is a
 // constant; the backward sends w[b, t] dy[b, dest[b, t]] to each token, 0 to a dropped one.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

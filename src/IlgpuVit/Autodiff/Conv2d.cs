@@ -1,6 +1,9 @@
 // 2-D convolution (torch.nn.functional.conv2d after explicit padding) over NCHW images; the kernels
 // (Kernels/Conv2d.cs) recompute the im2col columns in the backward, so the tape keeps nothing but x.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

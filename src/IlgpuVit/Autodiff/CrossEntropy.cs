@@ -1,6 +1,9 @@
 // Mean cross-entropy with label smoothing over a batch of logits (the training loss). The forward
 // keeps the softmax probabilities; the backward is p − target, scaled by dloss / B.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -1,6 +1,9 @@
 // Token selection: y[b, k, :] = x[b, index[b, k], :] (the CLS row for the head, the kept tokens of a
 // reducer). Backward scatters dy back, adding where an index repeats.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -1,5 +1,7 @@
 // Exact GELU, x Φ(x) (erf form, as timm and torchvision use). dx = dy (Φ(x) + x φ(x)).
 
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -1,6 +1,9 @@
 // Group normalisation (torch.nn.functional.group_norm) over NCHW tensors; the forward saves each
 // (image, group)'s mean and 1/std for the backward, which adds to dγ and dβ (as LayerNorm.cs).
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

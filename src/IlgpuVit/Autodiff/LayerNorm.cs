@@ -1,6 +1,9 @@
 // Layer normalisation over the last axis (torch.nn.functional.layer_norm). The forward saves each
 // row's mean and 1/std for the backward, as llm.c does; the backward kernel adds to dγ and dβ.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -7,6 +7,9 @@
 // The weight may carry more dimensions than (out, in) (a patch-embedding conv weight
 // (C, Cin, p, p)); it is used as (out, product of the rest).
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -1,6 +1,9 @@
 // Max pooling with -inf padding (timm's MaxPool2dSame with Padding2d.Same); the forward keeps each
 // window's winner for the backward, which routes dy to it (Kernels/MaxPool2d.cs).
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -2,6 +2,9 @@
 // 1..T-1 of each image, leaving out the class token. Both directions are one GEMM with a ones vector:
 //   y_b (1, C) = 1/(T-1) · 1ᵀ X_b[1:],        dX_b[1:] += 1/(T-1) · 1 dy_b   (the CLS row gets nothing)
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -1,6 +1,9 @@
 // Cuts images into non-overlapping patches (im2col of a stride-p, p x p convolution) so the patch
 // embedding is one GEMM. Images are inputs, so nothing is differentiated here.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -1,6 +1,8 @@
 // ReLU, max(x, 0); dx = dy where y > 0 (the output has the input's sign pattern, so the backward
 // reads y and the input may be released or overwritten).
 
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

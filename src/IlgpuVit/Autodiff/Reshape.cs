@@ -1,6 +1,9 @@
 // A new shape over the same values (row-major, equal element count); the gradient flows through
 // unchanged.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

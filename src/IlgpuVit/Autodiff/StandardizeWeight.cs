@@ -4,6 +4,9 @@
 // in the R26+ViT hybrid). That is LayerNorm over rows of C k_h k_w without an affine, so it runs on
 // the LayerNorm kernels with γ = 1 and β = 0, and gradients flow back to the raw weight.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

@@ -6,6 +6,9 @@
 // nothing and saves nothing beyond what the forward needs; it still frees its intermediates.
 // The ops live beside this file, one per file, each forward next to its backward (partial class).
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 /// <summary>Records differentiable operations and runs their backward in reverse order.</summary>

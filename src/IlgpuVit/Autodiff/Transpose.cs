@@ -1,5 +1,8 @@
 // Swap of the last two axes, (B, M, N) -> (B, N, M); its gradient is the same swap of dy.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Autodiff;
 
 public sealed partial class Tape

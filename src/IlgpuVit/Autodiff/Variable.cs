@@ -5,6 +5,8 @@
 // and nothing is zero-filled. Parameters keep their gradient across backwards until ZeroGrad (which
 // releases it to the pool), so gradients of several batches accumulate.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Autodiff;
 
 /// <summary>

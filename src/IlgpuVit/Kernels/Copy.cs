@@ -1,5 +1,7 @@
 // Device-to-device copy of a whole tensor (a gradient's first contribution, a residual branch).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

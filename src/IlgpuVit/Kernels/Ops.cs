@@ -5,6 +5,8 @@
 // Conventions for every launcher: outputs are written, never allocated (the caller owns them);
 // all tensors are on one device and shapes are checked before launch, with errors that name both
 // shapes; kernels are loaded once per device.
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 /// <summary>

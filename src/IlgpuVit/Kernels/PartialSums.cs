@@ -9,6 +9,8 @@
 // is negligible); the second stage covers 64 columns per index with Vector512 accumulators. On GPUs
 // a block is PartialGpuRows rows and the second stage is one thread per column (coalesced reads).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

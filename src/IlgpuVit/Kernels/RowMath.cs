@@ -4,6 +4,8 @@
 //   SumRows:   dst = scale · Σ_h src[h-th row]          (means over heads: head-mean keys, CLS scores)
 //   Dot:       Σ a · b                                   (best matches by cosine)
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -9,6 +9,7 @@ using System.Diagnostics;
 using IlgpuVit.Autodiff;
 using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Metrics;
 

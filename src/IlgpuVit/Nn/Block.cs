@@ -5,6 +5,7 @@
 // Both residual adds are fused into the GEMMs of the projection and fc2.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

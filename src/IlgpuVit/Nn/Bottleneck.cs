@@ -8,6 +8,7 @@
 // with prefix e.g. "patch_embed.backbone.stages.0.blocks.0".
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

@@ -2,6 +2,7 @@
 // layer of ResNetV2. γ = 1 and β = 0 at start, except where a block zero-initialises its last norm.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

@@ -5,6 +5,7 @@
 // patch_embed.backbone.stem.*, patch_embed.backbone.stages.{s}.blocks.{b}.*, patch_embed.proj.*.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

@@ -1,6 +1,7 @@
 // Layer normalisation over the channel axis, γ = 1 and β = 0 at start.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

@@ -1,6 +1,7 @@
 // Fully connected layer, weight (out, in) as torch stores it.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

@@ -1,6 +1,7 @@
 // The transformer MLP: fc1, exact GELU, fc2; fc2's GEMM adds the residual stream.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

@@ -2,6 +2,7 @@
 // construction) and disposes them. Forward methods take the tape that records them.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

@@ -3,6 +3,7 @@
 // adds the residual stream.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

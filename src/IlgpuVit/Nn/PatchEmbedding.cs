@@ -2,6 +2,7 @@
 // patches. The weight keeps timm's conv shape (C, Cin, p, p) so checkpoints map one to one.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

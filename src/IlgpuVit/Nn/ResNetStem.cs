@@ -3,6 +3,8 @@
 // (-inf) padding. 224 px in, (B, 64, 56, 56) out. Names: "{prefix}.conv", "{prefix}.norm".
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

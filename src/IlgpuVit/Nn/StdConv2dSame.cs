@@ -4,6 +4,8 @@
 // std sqrt(2 / (Cout k k)), as timm's ResNetV2 _init_weights.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

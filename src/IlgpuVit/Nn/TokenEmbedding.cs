@@ -2,6 +2,7 @@
 // kernel = stride = patch) or a hybrid's CNN backbone.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

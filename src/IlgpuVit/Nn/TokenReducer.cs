@@ -4,6 +4,7 @@
 // method: the methods themselves (Top-K, VPA, EViT, eTPS, ToMe) are planners it applies.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

@@ -3,6 +3,7 @@
 // head on the CLS token. Parameter names are timm's state-dict keys (docs/models.md).
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Nn;
 

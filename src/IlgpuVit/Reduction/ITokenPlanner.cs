@@ -5,7 +5,9 @@
 // the sizes and the key bias, counts the MACs and owns the tensors. Adding a method means a planner
 // file beside its kernels, its tests and one line of ReductionMethod's registry.
 
+using IlgpuVit.Kernels;
 using IlgpuVit.Nn;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Reduction;
 

@@ -8,6 +8,8 @@
 // λ log(size) the next block's attention adds (proportional attention; λ = 0 clears it); without λ the
 // key bias stays as it is. The plan's tensors pass to the applier, which hands them to the tape.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>One block's token reduction, as a planner returns it.</summary>

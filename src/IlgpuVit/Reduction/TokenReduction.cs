@@ -7,7 +7,9 @@
 // reads them). The rate is live: a rate adjuster sets it between steps, nothing is built again.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Kernels;
 using IlgpuVit.Nn;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Reduction;
 

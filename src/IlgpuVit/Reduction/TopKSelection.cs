@@ -4,6 +4,9 @@
 // most similar kept token). The selection is scratch of the planner, freed on Dispose, except the kept
 // rows when a plan takes them.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>A Top-K selection: <see cref="Scores"/> (B, T − 1), <see cref="Kept"/> (B, K + 1), <see cref="Dropped"/> (B, T − 1 − K).</summary>

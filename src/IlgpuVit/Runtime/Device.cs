@@ -8,6 +8,7 @@ using ILGPU.IR;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
+using ILGPU.Runtime;
 
 namespace IlgpuVit.Runtime;
 

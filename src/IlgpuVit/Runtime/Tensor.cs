@@ -2,6 +2,8 @@
 // A tensor owns a pooled buffer and returns it to its device's pool on Dispose; Reshape gives a
 // non-owning alias of the same memory. Host<->device copies are explicit (CopyFrom, CopyTo).
 
+using ILGPU.Runtime;
+
 namespace IlgpuVit.Runtime;
 
 /// <summary>What every tensor says about itself, whatever its element type.</summary>

@@ -3,6 +3,7 @@
 // after the first step. Failed allocations trim the pool once, then report the size asked for.
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
+using ILGPU.Runtime;
 
 namespace IlgpuVit.Runtime;
 

@@ -3,6 +3,8 @@
 // usual ViT recipe, timm's param_groups_weight_decay).
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Training;
 

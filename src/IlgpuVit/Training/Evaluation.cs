@@ -11,8 +11,10 @@
 using System.Diagnostics;
 using IlgpuVit.Autodiff;
 using IlgpuVit.Data;
+using IlgpuVit.Kernels;
 using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Training;
 

@@ -4,6 +4,8 @@
 // parameter writes into one small tensor, read back once.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Training;
 

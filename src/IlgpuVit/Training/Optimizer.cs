@@ -2,6 +2,7 @@
 // (named for checkpoints). Parameters whose gradient backward never reached are skipped.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Training;
 

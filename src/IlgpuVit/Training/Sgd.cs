@@ -2,6 +2,8 @@
 // the gradient, applied to the same parameters AdamW decays.
 
 using IlgpuVit.Autodiff;
+using IlgpuVit.Kernels;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Training;
 

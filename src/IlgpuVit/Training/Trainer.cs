@@ -8,7 +8,9 @@
 using IlgpuVit.Autodiff;
 using IlgpuVit.Data;
 using IlgpuVit.IO;
+using IlgpuVit.Kernels;
 using IlgpuVit.Nn;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Training;
 

@@ -10,6 +10,7 @@
 using System.Text.Json;
 using IlgpuVit.IO;
 using IlgpuVit.Nn;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Training;
 

@@ -3,6 +3,8 @@
 // per-channel sum over images and pixels. The sum is one kernel index per channel adding in a fixed
 // order (images, then pixels), so it is deterministic without atomics.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

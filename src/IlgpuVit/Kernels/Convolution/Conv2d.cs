@@ -10,6 +10,8 @@
 // bottleneck) skips im2col: the images already are their columns. Otherwise the columns are a
 // scratch tensor; the backward recomputes them from x rather than keeping them from the forward.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

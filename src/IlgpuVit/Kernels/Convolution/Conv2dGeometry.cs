@@ -2,6 +2,8 @@
 // and shared by the launchers: output size (H + top + bottom - k) / s + 1, as torch.nn.functional.conv2d
 // after explicit padding.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 /// <summary>A k_h x k_w window with one stride and explicit padding over (B, C, H, W) images.</summary>

@@ -7,6 +7,8 @@
 // Per-group mean and rstd can be saved (B, G) for the backward. Geometry: a kernel index covers a
 // block of rows (Ops.RowsPerIndex); on GPUs one row (B G threads, fine for the stem's sizes).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -7,6 +7,8 @@
 // Deterministic without atomics: each row writes its channels' sums for its image into a scratch
 // (B, 2C) (rows of one image touch disjoint channels), then SumPartials adds the images in order.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -9,6 +9,8 @@
 // Geometry: a kernel index covers a block of rows (Ops.RowsPerIndex): im2col rows are
 // (b, c, ky, kx) column rows of OH OW elements, col2im rows are (b, c, y) image rows of W elements.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -7,6 +7,8 @@
 // dx is OVERWRITTEN unless accumulate. Geometry: a kernel index covers a block of rows
 // (Ops.RowsPerIndex): output rows (b, c, oy) forward, input rows (b, c, y) backward.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -1,6 +1,8 @@
 // ReLU, max(x, 0), and its backward dy [x > 0] (torch's convention: the gradient at 0 is 0), as
 // elementwise op structs over the generic maps of Elementwise.cs. The ResNet stem and bottlenecks use it.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 /// <summary>max(x, 0).</summary>

@@ -2,6 +2,8 @@
 // tokens (B, H·W, C) for the hybrid ViT, and back in its backward. One kernel index per block of
 // output rows (one row on GPUs).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -11,6 +11,8 @@
 // kernel, as the maps of Elementwise.cs; the state tensors overwrite in place.
 // Geometry as the maps: 4096 elements per kernel index on the CPU (Vector512), one on GPUs.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 /// <summary>An in-place update of a parameter from its gradient and up to two state tensors.</summary>

@@ -7,6 +7,8 @@
 // Block size: CPU at least 16384 elements and at most 64 blocks (Vector512, four accumulators);
 // GPUs 1024 elements per thread, so the second stage sums few partials.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -4,6 +4,7 @@
 // all NaN gives 0. ArgMax(x) equals TopK(x, k = 1). One kernel index is one row.
 // Source: torch.argmax (first occurrence of the maximum), except that torch picks a NaN as the maximum.
 using System.Numerics;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
 

@@ -7,6 +7,8 @@
 // GPUs) dots it with every b row (Vector512 on the CPU), which replaced a normalise + GEMM + argmax chain
 // of five launches. Source: ToMe, tome/merge.py (scores.max(dim=-1)); eTPS's host assignment.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -4,6 +4,8 @@
 // of each operand, then one batched GEMM with B transposed. The eps floor makes a zero row score 0
 // against everything instead of NaN. Source: ToMe, tome/merge.py (bipartite_soft_matching).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -5,6 +5,8 @@
 // One kernel index per block of tokens (one token on GPUs). Source: ToMe, tome/patch/timm.py
 // (metric = k.mean(1)) and tome/merge.py (metric / metric.norm).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

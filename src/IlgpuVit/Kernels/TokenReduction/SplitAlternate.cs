@@ -4,6 +4,8 @@
 // of one row on GPUs).
 // Source: ToMe, tome/merge.py (a, b = metric[..., ::2, :], metric[..., 1::2, :]).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -11,6 +11,8 @@
 // Each CombineRows index covers `span` channels of a block of output rows: whole rows on the CPU,
 // one channel of one row on GPUs (as GatherRows).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

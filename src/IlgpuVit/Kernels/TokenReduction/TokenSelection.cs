@@ -9,6 +9,8 @@
 // SelectTokens is the three in order; on the CPU it runs them fused, one kernel index per image,
 // since there each launch costs more than the work (the same row helpers, so the same results).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -11,6 +11,8 @@
 // (Vector512 counting), one element on GPUs (R * n threads reading a shared row).
 // Source: torch.topk(sorted=True), with the tie order that torch leaves unspecified made explicit.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -11,6 +11,8 @@
 //   GPU: strided batched Ops.Gemm over every (image, head) plus Ops.Softmax / SoftmaxBackward,
 //        which is also the fused path's test oracle (run on the GPU simulator).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -10,6 +10,7 @@
 // columns (a neighbouring head may belong to another task). No atomics: deterministic.
 
 using System.Runtime.Intrinsics.X86;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
 

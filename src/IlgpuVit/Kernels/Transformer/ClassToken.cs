@@ -4,6 +4,8 @@
 // Not hot (once per step), so one kernel index copies one row (CPU and GPU alike) and the class
 // token's gradient is one index per channel summing over the batch in order (deterministic).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -8,6 +8,8 @@
 // the device cheaply; NaN makes the mistake visible in the mean loss). One kernel index is one row.
 // Source: torch.nn.functional.cross_entropy(label_smoothing=eps), Szegedy et al. 2016.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -7,6 +7,8 @@
 // Geometry: on the CPU one kernel index covers rows of about 4096 elements in all, on GPUs one row.
 // Source: torch.nn.functional.cross_entropy(label_smoothing=eps) backward.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

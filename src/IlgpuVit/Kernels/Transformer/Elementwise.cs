@@ -14,6 +14,8 @@
 // Apply through the struct's constraint (resolved by ILGPU's frontend via the interface map), and
 // the Vector512 overload is never translated, so both can live on one struct.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 /// <summary>A function of one float, in scalar form (every backend) and 16-lane form (CPU fast path).</summary>

@@ -10,6 +10,8 @@
 // CPU (Vector512 copies), one channel of one row on GPUs (coalesced accesses, B*K*C threads).
 // Source: torch.gather / index_put_(accumulate=True) along the token axis, as ToMe's merge.py uses them.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -10,6 +10,8 @@
 //   CPU: GemmCpu.cs   - pack B into 32-column panels, then an 8x32 Vector512 micro-kernel per tile.
 //   GPU: GemmTiled.cs - shared-memory tiles of 64x64, each thread a 4x4 register block.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 /// <summary>Where one operand's matrices sit in its tensor (in elements). See the Gemm file comment.</summary>

@@ -7,6 +7,8 @@
 // accumulators in registers and issues 16 FMAs per k; ragged tiles repeat the last row and mask
 // the store.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -4,6 +4,8 @@
 // thread accumulates a 4x4 register block, rows ty + 16r and columns tx + 16c.
 // Tests run this kernel on the CPU accelerator shaped like a GPU (Device.OpenGpuSimulator).
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -9,6 +9,8 @@
 // one kernel index covers rows of about 4096 elements in all (ILGPU's per-index call through its
 // launcher would otherwise show beside a 384-element row), on GPUs one row.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

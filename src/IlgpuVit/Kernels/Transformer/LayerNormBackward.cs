@@ -10,6 +10,8 @@
 // mean and rstd are the per-row statistics Ops.LayerNorm saved; x is re-read instead of a saved
 // xhat, which costs nothing extra (the row is read anyway) and saves an activation buffer.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -7,6 +7,8 @@
 // Geometry: one kernel index covers output rows (patches) of about 4096 elements in all on the
 // CPU, copied as runs of p contiguous floats; one patch per index on GPUs.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

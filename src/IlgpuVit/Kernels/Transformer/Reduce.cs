@@ -11,6 +11,8 @@
 //   GPU:             W = R = 1: one thread per output element; neighbouring threads read
 //                    neighbouring columns, so loads coalesce.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 /// <summary>An associative reduction: identity, pairwise combine (scalar and 16 lanes), and a final step.</summary>

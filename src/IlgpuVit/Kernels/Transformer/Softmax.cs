@@ -3,6 +3,8 @@
 // The bias is log(size) for proportional attention (ToMe, VPA): scores (B, H, T, T) share one
 // bias row (B, T) per image. One kernel index is one row; the row helper is the CPU fast path.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -5,6 +5,8 @@
 // Geometry as LayerNorm's: on the CPU one kernel index covers rows of about 4096 elements in all
 // (attention rows are short: 50 keys), on GPUs one row.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Kernels;
 
 public static partial class Ops

@@ -5,6 +5,8 @@
 // (EtpsSqueeze; the applier normalises each row). Only reserved tokens go on; the sizes of guests add
 // to their host. The squeeze weights are constants for autodiff, like every selection here.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>eTPS's token pruning and squeezing.</summary>

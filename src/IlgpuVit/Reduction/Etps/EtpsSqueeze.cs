@@ -6,6 +6,9 @@
 // IndexPlan. A kept token with no guests gets e / e = 1 and is unchanged; CLS never hosts.
 // One kernel index per image.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>eTPS's plan builder on the device.</summary>

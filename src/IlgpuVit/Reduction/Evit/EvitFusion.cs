@@ -4,6 +4,9 @@
 // so the plan has K + 2 rows. CombineRows applies it. One kernel index per image.
 // Source: EViT (Liang et al., ICLR 2022), the inattentive-token fusion.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>EViT's plan builder on the device.</summary>

@@ -4,6 +4,8 @@
 // by score plus the fused one (at least one by score). Sizes are carried: the fused token stands for
 // the patches it absorbed.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>EViT's inattentive-token fusion.</summary>

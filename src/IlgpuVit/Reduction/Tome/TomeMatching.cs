@@ -6,6 +6,9 @@
 // Source: ToMe, tome/merge.py (bipartite_soft_matching, merge_wavg); unlike it, unmerged A tokens
 // keep their token order (docs/methods.md), so CLS stays first.
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>ToMe's plan builder on the device.</summary>

@@ -4,6 +4,9 @@
 // size-weighted mean (TomeMatching; sizes add); unmerged A tokens in order, then B. Proportional
 // attention adds λ log(size) to the next block's logits (λ = 1 by default; 0 turns it off).
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>Token merging (ToMe's r, or any other rate, at most half the non-CLS tokens present per layer).</summary>

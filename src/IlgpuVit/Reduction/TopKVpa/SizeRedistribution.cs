@@ -6,6 +6,9 @@
 //   uniform (2):   spread evenly over the kept tokens
 // CLS never receives size (it stands for no patch) and keeps its own. One kernel index per image, O(T).
 
+using IlgpuVit.Runtime;
+using IlgpuVit.Kernels;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>Where VPA moves the sizes of dropped tokens.</summary>

@@ -4,6 +4,8 @@
 // λ_l log(size) to every logit. λ may be constant or a linear ramp from the first to the last layer.
 // λ = 0 is exactly Top-K; the sizes always sum to the initial tokens.
 
+using IlgpuVit.Runtime;
+
 namespace IlgpuVit.Reduction;
 
 /// <summary>Top-K pruning with size-weighted (proportional) attention.</summary>
