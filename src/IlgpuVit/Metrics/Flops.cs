@@ -6,6 +6,7 @@
 // LayerNorm and adds are not counted; a method's own products (ToMe's similarity, ...) are passed in.
 
 using IlgpuVit.Nn;
+using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Metrics;
 
@@ -69,6 +70,7 @@ public static class Flops
     /// A test oracle: the library reports FLOPs counted from what ran (<see cref="Macs(VitConfig, TokenState)"/>); only the tests
     /// call this prediction from the schedule alone, as the reference those counts must equal (excluding a method's own products).
     /// </remarks>
+    [TestOracle("the FLOPs counted from the token counts that ran")]
     public static double Macs(VitConfig config, Reduction.ReductionRate rate)
     {
         var after = rate.TokensAfterEachLayer(config.Depth, config.Tokens);

@@ -3,6 +3,8 @@
 // Composed, not fused: a row normalisation y = x / max(||x||, eps) (as torch.nn.functional.normalize)
 // of each operand, then one batched GEMM with B transposed. The eps floor makes a zero row score 0
 // against everything instead of NaN. Source: ToMe, tome/merge.py (bipartite_soft_matching).
+// The planners call the fused Ops.BestMatch instead; CosineSimilarity stays as its test oracle
+// ([TestOracle]), and NormalizeRows serves the VPA host search.
 
 using IlgpuVit.Runtime;
 
@@ -39,6 +41,7 @@ public static partial class Ops
     /// <example><code>Ops.CosineSimilarity(keysA, keysB, scores); // ToMe: (B, ceil(N/2), C) x (B, floor(N/2), C)</code></example>
     /// <exception cref="ShapeMismatchException">The shapes are not (B, Ta, C), (B, Tb, C) and (B, Ta, Tb).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="eps"/> is not positive.</exception>
+    [TestOracle("ToMe's and eTPS's matching, which the planners run fused as Ops.BestMatch")]
     public static void CosineSimilarity(Tensor<float> a, Tensor<float> b, Tensor<float> s, float eps = 1e-12f)
     {
         OnOneDevice("CosineSimilarity", a, b, s);

@@ -65,6 +65,35 @@ public class BestMatchTests
             }
     }
 
+    [SkippableTheory]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
+    public void Agrees_with_its_oracle_the_composed_cosine_similarity(string backend)
+    {
+        // The planners run NormalizeRows + BestMatch where ToMe's merge.py scores A x B by cosine and takes
+        // each row's maximum: Ops.CosineSimilarity ([TestOracle]) is that composed path.
+        var device = TokenPlanFixtures.Get(backend);
+        foreach (var (batch, na, nb, d, firstRow) in new[] { (2, 7, 3, 5, 0), (2, 99, 98, 64, 1) })
+        {
+            using var a = device.FromArray(TestData.Uniform(na, batch * na * d), batch, na, d);
+            using var b = device.FromArray(TestData.Uniform(nb, batch * nb * d), batch, nb, d);
+            using var cosine = device.Zeros(batch, na, nb);
+            Ops.CosineSimilarity(a, b, cosine, eps: 1e-6f);
+            Ops.NormalizeRows(a, a, eps: 1e-6f);
+            Ops.NormalizeRows(b, b, eps: 1e-6f);
+            using var index = Tensor<int>.Zeros(device, batch, na);
+            using var score = device.Zeros(batch, na);
+            Ops.BestMatch(a, b, firstRow, 0, index, score);
+            var (s, got, best) = (cosine.ToArray(), index.ToArray(), score.ToArray());
+            for (int row = 0; row < batch * na; row++)
+            {
+                if (row % na < firstRow) continue;
+                var scores = s.AsSpan(row * nb, nb).ToArray();
+                got[row].Should().Be(Array.IndexOf(scores, scores.Max()), $"row {row} of ({batch}, {na}, {nb}, {d})");
+                best[row].Should().BeApproximately(scores.Max(), 1e-5f);
+            }
+        }
+    }
+
     [Fact]
     public void Bad_arguments_are_named()
     {
