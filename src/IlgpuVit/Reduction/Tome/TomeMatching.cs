@@ -3,8 +3,9 @@
 // scores the CLS row −inf), the r A tokens with the best scores (Ops.TopK) merge into their
 // partners: the plan keeps the unmerged A tokens in token order, then every B token, with each
 // token's size as its weight (IndexPlan normalises: the size-weighted mean). One index per image.
-// Source: ToMe, tome/merge.py (bipartite_soft_matching, merge_wavg); unlike it, unmerged A tokens
-// keep their token order (docs/methods.md), so CLS stays first.
+// Source: ToMe, tome/merge.py (bipartite_soft_matching, merge_wavg). As merge.py does for a model
+// with a class token (it sorts the unmerged indices), unmerged A tokens keep their token order
+// (docs/methods.md), so CLS stays first.
 
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
