@@ -1,25 +1,9 @@
-// Test helpers for the data layer: a temporary folder that deletes itself, writers of IDX and
-// CIFAR-10 files in their on-disk formats, and small synthetic data sets whose pixels identify the image.
+// Test helpers for the data layer: writers of IDX and CIFAR-10 files in their on-disk formats, and small synthetic data sets whose pixels identify the image.
 using System.Buffers.Binary;
 using System.IO.Compression;
 using IlgpuVit.Data;
 
 namespace IlgpuVit.Tests.Data;
-
-/// <summary>A fresh folder under the system temp folder, deleted on Dispose.</summary>
-public sealed class TempFolder : IDisposable
-{
-    public TempFolder() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ilgpuvit-data-" + Guid.NewGuid().ToString("N"));
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
-    }
-}
 
 public static class DataFiles
 {

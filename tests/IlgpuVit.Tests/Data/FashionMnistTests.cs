@@ -1,5 +1,6 @@
 using FluentAssertions;
 using IlgpuVit.Data;
+using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.Data;
 

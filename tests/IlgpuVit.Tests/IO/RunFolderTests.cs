@@ -4,6 +4,7 @@
 // numbered folder is found for a default run folder.
 using FluentAssertions;
 using IlgpuVit.IO;
+using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.IO;
 

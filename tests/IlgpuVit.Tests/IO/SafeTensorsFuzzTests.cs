@@ -8,6 +8,7 @@
 using System.Text;
 using FluentAssertions;
 using IlgpuVit.IO;
+using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.IO;
 

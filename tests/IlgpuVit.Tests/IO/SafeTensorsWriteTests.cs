@@ -5,6 +5,7 @@ using System.Buffers.Binary;
 using System.Text;
 using FluentAssertions;
 using IlgpuVit.IO;
+using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.IO;
 

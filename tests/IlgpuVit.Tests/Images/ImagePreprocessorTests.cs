@@ -2,6 +2,7 @@ using FluentAssertions;
 using IlgpuVit.Data;
 using IlgpuVit.Images;
 using IlgpuVit.Tests.IO;
+using IlgpuVit.Tests.Support;
 using SkiaSharp;
 
 namespace IlgpuVit.Tests.Images;

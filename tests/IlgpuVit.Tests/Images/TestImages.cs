@@ -2,6 +2,7 @@
 // so decoded pixels are exactly the written ones) and JPEGs, from a function of (x, y). Also builds a
 // small ImageNet-layout folder with odd sizes, mixed-case extensions, a nested folder and a non-image.
 using IlgpuVit.Tests.IO;
+using IlgpuVit.Tests.Support;
 using SkiaSharp;
 
 namespace IlgpuVit.Tests.Images;

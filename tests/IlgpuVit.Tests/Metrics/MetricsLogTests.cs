@@ -2,6 +2,7 @@ using System.Text.Json;
 using FluentAssertions;
 using IlgpuVit.Metrics;
 using IlgpuVit.Tests.IO;
+using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.Metrics;
 

@@ -7,6 +7,7 @@ using FluentAssertions;
 using IlgpuVit.Data;
 using IlgpuVit.IO;
 using IlgpuVit.Tests.IO;
+using IlgpuVit.Tests.Support;
 using IlgpuVit.Training;
 
 namespace IlgpuVit.Tests.Training;
