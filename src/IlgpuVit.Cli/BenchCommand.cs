@@ -1,13 +1,14 @@
 // `ilgpuvit bench latency`: inference latency of a model with a reduction method, over randomly
-// initialised weights and random images (BenchLatency): median, p10 and p90 over the timed runs
+// initialised weights and random images (LatencyBenchmark): median, p10 and p90 over the timed runs
 // after warm-up, the per-image GMACs counted from the token counts that ran (docs/flops.md), and those
-// counts. --sweep measures a grid of methods x rates instead (BenchSweep) and writes a table, CSV,
+// counts. --sweep measures a grid of methods x rates instead (LatencySweep) and writes a table, CSV,
 // JSON and a plot; --profile adds the reduction step's own time and its share of the forward.
 // --batch and --runs are checked before anything is built (at least 1 image, at least 10 runs for
-// the percentiles); the warm-up is fixed (BenchLatency).
+// the percentiles); the warm-up is fixed (LatencyBenchmark).
 
 using System.CommandLine;
 using System.Text.Json;
+using IlgpuVit.Experiments;
 using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
@@ -23,19 +24,19 @@ internal static class BenchCommand
         var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)}.", DefaultValueFactory = _ => "vit_small_patch16_224" };
         var batch = new Option<int>("--batch") { Description = "Images per forward.", DefaultValueFactory = _ => 8 };
         var method = new Option<string>("--method") { Description = "Reduction: none, or METHOD:RATE such as topk:rate=0.06.", DefaultValueFactory = _ => "none" };
-        var runs = new Option<int>("--runs") { Description = $"Timed runs after warm-up (at least {BenchLatency.MinimumRuns}).", DefaultValueFactory = _ => 20 };
+        var runs = new Option<int>("--runs") { Description = $"Timed runs after warm-up (at least {LatencyBenchmark.MinimumRuns}).", DefaultValueFactory = _ => 20 };
         var json = new Option<string?>("--json") { Description = "Also write the result as JSON to this file." };
         var profile = new Option<bool>("--profile") { Description = "Also time the reduction step (accelerator synchronised around each block's reducer) in separate runs, and its share of the forward." };
         var sweep = new Option<bool>("--sweep") { Description = "Measure a grid of --methods x --rates (plus the unpruned baseline) and write sweep.md, .csv, .json and .png to --out." };
         var methods = new Option<string?>("--methods") { Description = $"Sweep: comma-separated methods (default: all of {string.Join(", ", ReductionMethod.Names.Where(n => n != "none"))})." };
-        var rates = new Option<string?>("--rates") { Description = $"Sweep: comma-separated pruning rates in [0, 1), each measured as METHOD:rate=P (default {BenchSweep.DefaultRates})." };
+        var rates = new Option<string?>("--rates") { Description = $"Sweep: comma-separated pruning rates in [0, 1), each measured as METHOD:rate=P (default {LatencySweep.DefaultRates})." };
         var output = new Option<string?>("--out") { Description = "Sweep: folder for sweep.md, sweep.csv, sweep.json and sweep.png (default ./sweep)." };
         var device = CommonOptions.Device();
         var latency = new Command("latency", "Inference latency, GMACs and token counts of a model with a reduction method, or a sweep over methods and rates.")
             { model, batch, method, runs, json, profile, sweep, methods, rates, output, device };
         latency.SetAction(r => CommonOptions.Guard(() =>
         {
-            var (modelName, batchSize, runCount, deviceSpec) = (r.GetValue(model)!, r.AtLeast(batch, 1), r.AtLeast(runs, BenchLatency.MinimumRuns), r.GetValue(device)!);
+            var (modelName, batchSize, runCount, deviceSpec) = (r.GetValue(model)!, r.AtLeast(batch, 1), r.AtLeast(runs, LatencyBenchmark.MinimumRuns), r.GetValue(device)!);
             if (!r.GetValue(sweep))
             {
                 if (r.GetValue(methods) is not null || r.GetValue(rates) is not null || r.GetValue(output) is not null)
@@ -44,7 +45,7 @@ internal static class BenchCommand
             }
             if (r.GetValue(method) != "none" || r.GetValue(json) is not null)
                 throw new ArgumentException("--sweep takes --methods and --rates instead of --method, and writes its JSON to --out.");
-            return Sweep(modelName, batchSize, r.GetValue(methods), r.GetValue(rates) ?? BenchSweep.DefaultRates, runCount,
+            return Sweep(modelName, batchSize, r.GetValue(methods), r.GetValue(rates) ?? LatencySweep.DefaultRates, runCount,
                 r.GetValue(output) ?? "sweep", r.GetValue(profile), deviceSpec);
         }));
         return new Command("bench", "Benchmarks of whole models.") { latency };
@@ -55,7 +56,7 @@ internal static class BenchCommand
         var config = ModelRegistry.Get(modelName);
         ReductionMethod.Parse(methodSpec, config.Depth);        // a bad spec fails before the device opens
         using var device = Device.Open(deviceSpec);
-        using var bench = new BenchLatency(config, device, batch, runs);
+        using var bench = new LatencyBenchmark(config, device, batch, runs);
         var result = bench.Measure(methodSpec, profile);
         if (jsonPath is not null) File.WriteAllText(jsonPath, JsonSerializer.Serialize(result, ReportJson.Options));
         AnsiConsole.MarkupLine(Line(result));
@@ -65,19 +66,19 @@ internal static class BenchCommand
     private static int Sweep(string modelName, int batch, string? methods, string rates, int runs, string folder, bool profile, string deviceSpec)
     {
         var config = ModelRegistry.Get(modelName);
-        var plan = BenchSweep.Plan(config, methods, rates);
+        var plan = LatencySweep.Plan(config, methods, rates);
         using var device = Device.Open(deviceSpec);
-        using var bench = new BenchLatency(config, device, batch, runs);
+        using var bench = new LatencyBenchmark(config, device, batch, runs);
         AnsiConsole.MarkupLine($"[grey]Measuring {plan.Count} specs, {runs} timed runs each, interleaved{(profile ? ", then profiling each" : "")}...[/]");
-        var rows = BenchSweep.Run(bench, plan, profile);
-        var report = new BenchSweepReport(config.Name, batch, device.Info.Spec, runs, profile, rows);
+        var rows = LatencySweep.Run(bench, plan, profile);
+        var report = new SweepReport(config.Name, batch, device.Info.Spec, runs, profile, rows);
         report.Write(folder);
-        report.Print();
-        AnsiConsole.MarkupLine($"Wrote {string.Join(", ", BenchSweepReport.FileNames)} to {Markup.Escape(Path.GetFullPath(folder))}");
+        ConsoleTables.Write(ConsoleTables.Current(), report.Table());
+        AnsiConsole.MarkupLine($"Wrote {string.Join(", ", SweepReport.FileNames)} to {Markup.Escape(Path.GetFullPath(folder))}");
         return 0;
     }
 
-    private static string Line(BenchLatencyResult r)
+    private static string Line(LatencyMeasurement r)
     {
         var line = $"{r.Model} batch {r.Batch} [bold]{Markup.Escape(r.Method)}[/] on {r.Device}: median {r.MedianMs:F1} ms " +
                    $"(p10 {r.P10Ms:F1}, p90 {r.P90Ms:F1}, {r.Runs} runs), {r.GmacsPerImage:F2} GMACs per image ({r.FlopsChangePercent:+0.0;-0.0}%), " +

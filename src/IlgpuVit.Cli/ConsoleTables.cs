@@ -1,5 +1,6 @@
 // Draws a report's ResultTable on the console with Spectre, one style for every table the CLI prints
-// (the experiment's results, `eval --weights`): a title, right-aligned columns, an optional caption.
+// (the experiment's results, the latency sweep, `eval --weights`): a title, right-aligned columns, an
+// optional caption.
 
 using IlgpuVit.Experiments;
 using Spectre.Console;
@@ -8,6 +9,17 @@ namespace IlgpuVit.Cli;
 
 internal static class ConsoleTables
 {
+    /// <summary>
+    /// Spectre bound to the current Console.Out (tests swap it). Redirected output (logs, CI) would
+    /// otherwise be wrapped at 80 columns, one cell over several lines, so it is made wide.
+    /// </summary>
+    public static IAnsiConsole Current()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        if (Console.IsOutputRedirected) console.Profile.Width = Math.Max(console.Profile.Width, 200);
+        return console;
+    }
+
     /// <summary>Writes <paramref name="result"/> to <paramref name="console"/>, every text escaped (cells hold brackets).</summary>
     public static void Write(IAnsiConsole console, ResultTable result)
     {

@@ -1,7 +1,7 @@
 // `ilgpuvit eval`: accuracy, loss and GMACs of a checkpoint on a data set's test split, optionally
-// with a reduction method applied at inference (no retraining); or, with --weights, pretrained weights
-// on an ImageNet-layout folder (Experiments.PretrainedEvaluation: top-1, top-5, GMACs, latency, a
-// --compare table).
+// with a reduction method applied at inference (Training.CheckpointEvaluation); or, with --weights,
+// pretrained weights on an ImageNet-layout folder (Experiments.PretrainedEvaluation: top-1, top-5,
+// GMACs, latency, a --compare table). This file only parses the options and prints the results.
 // The two modes are exclusive. Weights holding NaN or ±Inf are refused unless --allow-nonfinite, which
 // loads them with a warning on stderr; a non-finite accuracy or loss is reported as such (JSON null and
 // "nonFinite": true), not as a crash.
@@ -56,8 +56,8 @@ internal static class EvalCommand
                 foreach (var (name, given) in new[] { ("--arch", r.GetValue(arch) is not null), ("--compare", r.GetValue(compare) is not null),
                              ("--allow-new-head", r.GetValue(allowNewHead)) })
                     if (given) throw new ArgumentException($"{name} goes with --weights, not --checkpoint.");
-                return Run(checkpointPath, r.GetValue(data) ?? "fashion-mnist", r.GetValue(dataDir), batchSize ?? 256, testLimit,
-                    r.GetValue(method), r.GetValue(allowNonFinite), r.GetValue(device)!, r.GetValue(json));
+                return Run(new CheckpointEvalSettings(checkpointPath, r.GetValue(data) ?? "fashion-mnist", r.GetValue(dataDir), batchSize ?? 256,
+                    testLimit, r.GetValue(method), r.GetValue(device)!, r.GetValue(allowNonFinite)), r.GetValue(json));
             }
             var settings = new PretrainedEvalSettings(weightsPath!,
                 r.GetValue(arch) ?? throw new ArgumentException("--weights needs --arch NAME: " + string.Join(", ", ModelRegistry.Names) + "."),
@@ -79,14 +79,6 @@ internal static class EvalCommand
         return ["none", .. specs.Where(s => s != "none")];
     }
 
-    /// <summary>Spectre bound to the current Console.Out (tests swap it), wide enough for a table when redirected.</summary>
-    private static IAnsiConsole CurrentConsole()
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
-        if (Console.IsOutputRedirected) console.Profile.Width = Math.Max(console.Profile.Width, 160);
-        return console;
-    }
-
     /// <summary>One line on stderr naming the non-finite tensors that were loaded (nothing when there are none).</summary>
     private static void WarnNonFinite(string path, IReadOnlyList<NonFiniteTensor> tensors)
     {
@@ -96,15 +88,12 @@ internal static class EvalCommand
             string.Join("; ", tensors.Take(listed)) + (tensors.Count > listed ? $"; and {tensors.Count - listed} more tensors" : "") + ".");
     }
 
-    /// <summary>Whether a reported accuracy or loss is NaN or infinite (the model's outputs were).</summary>
-    internal static bool NonFinite(params double[] values) => values.Any(v => !double.IsFinite(v));
-
     /// <summary>The text line for a non-finite <paramref name="loss"/>.</summary>
     internal static string NonFiniteLoss(double loss) => $"loss {NonFiniteTensor.Describe((float)loss)}: the model's outputs are not finite";
 
     private static int RunPretrained(PretrainedEvalSettings settings, bool json)
     {
-        var console = CurrentConsole();
+        var console = ConsoleTables.Current();
         var report = PretrainedEvaluation.Run(settings, import =>
         {
             WarnNonFinite(import.Path, import.NonFinite);
@@ -125,34 +114,26 @@ internal static class EvalCommand
             console.MarkupLine($"[yellow]{Markup.Escape(row.Method)}[/]: {Markup.Escape(NonFiniteLoss(row.Loss))}");
     }
 
-    private static int Run(string path, string dataName, string? dataDir, int batchSize, int? limit, string? methodSpec, bool allowNonFinite,
-        string deviceSpec, bool json)
+    private static int Run(CheckpointEvalSettings settings, bool json)
     {
-        var info = TrainingCheckpoint.ReadInfo(path);
-        var (test, normalization) = DataSets.Load(dataName, dataDir, train: false);
-        if (limit is int n) test = test.Take(Math.Min(n, test.Count));
-        using var device = Device.Open(deviceSpec);
-        using var model = new VisionTransformer(info.Config, device);
-        WarnNonFinite(path, TrainingCheckpoint.Load(path, model, allowNonFinite: allowNonFinite).NonFinite);
-        methodSpec ??= info.Method ?? "none";
-        Reduction.ReductionMethod.Apply(model, methodSpec);
-        var result = Evaluation.Evaluate(model, test, normalization, batchSize);
-        bool nonFinite = NonFinite(result.Accuracy, result.Loss);
+        var report = CheckpointEvaluation.Run(settings);
+        var (info, result) = (report.Info, report.Result);
+        WarnNonFinite(settings.Checkpoint, info.NonFinite);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                checkpoint = path, model = info.Config.Name, data = dataName, device = device.Info.Spec, step = info.Step,
-                method = methodSpec, accuracy = result.Accuracy, loss = result.Loss, nonFinite,
+                checkpoint = settings.Checkpoint, model = info.Config.Name, data = settings.Data, device = report.Device, step = info.Step,
+                method = report.Method, accuracy = result.Accuracy, loss = result.Loss, nonFinite = report.NonFinite,
                 gmacsPerImage = result.MacsPerImage / 1e9, tokensAfterLayer = result.TokensAfterLayer, images = result.Images, seconds = result.Seconds, imagesPerSecond = result.ImagesPerSecond,
             }, ReportJson.Options));
             return 0;
         }
-        var console = CurrentConsole();
-        console.MarkupLine($"{Markup.Escape(info.Config.Name)} [bold]{Markup.Escape(methodSpec)}[/] on {dataName} test ({result.Images} images, " +
-            $"{device.Info.Spec}): accuracy [bold]{result.Accuracy:P2}[/], loss {result.Loss:F4}, {result.MacsPerImage / 1e9:F4} GMACs per image, " +
+        var console = ConsoleTables.Current();
+        console.MarkupLine($"{Markup.Escape(info.Config.Name)} [bold]{Markup.Escape(report.Method)}[/] on {settings.Data} test ({result.Images} images, " +
+            $"{report.Device}): accuracy [bold]{result.Accuracy:P2}[/], loss {result.Loss:F4}, {result.MacsPerImage / 1e9:F4} GMACs per image, " +
             $"{result.ImagesPerSecond:F0} images/s");
-        if (nonFinite) console.MarkupLine($"[yellow]{Markup.Escape(NonFiniteLoss(result.Loss))}[/]");
+        if (report.NonFinite) console.MarkupLine($"[yellow]{Markup.Escape(NonFiniteLoss(result.Loss))}[/]");
         return 0;
     }
 }

@@ -55,9 +55,8 @@ internal static class ExperimentCommand
     /// <summary>Prints the report's tables (those of results.md), each titled with the experiment's name.</summary>
     private static void Print(ExperimentReport report)
     {
-        // Redirected output (logs, CI) would otherwise be wrapped at 80 columns, one cell over several lines.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
-        foreach (var table in report.Tables()) ConsoleTables.Write(AnsiConsole.Console, table with { Title = $"{report.Config.Name}: {table.Title}" });
+        var console = ConsoleTables.Current();
+        foreach (var table in report.Tables()) ConsoleTables.Write(console, table with { Title = $"{report.Config.Name}: {table.Title}" });
     }
 
     private static int Plan(ExperimentConfig config, string folder)

@@ -83,12 +83,7 @@ public sealed record ExperimentReport(ExperimentConfig Config, string Device, IR
     public string Markdown()
     {
         var text = new StringBuilder($"# {Config.Name}: {Config.Model} on {Config.Data}\n\n{Description}\n");
-        foreach (var table in Tables())
-        {
-            text.Append($"\n## {table.Title}\n\n| ").AppendJoin(" | ", table.Header).Append(" |\n");
-            text.Append('|').AppendJoin("", table.Header.Select(_ => "---|")).Append('\n');
-            foreach (var row in table.Rows) text.Append("| ").AppendJoin(" | ", row).Append(" |\n");
-        }
+        foreach (var table in Tables()) text.Append($"\n## {table.Title}\n\n").Append(table.MarkdownRows());
         var claims = ExperimentClaims.Lines(Rows);
         if (claims.Count > 0) text.Append('\n').AppendJoin('\n', claims);
         return text.ToString();

@@ -12,23 +12,23 @@ using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
 using IlgpuVit.Runtime;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>Reduction cost of one forward (medians over the profiled runs).</summary>
 /// <param name="ReductionMs">Time spent inside the reducers of all blocks per forward.</param>
 /// <param name="ForwardMs">The profiled forward's time (synchronised around each reduction).</param>
 /// <param name="SharePercent">ReductionMs as a percentage of ForwardMs.</param>
-internal sealed record BenchReductionProfile(double ReductionMs, double ForwardMs, double SharePercent);
+public sealed record ReductionProfile(double ReductionMs, double ForwardMs, double SharePercent);
 
 /// <summary>One latency measurement.</summary>
-internal sealed record BenchLatencyResult(
+public sealed record LatencyMeasurement(
     string Model, int Batch, string Method, string Device, int Runs,
     double MedianMs, double P10Ms, double P90Ms,
     double GmacsPerImage, double FlopsChangePercent, IReadOnlyList<int> TokensAfterLayer,
-    BenchReductionProfile? Profile);
+    ReductionProfile? Profile);
 
 /// <summary>A model and a batch of images, measured under any number of reduction specs.</summary>
-internal sealed class BenchLatency : IDisposable
+public sealed class LatencyBenchmark : IDisposable
 {
     private const int WarmupRuns = 2;
 
@@ -39,7 +39,7 @@ internal sealed class BenchLatency : IDisposable
 
     /// <summary>A randomly initialised <paramref name="config"/> on <paramref name="device"/> with <paramref name="batch"/> random images.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The batch is below 1 or the runs below <see cref="MinimumRuns"/> (BenchCommand checks the options first, naming them).</exception>
-    public BenchLatency(VitConfig config, Device device, int batch, int runs)
+    public LatencyBenchmark(VitConfig config, Device device, int batch, int runs)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(runs, MinimumRuns);
@@ -65,7 +65,7 @@ internal sealed class BenchLatency : IDisposable
 
     /// <summary>Latency, GMACs and token counts under <paramref name="spec"/>, plus the reduction's cost when <paramref name="profile"/>.</summary>
     /// <exception cref="FormatException">The spec is malformed.</exception>
-    public BenchLatencyResult Measure(string spec, bool profile) => Measure([spec], profile)[0];
+    public LatencyMeasurement Measure(string spec, bool profile) => Measure([spec], profile)[0];
 
     /// <summary>
     /// <see cref="Measure(string, bool)"/> for each of <paramref name="specs"/>, with the timed runs
@@ -73,25 +73,25 @@ internal sealed class BenchLatency : IDisposable
     /// (a shared machine) then shifts every spec alike instead of biasing the ones measured last.
     /// </summary>
     /// <exception cref="FormatException">A spec is malformed (raised before anything runs).</exception>
-    public IReadOnlyList<BenchLatencyResult> Measure(IReadOnlyList<string> specs, bool profile)
+    public IReadOnlyList<LatencyMeasurement> Measure(IReadOnlyList<string> specs, bool profile)
     {
         var results = Latency.Compare(_model, _images, specs, Runs, WarmupRuns + 1);
         double baseGmacs = Flops.Macs(Config) / 1e9;
         return results.Select(r =>
         {
             double gmacs = r.MacsPerImage / 1e9;
-            return new BenchLatencyResult(Config.Name, Batch, r.Method, Device.Info.Spec, Runs, r.MedianMs, r.P10Ms, r.P90Ms,
+            return new LatencyMeasurement(Config.Name, Batch, r.Method, Device.Info.Spec, Runs, r.MedianMs, r.P10Ms, r.P90Ms,
                 gmacs, 100 * (gmacs / baseGmacs - 1), r.TokensAfterLayer.ToArray(), profile ? Profile(r.Method) : null);
         }).ToArray();
     }
 
     /// <summary>Times every block's reducer under <paramref name="spec"/> over `Runs` extra forwards.</summary>
-    private BenchReductionProfile Profile(string spec)
+    private ReductionProfile Profile(string spec)
     {
         var clock = new Stopwatch();
         ReductionMethod.Apply(_model, spec);
         foreach (var block in _model.Blocks)
-            if (block.Reducer is { } reducer) block.Reducer = new BenchTimedReducer(reducer, Device, clock);
+            if (block.Reducer is { } reducer) block.Reducer = new TimedReducer(reducer, Device, clock);
         Forward();      // warm-up under the same waits
         var reduction = new double[Runs];
         var forward = new double[Runs];
@@ -105,7 +105,7 @@ internal sealed class BenchLatency : IDisposable
         }
         ReductionMethod.Apply(_model, "none");
         double reductionMs = Latency.Quantile(reduction, 0.5), forwardMs = Latency.Quantile(forward, 0.5);
-        return new BenchReductionProfile(reductionMs, forwardMs, 100 * reductionMs / forwardMs);
+        return new ReductionProfile(reductionMs, forwardMs, 100 * reductionMs / forwardMs);
     }
 
     private TokenState Forward() => Latency.Forward(_model, _images);

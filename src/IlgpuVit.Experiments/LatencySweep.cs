@@ -8,16 +8,16 @@ using System.Globalization;
 using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>One point of the grid.</summary>
 /// <param name="Method">Method name, "none" for the baseline.</param>
 /// <param name="Rate">Pruning rate p, 0 for the baseline.</param>
 /// <param name="Spec">The spec measured, e.g. "topk:rate=0.06".</param>
-internal sealed record BenchSweepPoint(string Method, double Rate, string Spec);
+public sealed record SweepPoint(string Method, double Rate, string Spec);
 
 /// <summary>One measured row of a sweep.</summary>
-internal sealed record BenchSweepRow(
+public sealed record SweepRow(
     string Method, string Spec, double Rate,
     double MedianMs, double P10Ms, double P90Ms,
     double GmacsPerImage, double FlopsChangePercent, double LatencyChangePercent,
@@ -25,7 +25,7 @@ internal sealed record BenchSweepRow(
     double? ReductionMs, double? ReductionSharePercent);
 
 /// <summary>Plans and runs a sweep.</summary>
-internal static class BenchSweep
+public static class LatencySweep
 {
     /// <summary>The rates swept when --rates is not given.</summary>
     public const string DefaultRates = "0.02,0.04,0.06,0.08,0.1";
@@ -36,7 +36,7 @@ internal static class BenchSweep
     /// </summary>
     /// <exception cref="ArgumentException">A list is empty, a method is unknown, or a rate is not a number in [0, 1).</exception>
     /// <exception cref="FormatException">A method rejects a rate.</exception>
-    public static IReadOnlyList<BenchSweepPoint> Plan(VitConfig config, string? methods, string rates)
+    public static IReadOnlyList<SweepPoint> Plan(VitConfig config, string? methods, string rates)
     {
         var known = ReductionMethod.Names.Where(n => n != "none").ToArray();
         var methodList = methods is null ? known : Items("--methods", methods);
@@ -48,11 +48,11 @@ internal static class BenchSweep
         var rateList = Items("--rates", rates).Select(Rate).Where(r => r > 0).Distinct().Order().ToArray();
         if (rateList.Length == 0) throw new ArgumentException($"--rates: no rate above 0 in '{rates}' (rate 0 is the baseline, always measured).");
 
-        var points = new List<BenchSweepPoint> { new("none", 0, "none") };
+        var points = new List<SweepPoint> { new("none", 0, "none") };
         foreach (var method in methodList.Distinct())
             foreach (var rate in rateList)
             {
-                var point = new BenchSweepPoint(method, rate, $"{method}:rate={rate.ToString(CultureInfo.InvariantCulture)}");
+                var point = new SweepPoint(method, rate, $"{method}:rate={rate.ToString(CultureInfo.InvariantCulture)}");
                 ReductionMethod.Parse(point.Spec, config.Depth);      // throws now, not after minutes of measuring
                 points.Add(point);
             }
@@ -60,14 +60,14 @@ internal static class BenchSweep
     }
 
     /// <summary>Measures every point of <paramref name="plan"/> (the baseline first), their timed runs interleaved.</summary>
-    public static IReadOnlyList<BenchSweepRow> Run(BenchLatency bench, IReadOnlyList<BenchSweepPoint> plan, bool profile)
+    public static IReadOnlyList<SweepRow> Run(LatencyBenchmark bench, IReadOnlyList<SweepPoint> plan, bool profile)
     {
         var results = bench.Measure(plan.Select(p => p.Spec).ToArray(), profile);
         var baseline = results[0];
         return plan.Zip(results, (point, result) =>
         {
             double latencyChange = 100 * (result.MedianMs / baseline.MedianMs - 1);
-            return new BenchSweepRow(point.Method, point.Spec, point.Rate, result.MedianMs, result.P10Ms, result.P90Ms,
+            return new SweepRow(point.Method, point.Spec, point.Rate, result.MedianMs, result.P10Ms, result.P90Ms,
                 result.GmacsPerImage, result.FlopsChangePercent, latencyChange,
                 result.FlopsChangePercent == 0 ? null : latencyChange / result.FlopsChangePercent,
                 result.TokensAfterLayer[^1], result.TokensAfterLayer,

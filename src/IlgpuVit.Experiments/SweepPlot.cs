@@ -2,19 +2,19 @@
 // image against pruning rate, one line per method. Every line starts at rate 0 from the shared
 // baseline row. Drawing conventions (markers, legend, saving panels) are PlotFigure's.
 
-using IlgpuVit.Experiments;
+
 using ScottPlot;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>Draws a sweep.</summary>
-internal static class BenchSweepPlot
+internal static class SweepPlot
 {
     /// <summary>Writes the two-panel PNG of <paramref name="report"/> to <paramref name="path"/>.</summary>
-    public static void Save(BenchSweepReport report, string path) =>
+    public static void Save(SweepReport report, string path) =>
         PlotFigure.Save(path, [Panel(report, "latency", "median latency (ms)", r => r.MedianMs), Panel(report, "GMACs", "GMACs per image", r => r.GmacsPerImage)]);
 
-    private static Plot Panel(BenchSweepReport report, string title, string axis, Func<BenchSweepRow, double> value)
+    private static Plot Panel(SweepReport report, string title, string axis, Func<SweepRow, double> value)
     {
         var plot = new Plot();
         var baseline = report.Rows.First(r => r.Method == "none");

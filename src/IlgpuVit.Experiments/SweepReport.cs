@@ -1,18 +1,18 @@
 // What a latency sweep leaves behind: one table built once and rendered twice (Markdown file and
-// the console's Spectre table), every row as CSV and JSON, and the plot (BenchSweepPlot). Numbers
+// the CLI's console table, both from Table()), every row as CSV and JSON, and the plot (SweepPlot). Numbers
 // are written in the invariant culture; GMACs are multiply-accumulates (docs/flops.md), and changes are
 // percentages against the baseline row of the same run.
 
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using IlgpuVit.IO;
 using IlgpuVit.Metrics;
-using Spectre.Console;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>A finished sweep and where it ran.</summary>
-internal sealed record BenchSweepReport(string Model, int Batch, string Device, int Runs, bool Profile, IReadOnlyList<BenchSweepRow> Rows)
+public sealed record SweepReport(string Model, int Batch, string Device, int Runs, bool Profile, IReadOnlyList<SweepRow> Rows)
 {
     /// <summary>The files <see cref="Write"/> creates in its folder.</summary>
     public static readonly string[] FileNames = ["sweep.md", "sweep.csv", "sweep.json", "sweep.png"];
@@ -21,34 +21,14 @@ internal sealed record BenchSweepReport(string Model, int Batch, string Device, 
     public void Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "sweep.md"), Markdown());
-        File.WriteAllText(Path.Combine(folder, "sweep.csv"), Csv());
-        File.WriteAllText(Path.Combine(folder, "sweep.json"), JsonSerializer.Serialize(this, ReportJson.Options));
-        BenchSweepPlot.Save(this, Path.Combine(folder, "sweep.png"));
+        AtomicFile.WriteText(Path.Combine(folder, "sweep.md"), Markdown());
+        AtomicFile.WriteText(Path.Combine(folder, "sweep.csv"), Csv());
+        AtomicFile.WriteText(Path.Combine(folder, "sweep.json"), JsonSerializer.Serialize(this, ReportJson.Options));
+        SweepPlot.Save(this, Path.Combine(folder, "sweep.png"));
     }
 
     /// <summary>The table as Markdown, under a line naming the model, batch, device and runs.</summary>
-    public string Markdown()
-    {
-        var (header, cells) = Table();
-        var text = new StringBuilder($"{Title}\n\n");
-        text.Append("| ").AppendJoin(" | ", header).Append(" |\n");
-        text.Append('|').AppendJoin("", header.Select(_ => "---|")).Append('\n');
-        foreach (var row in cells) text.Append("| ").AppendJoin(" | ", row).Append(" |\n");
-        return text.ToString();
-    }
-
-    /// <summary>Prints the same table to the console.</summary>
-    public void Print()
-    {
-        var (header, cells) = Table();
-        var table = new Table { Title = new TableTitle(Markup.Escape(Title)) };
-        foreach (var name in header) table.AddColumn(new TableColumn(Markup.Escape(name)).RightAligned());
-        foreach (var row in cells) table.AddRow(row.Select(Markup.Escape).ToArray());
-        // Redirected output (logs, CI) would otherwise be wrapped at 80 columns, one cell over several lines.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
-        AnsiConsole.Write(table);
-    }
+    public string Markdown() => $"{Title}\n\n" + Table().MarkdownRows();
 
     /// <summary>Every field of every row, one row per line, tokens after each block space-separated.</summary>
     public string Csv()
@@ -64,7 +44,8 @@ internal sealed record BenchSweepReport(string Model, int Batch, string Device, 
 
     private string Title => $"{Model} batch {Batch} on {Device}, {Runs} runs per point (GMACs = multiply-accumulates per image; changes vs the baseline of this run)";
 
-    private (string[] Header, string[][] Cells) Table()
+    /// <summary>The rows as one table (the cost columns only when profiled), for Markdown and the console alike.</summary>
+    public ResultTable Table()
     {
         string[] header = ["method", "spec", "rate", "median ms", "p10 ms", "p90 ms", "GMACs/img", "FLOPs %", "latency %", "latency/FLOPs", "tokens out"];
         if (Profile) header = [.. header, "reduction ms", "reduction %"];
@@ -75,7 +56,7 @@ internal sealed record BenchSweepReport(string Model, int Batch, string Device, 
                 r.TokensAfterLastBlock.ToString(CultureInfo.InvariantCulture)];
             return Profile ? [.. row, F(r.ReductionMs, "F2"), F(r.ReductionSharePercent, "F1")] : row;
         }).ToArray();
-        return (header, cells);
+        return new ResultTable(Title, header, cells);
     }
 
     private static string F(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";

@@ -7,10 +7,10 @@ using IlgpuVit.Nn;
 using IlgpuVit.Runtime;
 using System.Diagnostics;
 
-namespace IlgpuVit.Cli;
+namespace IlgpuVit.Experiments;
 
 /// <summary>Wraps <paramref name="inner"/>, adding its wall time (device work included) to <paramref name="clock"/>.</summary>
-internal sealed class BenchTimedReducer(ITokenReducer inner, Device device, Stopwatch clock) : ITokenReducer
+internal sealed class TimedReducer(ITokenReducer inner, Device device, Stopwatch clock) : ITokenReducer
 {
     /// <summary>The reducer being timed.</summary>
     public ITokenReducer Inner { get; } = inner;

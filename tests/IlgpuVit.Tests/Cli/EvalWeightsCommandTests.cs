@@ -8,16 +8,17 @@ using System.Text.Json;
 using FluentAssertions;
 using IlgpuVit.Autodiff;
 using IlgpuVit.Cli;
-using IlgpuVit.Images;
 using IlgpuVit.IO;
+using IlgpuVit.Images;
 using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Data;
+using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.Cli;
 
-[Collection(nameof(BenchCommandLine))]
+[Collection(nameof(SwapsConsole))]
 public class EvalWeightsCommandTests : IDisposable
 {
     private readonly TempFolder _folder = new();

@@ -11,13 +11,14 @@ using IlgpuVit.Cli;
 using IlgpuVit.Data;
 using IlgpuVit.Experiments;
 using IlgpuVit.Tests.Experiments;
+using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.Cli;
 
-[Collection(nameof(BenchCommandLine))]
+[Collection(nameof(SwapsConsole))]
 public class ExperimentCommandTests : IDisposable
 {
-    private readonly Tests.Data.TempFolder _folder = new();
+    private readonly TempFolder _folder = new();
 
     public void Dispose() => _folder.Dispose();
 

@@ -6,10 +6,11 @@ using System.Text.Json;
 using FluentAssertions;
 using IlgpuVit.Cli;
 using IlgpuVit.Tests.IO;
+using IlgpuVit.Tests.Support;
 
 namespace IlgpuVit.Tests.Cli;
 
-[Collection(nameof(BenchCommandLine))]
+[Collection(nameof(SwapsConsole))]
 public sealed class NumericOptionsTests : IDisposable
 {
     private readonly TempFolder _folder = new();

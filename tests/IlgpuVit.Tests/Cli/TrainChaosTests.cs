@@ -23,7 +23,7 @@ public sealed partial class TrainChaosTests(ITestOutputHelper output) : IDisposa
     // 10 steps an epoch, 30 in all; GAS windows of 3 steps, so checkpoints fall mid-window.
     private static readonly string[] Run = ["train", "--epochs", "3", "--train-limit", "320", "--test-limit", "64", "--batch-size", "32",
         "--checkpoint-every", "4", "--method", "etps", "--adjust", "gas", "--gas-window", "0.3", "--device", "cpu", "--json"];
-    private readonly IO.TempFolder _temp = new();
+    private readonly TempFolder _temp = new();
 
     public void Dispose() => _temp.Dispose();
 

@@ -15,11 +15,11 @@ using IlgpuVit.Training;
 
 namespace IlgpuVit.Tests.Cli;
 
-[Collection(nameof(BenchCommandLine))]
+[Collection(nameof(SwapsConsole))]
 public sealed class TrainCommandTests : IDisposable
 {
     private static readonly string[] Small = ["--train-limit", "160", "--test-limit", "32", "--batch-size", "32", "--device", "cpu", "--json"];
-    private readonly IO.TempFolder _temp = new();
+    private readonly TempFolder _temp = new();
 
     public void Dispose() => _temp.Dispose();
 

@@ -52,7 +52,7 @@ internal sealed class FakeTraining
 /// <summary>A synthetic Fashion-MNIST folder (28 x 28 grey, labels 0..9) shared by the tests of this file.</summary>
 public sealed class SyntheticFashionMnist : IDisposable
 {
-    private readonly Data.TempFolder _folder = new();
+    private readonly TempFolder _folder = new();
 
     public SyntheticFashionMnist()
     {
@@ -83,7 +83,7 @@ public class ExperimentRunnerTests(SyntheticFashionMnist data) : IClassFixture<S
         """{"event":"window","step":4""",
     ];
 
-    private readonly Data.TempFolder _out = new();
+    private readonly TempFolder _out = new();
 
     private string Config(string grid, int epochs = 1) =>
         $$"""{ "name": "tiny", "dataDir": {{JsonSerializer.Serialize(data.Path)}}, "training": { "epochs": {{epochs}} }, "latency": { "batch": 7, "runs": 10 }, {{grid}} }""";

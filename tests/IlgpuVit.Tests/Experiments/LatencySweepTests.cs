@@ -1,18 +1,17 @@
-// `ilgpuvit bench latency --sweep` on the micro model (batch 2, 10 runs, 2 methods x 2 rates, profiled):
+// The latency sweep (`ilgpuvit bench latency --sweep`, Experiments.LatencySweep) on the micro model (batch 2, 10 runs, 2 methods x 2 rates, profiled):
 // every file is written, the PNG is a real image, the table has the baseline plus one row per
 // (method, rate), the rows' FLOPs and latency changes follow from the baseline of the same run, and
 // bad grids fail with one clear line before anything is measured. The sweep runs once per class.
 
-using System.CommandLine;
 using System.Text.Json;
 using FluentAssertions;
-using IlgpuVit.Cli;
+using IlgpuVit.Experiments;
 using IlgpuVit.Metrics;
 using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
 using IlgpuVit.Tests.Support;
 
-namespace IlgpuVit.Tests.Cli;
+namespace IlgpuVit.Tests.Experiments;
 
 /// <summary>One profiled sweep on the micro model, written to a temporary folder.</summary>
 public sealed class MicroSweep : IDisposable
@@ -20,29 +19,29 @@ public sealed class MicroSweep : IDisposable
     public MicroSweep()
     {
         Config = ModelRegistry.Get("vit_micro_patch4_28");
-        var plan = BenchSweep.Plan(Config, "topk,topk-vpa", "0.3,0.1");
-        using var bench = new BenchLatency(Config, Backends.Cpu, batch: 2, runs: 10);
-        Report = new BenchSweepReport(Config.Name, 2, "cpu", 10, Profile: true, BenchSweep.Run(bench, plan, profile: true));
+        var plan = LatencySweep.Plan(Config, "topk,topk-vpa", "0.3,0.1");
+        using var bench = new LatencyBenchmark(Config, Backends.Cpu, batch: 2, runs: 10);
+        Report = new SweepReport(Config.Name, 2, "cpu", 10, Profile: true, LatencySweep.Run(bench, plan, profile: true));
         Report.Write(Folder);
     }
 
     public VitConfig Config { get; }
 
-    internal BenchSweepReport Report { get; }
+    public SweepReport Report { get; }
 
     public string Folder { get; } = Path.Combine(Path.GetTempPath(), $"ilgpuvit-sweep-{Guid.NewGuid():N}");
 
     public void Dispose() => Directory.Delete(Folder, recursive: true);
 }
 
-public class BenchSweepTests(MicroSweep sweep) : IClassFixture<MicroSweep>
+public class LatencySweepTests(MicroSweep sweep) : IClassFixture<MicroSweep>
 {
     private static readonly string[] Specs = ["none", "topk:rate=0.1", "topk:rate=0.3", "topk-vpa:rate=0.1", "topk-vpa:rate=0.3"];
 
     [Fact]
     public void Every_file_is_written_and_the_plot_is_a_png()
     {
-        foreach (var name in BenchSweepReport.FileNames) File.Exists(Path.Combine(sweep.Folder, name)).Should().BeTrue(name);
+        foreach (var name in SweepReport.FileNames) File.Exists(Path.Combine(sweep.Folder, name)).Should().BeTrue(name);
         var png = File.ReadAllBytes(Path.Combine(sweep.Folder, "sweep.png"));
         png.Take(8).Should().Equal(0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A);
         png.Length.Should().BeGreaterThan(20_000, "two panels with axes, labels and lines");
@@ -111,8 +110,8 @@ public class BenchSweepTests(MicroSweep sweep) : IClassFixture<MicroSweep>
     public void Plan_sorts_rates_drops_zero_and_repeats_and_defaults_to_every_method()
     {
         var config = ModelRegistry.Get("vit_micro_patch4_28");
-        BenchSweep.Plan(config, " topk , topk-vpa", "0.3,0,0.1,0.10").Select(p => p.Spec).Should().Equal(Specs);
-        BenchSweep.Plan(config, null, "0.25").Select(p => p.Method)
+        LatencySweep.Plan(config, " topk , topk-vpa", "0.3,0,0.1,0.10").Select(p => p.Spec).Should().Equal(Specs);
+        LatencySweep.Plan(config, null, "0.25").Select(p => p.Method)
             .Should().Equal(ReductionMethod.Names.Where(n => n != "none").Prepend("none"));
     }
 
@@ -128,63 +127,7 @@ public class BenchSweepTests(MicroSweep sweep) : IClassFixture<MicroSweep>
     [InlineData("topk", "0", "--rates: no rate above 0*")]
     public void Bad_grids_fail_with_one_line_naming_the_problem(string methods, string rates, string message)
     {
-        var act = () => BenchSweep.Plan(ModelRegistry.Get("vit_micro_patch4_28"), methods, rates);
+        var act = () => LatencySweep.Plan(ModelRegistry.Get("vit_micro_patch4_28"), methods, rates);
         act.Should().Throw<ArgumentException>().WithMessage(message).Which.Message.Should().NotContain("\n");
-    }
-}
-
-/// <summary>The command line end to end; it swaps Console.Error, so nothing runs beside it.</summary>
-[CollectionDefinition(nameof(BenchCommandLine), DisableParallelization = true)]
-public class BenchCommandLine;
-
-[Collection(nameof(BenchCommandLine))]
-public class BenchCommandTests
-{
-    private static (int Code, string Error) Invoke(params string[] args)
-    {
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            return (new RootCommand { BenchCommand.Create() }.Parse(args).Invoke(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
-    }
-
-    [Theory]
-    [InlineData("--methods", "topk,nope", "unknown method 'nope'")]
-    [InlineData("--rates", "0.1,1.5", "'1.5' is not a pruning rate")]
-    [InlineData("--rates", "", "the list is empty")]
-    public void A_bad_sweep_exits_1_with_one_error_line(string option, string value, string problem)
-    {
-        var (code, error) = Invoke("bench", "latency", "--sweep", "--model", "vit_micro_patch4_28", "--device", "cpu", option, value);
-        code.Should().Be(1);
-        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        lines.Should().ContainSingle().Which.Should().StartWith("error: ").And.Contain(problem);
-    }
-
-    [Fact]
-    public void A_single_measurement_writes_its_json_with_the_profile()
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"ilgpuvit-latency-{Guid.NewGuid():N}.json");
-        try
-        {
-            var (code, error) = Invoke("bench", "latency", "--model", "vit_micro_patch4_28", "--batch", "1", "--runs", "10",
-                "--method", "topk:rate=0.2", "--profile", "--device", "cpu", "--json", path);
-            code.Should().Be(0, error);
-            using var json = JsonDocument.Parse(File.ReadAllText(path));
-            var root = json.RootElement;
-            root.GetProperty("tokensAfterLayer").EnumerateArray().Select(t => t.GetInt32()).Should().Equal(40, 32, 25, 20, 16, 13);
-            root.GetProperty("medianMs").GetDouble().Should().BePositive();
-            root.GetProperty("profile").GetProperty("reductionMs").GetDouble().Should().BePositive();
-        }
-        finally
-        {
-            File.Delete(path);
-        }
     }
 }

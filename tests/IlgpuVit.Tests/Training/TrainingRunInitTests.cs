@@ -12,11 +12,12 @@ using IlgpuVit.Nn;
 using IlgpuVit.Runtime;
 using IlgpuVit.Tests.Cli;
 using IlgpuVit.Tests.Data;
+using IlgpuVit.Tests.Support;
 using IlgpuVit.Training;
 
 namespace IlgpuVit.Tests.Training;
 
-[Collection(nameof(BenchCommandLine))]
+[Collection(nameof(SwapsConsole))]
 public class TrainingRunInitTests : IDisposable
 {
     private static readonly TrainingOptions Options = new()
