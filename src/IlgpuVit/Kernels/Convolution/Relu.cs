@@ -37,11 +37,5 @@ public static partial class Ops
     /// <paramref name="x"/> (or its output, which has the same sign pattern) is positive, else 0. dx may be dy.
     /// </summary>
     /// <exception cref="ShapeMismatchException">dy or dx differs from x's shape.</exception>
-    public static void ReluBackward(Tensor<float> x, Tensor<float> dy, Tensor<float> dx)
-    {
-        OnOneDevice("ReluBackward", x, dy, dx);
-        ShapeMismatchException.ThrowIfDifferent("ReluBackward", "dy", x.Shape, dy.Shape);
-        ShapeMismatchException.ThrowIfDifferent("ReluBackward", "dx", x.Shape, dx.Shape);
-        MapBinary(x, dy, dx, new ReluBackwardOp());
-    }
+    public static void ReluBackward(Tensor<float> x, Tensor<float> dy, Tensor<float> dx) => MapBackward(x, dy, dx, new ReluBackwardOp());
 }

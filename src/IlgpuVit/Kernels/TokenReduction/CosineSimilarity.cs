@@ -73,26 +73,16 @@ public static partial class Ops
     {
         float* xs = FastMath.Address(x, offset);
         float* ys = FastMath.Address(y, offset);
-        var vsum = Vector512<float>.Zero;
-        int j = 0;
-        for (; j + 16 <= n; j += 16)
-        {
-            var v = Vector512.Load(xs + j);
-            vsum = Vector512.FusedMultiplyAdd(v, v, vsum);
-        }
-        float sum = Vector512.Sum(vsum);
-        for (; j < n; j++) sum += xs[j] * xs[j];
-        float inv = 1f / MathF.Max(MathF.Sqrt(sum), eps);
+        float inv = 1f / MathF.Max(MathF.Sqrt(Dot(x, x, offset, offset, n)), eps);
         var vinv = Vector512.Create(inv);
-        for (j = 0; j + 16 <= n; j += 16) (Vector512.Load(xs + j) * vinv).Store(ys + j);
+        int j = 0;
+        for (; j + 16 <= n; j += 16) (Vector512.Load(xs + j) * vinv).Store(ys + j);
         for (; j < n; j++) ys[j] = xs[j] * inv;
     }
 
     internal static void NormalizeRowPortable(ArrayView<float> x, ArrayView<float> y, int offset, int n, float eps)
     {
-        float sum = 0f;
-        for (int j = 0; j < n; j++) sum += x[offset + j] * x[offset + j];
-        float inv = 1f / MathF.Max(MathF.Sqrt(sum), eps);
+        float inv = 1f / MathF.Max(MathF.Sqrt(DotPortable(x, x, offset, offset, n)), eps);
         for (int j = 0; j < n; j++) y[offset + j] = x[offset + j] * inv;
     }
 }

@@ -55,25 +55,14 @@ public static partial class Ops
             for (int i = 0; i < t; i++)
             {
                 long row = p + (long)i * t;
-                // S row and its maximum, P row, then O row.
-                float max = float.NegativeInfinity;
+                // S row (Q Kᵀ), P row = softmax(s S + bias) in place, then O row.
                 for (int j = 0; j < t; j++)
                 {
                     float s = 0f;
                     for (int e = 0; e < d; e++) s += qkv[q + i * ld + e] * qkv[k + j * ld + e];
-                    s = s * g.Scale + (g.HasBias != 0 ? bias[b + j] : 0f);
                     probabilities[row + j] = s;
-                    max = MathF.Max(max, s);
                 }
-                float sum = 0f;
-                for (int j = 0; j < t; j++)
-                {
-                    float e = MathF.Exp(probabilities[row + j] - max);
-                    probabilities[row + j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                for (int j = 0; j < t; j++) probabilities[row + j] *= inv;
+                SoftmaxRowPortable(probabilities, probabilities, bias, row, b, t, g.Scale, g.HasBias);
                 for (int e = 0; e < d; e++)
                 {
                     float acc = 0f;

@@ -174,13 +174,7 @@ public static partial class Ops
     /// overwritten, the activation-gradient convention).
     /// </summary>
     /// <exception cref="ShapeMismatchException">dy or dx differs from x's shape.</exception>
-    public static void GeluBackward(Tensor<float> x, Tensor<float> dy, Tensor<float> dx)
-    {
-        OnOneDevice("GeluBackward", x, dy, dx);
-        ShapeMismatchException.ThrowIfDifferent("GeluBackward", "dy", x.Shape, dy.Shape);
-        ShapeMismatchException.ThrowIfDifferent("GeluBackward", "dx", x.Shape, dx.Shape);
-        MapBinary(x, dy, dx, new GeluBackwardOp());
-    }
+    public static void GeluBackward(Tensor<float> x, Tensor<float> dy, Tensor<float> dx) => MapBackward(x, dy, dx, new GeluBackwardOp());
 
     /// <summary>y = e^x elementwise; y may be x.</summary>
     /// <exception cref="ShapeMismatchException">y's shape differs from x's.</exception>
@@ -211,6 +205,20 @@ public static partial class Ops
             $"v has shape {v.Shape}, expected ({x.Shape[-1]}) for x of shape {x.Shape}.");
         ShapeMismatchException.ThrowIfDifferent("AddRowVector", "y", x.Shape, y.Shape);
         MapBinary(x, v, y, new AddOp());
+    }
+
+    /// <summary>
+    /// An activation's backward, <paramref name="dx"/> = op(<paramref name="x"/>, <paramref name="dy"/>), where x is the tensor
+    /// the op's derivative reads (the forward's input or output) and all three have one shape; dx may be dy.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">dy or dx differs from x's shape (named after the op).</exception>
+    public static void MapBackward<TOp>(Tensor<float> x, Tensor<float> dy, Tensor<float> dx, TOp op) where TOp : struct, IBinaryOp
+    {
+        string name = OpName<TOp>();
+        OnOneDevice(name, x, dy, dx);
+        ShapeMismatchException.ThrowIfDifferent(name, "dy", x.Shape, dy.Shape);
+        ShapeMismatchException.ThrowIfDifferent(name, "dx", x.Shape, dx.Shape);
+        MapBinary(x, dy, dx, op);
     }
 
     private static void MapBinary<TOp>(Tensor<float> a, Tensor<float> b, Tensor<float> y, TOp op) where TOp : struct, IBinaryOp

@@ -38,7 +38,7 @@ public static partial class Ops
 
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(SoftmaxRowPortable))]
     internal static unsafe void SoftmaxRow(ArrayView<float> x, ArrayView<float> y, ArrayView<float> bias,
-        int offset, int biasOffset, int n, float scale, int hasBias)
+        long offset, long biasOffset, int n, float scale, int hasBias)
     {
         float* xs = FastMath.Address(x, offset);
         float* ys = FastMath.Address(y, offset);
@@ -85,7 +85,7 @@ public static partial class Ops
     }
 
     internal static void SoftmaxRowPortable(ArrayView<float> x, ArrayView<float> y, ArrayView<float> bias,
-        int offset, int biasOffset, int n, float scale, int hasBias)
+        long offset, long biasOffset, int n, float scale, int hasBias)
     {
         float max = float.NegativeInfinity;
         for (int j = 0; j < n; j++)
