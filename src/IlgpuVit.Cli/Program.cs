@@ -9,5 +9,6 @@ var root = new RootCommand("IlgpuVit: Vision Transformers with dynamic token red
     EvalCommand.Create(),
     BenchCommand.Create(),
     ExperimentCommand.Create(),
+    CheckCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -15,11 +15,31 @@ namespace IlgpuVit.Kernels;
 /// </summary>
 public static partial class Ops
 {
+    private static readonly AsyncLocal<ISet<string>?> Traced = new();
+
+    /// <summary>
+    /// Adds the name of every launcher that runs on this thread (as its errors spell it: "Softmax", "Map" for the elementwise
+    /// family) to <paramref name="names"/> until the result is disposed. Diagnostics: the device check shows with it that it ran
+    /// every kernel. Tracing costs one lookup per launch.
+    /// </summary>
+    public static IDisposable TraceLaunches(ISet<string> names)
+    {
+        var previous = Traced.Value;
+        Traced.Value = names;
+        return new TraceScope(previous);
+    }
+
+    private sealed class TraceScope(ISet<string>? previous) : IDisposable
+    {
+        public void Dispose() => Traced.Value = previous;
+    }
+
     /// <summary>The device all of an operation's tensors live on (null entries are optional tensors left out).</summary>
     /// <exception cref="ArgumentException">The tensors live on different devices; the message names them.</exception>
     internal static Device OnOneDevice(string op, params ReadOnlySpan<ITensor?> tensors)
     {
         // A span, not an array: every launch calls this, and it should not allocate.
+        Traced.Value?.Add(op);
         ITensor? first = null;
         foreach (var t in tensors)
         {
