@@ -21,16 +21,20 @@ internal static class CheckCommand
         var quick = new Option<bool>("--quick") { Description = "Small shapes and the micro model only (minutes on a CPU; what CI runs)." };
         var noTimings = new Option<bool>("--no-timings") { Description = "Compare only; skip the timings." };
         var json = new Option<string?>("--json") { Description = "Write the whole report as JSON to this file." };
+        var peer = new Option<string?>("--peer") { Description = "The JSON of benchmarks/peers/torch_gpu.py run on the same device: adds its figures and our time ratios." };
         var command = new Command("check", "Compare every kernel and a training step under each reduction method on a device against the CPU, then time the device.")
         {
-            device, quick, noTimings, json,
+            device, quick, noTimings, json, peer,
         };
         command.SetAction(r => CommonOptions.Guard(() =>
         {
+            var peerReport = r.GetValue(peer) is { } peerPath ? PeerReport.Read(peerPath) : null;      // a bad file fails before minutes of checking
             var report = DeviceCheck.Run(new DeviceCheckSettings(r.GetValue(device)!, r.GetValue(quick), !r.GetValue(noTimings)),
-                line => Console.WriteLine(line));
+                line => Console.WriteLine(line)) with { Peer = peerReport };
             if (r.GetValue(json) is { } path) AtomicFile.WriteText(path, JsonSerializer.Serialize(report, ReportJson.Options));
-            ConsoleTables.Write(ConsoleTables.Current(), report.ComparisonTable());
+            var console = ConsoleTables.Current();
+            ConsoleTables.Write(console, report.ComparisonTable());
+            if (report.PeerRatios.Count > 0) ConsoleTables.Write(console, report.PeerTable());
             Console.WriteLine($"check {(report.Passed ? "passed" : "FAILED")} on {report.Device.Spec} in {report.Seconds:F0} s");
             return report.Passed ? 0 : 2;
         }));

@@ -53,6 +53,12 @@ public sealed record Comparison(string Name, string Shape, double Tolerance, dou
 public sealed record DeviceCheckReport(DeviceDescription Device, bool Quick, IReadOnlyList<Comparison> Comparisons, IReadOnlyList<string> Launched,
     IReadOnlyList<string> NotReached, DeviceTimingReport? Timings, double Seconds)
 {
+    /// <summary>The PyTorch peer's report, when one was given.</summary>
+    public PeerReport? Peer { get; init; }
+
+    /// <summary>Our time over the peer's for every shape both timed; empty without a peer or timings.</summary>
+    public IReadOnlyList<PeerRatio> PeerRatios => Peer is { } peer && Timings is { } timings ? peer.Ratios(timings) : [];
+
     /// <summary>Every comparison passed and every launcher was reached.</summary>
     public bool Passed => Comparisons.All(c => c.Passed) && NotReached.Count == 0;
 
@@ -61,6 +67,11 @@ public sealed record DeviceCheckReport(DeviceDescription Device, bool Quick, IRe
         ["check", "shape", "error", "tolerance", "result"],
         Comparisons.Select(c => new[] { c.Name, c.Shape, F(c.Error, "G3"), F(c.Tolerance, "G3"), c.Passed ? "pass" : "FAIL" }).ToArray(),
         NotReached.Count == 0 ? $"every one of the {Launched.Count} launchers ran" : $"not reached: {string.Join(", ", NotReached)}");
+
+    /// <summary>The ratios to the peer as a table.</summary>
+    public ResultTable PeerTable() => new($"{Device.Spec} against PyTorch {Peer?.Torch} on {Peer?.Device} (time ratio: below 1 is faster)",
+        ["shape", "ours ms", "torch ms", "ratio"],
+        PeerRatios.Select(r => new[] { r.What, F(r.MedianMs, "F3"), F(r.PeerMs, "F3"), F(r.Ratio, "F2") }).ToArray());
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -67,4 +67,31 @@ public class DeviceCheckTests
     [InlineData(1f, float.PositiveInfinity)]
     public void A_non_finite_value_on_one_side_only_is_NaN(float expected, float actual) =>
         DeviceCheck.RelativeError([actual], [expected]).Should().Be(double.NaN);
+
+    [Fact]
+    public void Peer_figures_become_ratios_for_the_shapes_both_timed()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("peer.json");
+        File.WriteAllText(path, """
+            {"device": "NVIDIA H200", "torch": "2.5", "gemm": [{"m": 256, "n": 256, "k": 256, "medianMs": 0.5}, {"m": 1, "n": 1, "k": 1, "medianMs": 9}],
+             "inference": [{"model": "vit_micro_patch4_28", "batch": 8, "source": "plain", "medianMs": 10}],
+             "trainStep": {"model": "vit_micro_patch4_28", "batch": 8, "source": "timm", "medianMs": 40}}
+            """);
+        var ours = new DeviceTimingReport([new GemmTiming(256, 256, 256, 0.25, 0)], [],
+            [new InferenceTiming("vit_micro_patch4_28", "none", 8, 15, 0, 0, 0, 0), new InferenceTiming("vit_micro_patch4_28", "tome:r=8", 8, 5, 0, 0, 0, 0)],
+            new TrainStepTiming("vit_micro_patch4_28", 8, 20, 0));
+        PeerReport.Read(path).Ratios(ours).Select(r => (r.What, r.Ratio)).Should().Equal(
+            ("gemm 256x256x256", 0.5), ("vit_micro_patch4_28 batch 8 inference (plain)", 1.5), ("vit_micro_patch4_28 batch 8 training step (timm)", 0.5));
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_peer_report_is_named()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("peer.json");
+        File.WriteAllText(path, "{bad");
+        var act = () => PeerReport.Read(path);
+        act.Should().Throw<FormatException>().WithMessage($"{path}: not a peer report of benchmarks/peers/torch_gpu.py*");
+    }
 }
