@@ -3,7 +3,7 @@
 # .NET runtime inside, so the target needs no .NET), with scripts/gpu-check.sh and the PyTorch peer,
 # packed as artifacts/ilgpuvit-linux-x64.tar.xz (kept out of git; at most 55 MiB, checked here).
 # Untrimmed: trimming breaks ILGPU's kernel compiler; invariant globalization, so no ICU is needed on the target
-# (docs/backends.md, "The device check").
+# (docs/device-check.md).
 # Usage: bash scripts/bundle.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

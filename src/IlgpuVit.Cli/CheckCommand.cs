@@ -2,7 +2,7 @@
 // accelerator, then times the device (Experiments.Devices.DeviceCheck), and writes one JSON. The exit
 // code is 0 when every comparison passed and every launcher was reached, 2 otherwise, so a script
 // can tell a failed check (2) from a bad command line (1). scripts/gpu-check.sh runs it from the
-// self-contained bundle on machines without .NET (docs/backends.md, "The device check").
+// self-contained bundle on machines without .NET (docs/device-check.md).
 
 using System.CommandLine;
 using System.Text.Json;

@@ -3,7 +3,7 @@
 // returns the outputs. Shapes are odd on purpose (7, 33, 197, 385, a 4100-long row) beside round
 // ones. The reduction planners' kernels are reached through the model cases (DeviceCheck), where
 // they see real attention; Ops.TraceLaunches shows that the two together run every launcher.
-// Tolerances are relative to each output's largest magnitude (docs/backends.md, "The device check").
+// Tolerances are relative to each output's largest magnitude (docs/device-check.md).
 
 using IlgpuVit.Kernels;
 using IlgpuVit.Runtime;
