@@ -26,7 +26,7 @@ public sealed record DeviceCheckSettings(string Device = "auto", bool Quick = fa
 public static class DeviceCheck
 {
     /// <summary>The reduction specs whose forward and backward are compared, and timed on the models.</summary>
-    public static readonly string[] Specs = ["topk:rate=0.06", "topk-vpa:rate=0.06", "evit:rate=0.06", "etps:rate=0.06", "tome:r=8"];
+    public static readonly string[] Specs = ReductionMethod.Methods.Select(method => ReductionMethod.WithRate(method, 0.06)).ToArray();
 
     /// <summary>Every launcher of Ops the check must reach, by the name its errors use (wrappers report the family: Add is "Map").</summary>
     public static IReadOnlyList<string> Launchers { get; } = typeof(Ops).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

@@ -19,8 +19,11 @@ public static class ReductionMethod
         TomePlanner.Definition,
     ];
 
+    /// <summary>The registered methods, in registry order (tests and the device check run each of them).</summary>
+    public static IReadOnlyList<string> Methods { get; } = Registry.Select(m => m.Name).ToArray();
+
     /// <summary>The method names a spec may start with ("none" takes no rate).</summary>
-    public static IReadOnlyList<string> Names => ["none", .. Registry.Select(m => m.Name)];
+    public static IReadOnlyList<string> Names => ["none", .. Methods];
 
     /// <summary>
     /// Sets every block's reducer of <paramref name="model"/> from <paramref name="spec"/> ("none" clears them).

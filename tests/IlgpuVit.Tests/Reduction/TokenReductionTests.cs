@@ -17,7 +17,7 @@ public class TokenReductionTests
 {
     private static readonly VitConfig Config = new("merge-test", 16, 4, 3, 16, 2, 2, 32, 3);   // 16 patches + CLS
 
-    public static TheoryData<string> Methods => new() { "topk", "topk-vpa", "evit", "etps", "tome" };
+    public static TheoryData<string> Methods => new(ReductionMethod.Methods);
 
     private static (float[] Logits, TokenState State, float[] Sizes) Forward(VisionTransformer model, string spec)
     {
