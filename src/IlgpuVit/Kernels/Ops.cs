@@ -9,29 +9,36 @@ using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
 
+/// <summary>What <see cref="Ops.ObserveLaunches"/> is told as a launcher starts: its name, device and tensors (null entries are optional ones left out).</summary>
+public delegate void LaunchObserver(string op, Device device, ReadOnlySpan<ITensor?> tensors);
+
 /// <summary>
 /// Forward kernels of IlgpuVit. Each launcher checks shapes, then runs one ILGPU kernel (GEMM on
 /// the CPU runs two: pack, then multiply) on the tensors' device.
 /// </summary>
 public static partial class Ops
 {
-    private static readonly AsyncLocal<ISet<string>?> Traced = new();
+    private static readonly AsyncLocal<LaunchObserver?> Observer = new();
 
     /// <summary>
-    /// Adds the name of every launcher that runs on this thread (as its errors spell it: "Softmax", "Map" for the elementwise
-    /// family) to <paramref name="names"/> until the result is disposed. Diagnostics: the device check shows with it that it ran
-    /// every kernel. Tracing costs one lookup per launch.
+    /// Calls <paramref name="observer"/> as every launcher on this thread starts, with the name its errors use ("Softmax",
+    /// "Map" for the elementwise family), its device and its tensors (inputs and outputs), until the result is disposed.
+    /// Diagnostics: the device check proves with it that every kernel ran, the op profile (docs/benchmarks.md) times each
+    /// family. Observing costs one lookup per launch when nothing observes.
     /// </summary>
-    public static IDisposable TraceLaunches(ISet<string> names)
+    public static IDisposable ObserveLaunches(LaunchObserver observer)
     {
-        var previous = Traced.Value;
-        Traced.Value = names;
-        return new TraceScope(previous);
+        var previous = Observer.Value;
+        Observer.Value = observer;
+        return new ObserverScope(previous);
     }
 
-    private sealed class TraceScope(ISet<string>? previous) : IDisposable
+    /// <summary>Adds the name of every launcher that runs on this thread to <paramref name="names"/> until the result is disposed.</summary>
+    public static IDisposable TraceLaunches(ISet<string> names) => ObserveLaunches((op, _, _) => names.Add(op));
+
+    private sealed class ObserverScope(LaunchObserver? previous) : IDisposable
     {
-        public void Dispose() => Traced.Value = previous;
+        public void Dispose() => Observer.Value = previous;
     }
 
     /// <summary>The device all of an operation's tensors live on (null entries are optional tensors left out).</summary>
@@ -39,7 +46,6 @@ public static partial class Ops
     internal static Device OnOneDevice(string op, params ReadOnlySpan<ITensor?> tensors)
     {
         // A span, not an array: every launch calls this, and it should not allocate.
-        Traced.Value?.Add(op);
         ITensor? first = null;
         foreach (var t in tensors)
         {
@@ -48,6 +54,7 @@ public static partial class Ops
             if (t.Device != first.Device)
                 throw new ArgumentException($"{op}: tensors live on different devices ({first.Shape} on {first.Device}, {t.Shape} on {t.Device}); copy them to one device first.");
         }
+        Observer.Value?.Invoke(op, first!.Device, tensors);
         return first!.Device;
     }
 

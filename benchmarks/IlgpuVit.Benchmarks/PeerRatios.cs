@@ -1,0 +1,145 @@
+// `ratios`: IlgpuVit against the libtorch peer (benchmarks/peers/torchsharp, TorchSharp-cpu, 2
+// threads) on the same work, measured alternately in one run: peer, project, peer, project, ...
+// (`--rounds`, at least 2). Absolute times on a shared machine move with its load, so the figure
+// that means something is the ratio project / peer (below 1: the project is faster), taken from the
+// medians of the per-round medians. Each side times `--runs` passes after the same warm-up.
+// Writes every round's figures, the machine and the targets of docs/benchmarks.md to JSON.
+
+using System.Diagnostics;
+using System.Text.Json;
+using IlgpuVit.Data;
+using IlgpuVit.Metrics;
+using IlgpuVit.Nn;
+using IlgpuVit.Runtime;
+using IlgpuVit.Training;
+
+namespace IlgpuVit.Benchmarks;
+
+/// <summary>One piece of work timed on both sides: a ViT forward at some batch, or a training step.</summary>
+/// <param name="Name">How reports name it, e.g. "ViT-S/16 batch 8".</param>
+/// <param name="Model">The registry model.</param>
+/// <param name="Batch">Images per forward or step.</param>
+/// <param name="Training">A training step (AdamW, cross-entropy) instead of an inference forward.</param>
+/// <param name="Target">The ratio project / peer this work should reach at most.</param>
+public sealed record PeerWork(string Name, string Model, int Batch, bool Training, double Target);
+
+/// <summary>One round of one work: each side's median milliseconds.</summary>
+public sealed record PeerRound(double ProjectMs, double PeerMs);
+
+/// <summary>A work's rounds and the ratio of the medians.</summary>
+public sealed record PeerRatio(PeerWork Work, IReadOnlyList<PeerRound> Rounds, double ProjectMs, double PeerMs, double Ratio, bool MeetsTarget,
+    long ProjectParameters, long PeerParameters);
+
+public static class PeerRatios
+{
+    /// <summary>The work of the CPU targets (docs/benchmarks.md).</summary>
+    public static readonly PeerWork[] Works =
+    [
+        new("ViT-Ti/16 batch 1", "vit_tiny_patch16_224", 1, false, 0.9),
+        new("ViT-Ti/16 batch 8", "vit_tiny_patch16_224", 8, false, 0.8),
+        new("ViT-S/16 batch 1", "vit_small_patch16_224", 1, false, 0.9),
+        new("ViT-S/16 batch 8", "vit_small_patch16_224", 8, false, 0.8),
+        new("train step micro batch 128", "vit_micro_patch4_28", 128, true, 0.8),
+    ];
+
+    public static int Run(string? jsonPath, int rounds, int runs, string? only)
+    {
+        if (rounds < 2) { Console.Error.WriteLine("ratios: --rounds must be at least 2 (the sides alternate)."); return 2; }
+        var works = only is null ? Works : Works.Where(w => only.Split(',').Any(o => w.Name.Contains(o.Trim(), StringComparison.OrdinalIgnoreCase))).ToArray();
+        if (works.Length == 0) { Console.Error.WriteLine($"ratios: --only '{only}' names none of: {string.Join("; ", Works.Select(w => w.Name))}."); return 2; }
+        using var device = Device.Open("cpu");
+        string machine = Machine();
+        Console.WriteLine($"IlgpuVit on {device.Info.Spec} ({Device.CpuWorkers} workers) against libtorch, 2 threads, on {machine}; {rounds} rounds of {runs} runs, alternating");
+        var results = new List<PeerRatio>();
+        foreach (var work in works)
+        {
+            var roundsDone = new List<PeerRound>();
+            long ours = 0, theirs = 0;
+            for (int r = 0; r < rounds; r++)
+            {
+                var peer = RunPeer(work, runs);
+                theirs = peer.Parameters;
+                (double projectMs, ours) = RunProject(device, work, runs);
+                roundsDone.Add(new PeerRound(projectMs, peer.MedianMs));
+                Console.WriteLine($"  {work.Name,-28} round {r + 1}: IlgpuVit {projectMs,8:F1} ms   libtorch {peer.MedianMs,8:F1} ms   ratio {projectMs / peer.MedianMs:F2}");
+            }
+            double project = Median(roundsDone.Select(x => x.ProjectMs)), libtorch = Median(roundsDone.Select(x => x.PeerMs));
+            var result = new PeerRatio(work, roundsDone, project, libtorch, project / libtorch, project / libtorch <= work.Target, ours, theirs);
+            results.Add(result);
+            Console.WriteLine($"{work.Name,-30} ratio {result.Ratio:F2} (target at most {work.Target:F2}: {(result.MeetsTarget ? "met" : "not met")})" +
+                (ours != theirs ? $"   parameters differ: {ours:N0} against {theirs:N0}" : ""));
+        }
+        if (jsonPath is not null)
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(new { machine, device = device.Info.Spec, workers = Device.CpuWorkers, rounds, runs, date = DateTime.UtcNow, results },
+                new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+    }
+
+    /// <summary>The project's median over <paramref name="runs"/> passes, after the peer's warm-up count.</summary>
+    private static (double MedianMs, long Parameters) RunProject(Device device, PeerWork work, int runs)
+    {
+        var config = ModelRegistry.Get(work.Model);
+        return work.Training ? TrainStep(device, config, work.Batch, runs) : Inference(device, config, work.Batch, runs);
+    }
+
+    private static (double, long) Inference(Device device, VitConfig config, int batch, int runs)
+    {
+        using var model = new VisionTransformer(config, device, seed: 0);
+        var random = new Random(1);
+        var pixels = new float[batch * config.InChannels * config.ImageSize * config.ImageSize];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)(random.NextDouble() * 2 - 1);
+        using var images = Tensor<float>.FromArray(device, pixels, batch, config.InChannels, config.ImageSize, config.ImageSize);
+        return (Latency.Compare(model, images, ["none"], runs, warmup: 3)[0].MedianMs, model.ParameterCount);
+    }
+
+    private static (double, long) TrainStep(Device device, VitConfig config, int batch, int runs)
+    {
+        var random = new Random(1);
+        var pixels = new byte[batch * config.InChannels * config.ImageSize * config.ImageSize];
+        random.NextBytes(pixels);
+        var labels = Enumerable.Range(0, batch).Select(i => i % config.Classes).ToArray();
+        var data = new ImageDataset(pixels, labels, config.InChannels, config.ImageSize, config.ImageSize, config.Classes);
+        using var model = new VisionTransformer(config, device, seed: 0);
+        var options = new TrainingOptions { BatchSize = batch, Epochs = 1000, CropPadding = 0, HorizontalFlip = false, WarmupEpochs = 0, LearningRate = 1e-3f };
+        using var trainer = new Trainer(model, data, options, Normalization.Identity(config.InChannels));
+        var step = trainer.Loader.Epoch(0).First().Clone();
+        var timing = Measure.Time(() => trainer.Step(step, 0), warmup: 5, minRuns: runs, budgetSeconds: 0);
+        return (timing.MedianSeconds * 1e3, model.ParameterCount);
+    }
+
+    private sealed record PeerResult(double MedianMs, long Parameters);
+
+    /// <summary>Runs the peer on the same shape (benchmarks/peers/torchsharp/run.sh, from the repository root).</summary>
+    private static PeerResult RunPeer(PeerWork work, int runs)
+    {
+        var c = ModelRegistry.Get(work.Model);
+        var script = Path.Combine("benchmarks", "peers", "torchsharp", "run.sh");
+        if (!File.Exists(script)) throw new FileNotFoundException($"ratios: the peer {script} is not here; run from the repository root.", script);
+        var info = new ProcessStartInfo("bash", [script, work.Training ? "train" : "vit", "--image", $"{c.ImageSize}", "--patch", $"{c.PatchSize}",
+            "--channels", $"{c.InChannels}", "--dim", $"{c.EmbedDim}", "--depth", $"{c.Depth}", "--heads", $"{c.Heads}", "--mlp", $"{c.MlpDim}",
+            "--classes", $"{c.Classes}", "--batch", $"{work.Batch}", "--runs", $"{runs}", "--warmup", work.Training ? "5" : "3"])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"ratios: the peer failed (exit {process.ExitCode}): {error.Result.Trim()}");
+        var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last();
+        var json = JsonDocument.Parse(line).RootElement;
+        return new PeerResult(json.GetProperty("medianMs").GetDouble(), json.GetProperty("parameters").GetInt64());
+    }
+
+    private static string Machine()
+    {
+        var model = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        return $"{model ?? "unknown CPU"}, {Environment.ProcessorCount} cores";
+    }
+}
