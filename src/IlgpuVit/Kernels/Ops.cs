@@ -41,12 +41,22 @@ public static partial class Ops
         public void Dispose() => Observer.Value = previous;
     }
 
-    /// <summary>The device all of an operation's tensors live on (null entries are optional tensors left out).</summary>
+    /// <summary>
+    /// The device all of an operation's tensors live on (null entries are optional tensors left out). Each tensor counts as
+    /// written (its <see cref="ITensor.Version"/> moves on): launchers do not say which are outputs, and a spare count only
+    /// costs a cache a rebuild.
+    /// </summary>
     /// <exception cref="ArgumentException">The tensors live on different devices; the message names them.</exception>
-    internal static Device OnOneDevice(string op, params ReadOnlySpan<ITensor?> tensors)
+    internal static Device OnOneDevice(string op, params ReadOnlySpan<ITensor?> tensors) => OnOneDeviceReading(op, null, tensors);
+
+    /// <summary>
+    /// <see cref="OnOneDevice"/> for a launcher that only reads <paramref name="onlyRead"/> (GEMM's B): its version stays, so
+    /// what is derived from it (its packed copy) stays valid.
+    /// </summary>
+    internal static Device OnOneDeviceReading(string op, ITensor? onlyRead, params ReadOnlySpan<ITensor?> tensors)
     {
         // A span, not an array: every launch calls this, and it should not allocate.
-        ITensor? first = null;
+        ITensor? first = onlyRead;
         foreach (var t in tensors)
         {
             if (t is null) continue;
@@ -54,6 +64,7 @@ public static partial class Ops
             if (t.Device != first.Device)
                 throw new ArgumentException($"{op}: tensors live on different devices ({first.Shape} on {first.Device}, {t.Shape} on {t.Device}); copy them to one device first.");
         }
+        foreach (var t in tensors) t?.MarkWritten();
         Observer.Value?.Invoke(op, first!.Device, tensors);
         return first!.Device;
     }

@@ -14,6 +14,15 @@ public interface ITensor
 
     /// <summary>The shape, outermost dimension first.</summary>
     Shape Shape { get; }
+
+    /// <summary>
+    /// Counts the writes to the memory (shared with reshaped views): every Ops launcher that touches the tensor and every
+    /// host copy into it move it on, so what is derived from the contents (the CPU GEMM's packed weights) knows when to rebuild.
+    /// </summary>
+    long Version { get; }
+
+    /// <summary>Moves <see cref="Version"/> on. Call it after writing through <see cref="Tensor{T}.View"/> with a kernel of your own.</summary>
+    void MarkWritten();
 }
 
 /// <summary>A contiguous row-major tensor of <typeparamref name="T"/> (float for values, int for indices) on a device.</summary>
@@ -21,15 +30,38 @@ public sealed class Tensor<T> : ITensor, IDisposable where T : unmanaged
 {
     private readonly MemoryBuffer1D<T, Stride1D.Dense>? _owned;
     private readonly ArrayView<T> _view;
+    private readonly WriteCount _writes;
     private bool _disposed;
 
-    private Tensor(Device device, Shape shape, MemoryBuffer1D<T, Stride1D.Dense>? owned, ArrayView<T> view)
+    private Tensor(Device device, Shape shape, MemoryBuffer1D<T, Stride1D.Dense>? owned, ArrayView<T> view, WriteCount writes)
     {
         Device = device;
         Shape = shape;
         _owned = owned;
         _view = view;
+        _writes = writes;
     }
+
+    /// <summary>The write counter of one block of memory, shared by the tensor that owns it and its views.</summary>
+    private sealed class WriteCount
+    {
+        public long Value;
+    }
+
+    /// <inheritdoc/>
+    public long Version => Volatile.Read(ref _writes.Value);
+
+    /// <inheritdoc/>
+    public void MarkWritten() => Interlocked.Increment(ref _writes.Value);
+
+    /// <summary>
+    /// What a kernel family derives from this tensor's contents and keeps with it (the CPU GEMM's packed copy of a weight),
+    /// disposed with the tensor; owning tensors only, so it lives exactly as long as the memory.
+    /// </summary>
+    internal IDisposable? Derived { get; set; }
+
+    /// <summary>Whether this tensor owns its memory (views made by <see cref="Reshape"/> do not).</summary>
+    internal bool OwnsMemory => _owned is not null;
 
     /// <summary>The device that holds the memory.</summary>
     public Device Device { get; }
@@ -56,7 +88,7 @@ public sealed class Tensor<T> : ITensor, IDisposable where T : unmanaged
     {
         var s = new Shape(shape);
         var buffer = device.Pool.Rent<T>(s.Length);
-        return new Tensor<T>(device, s, buffer, buffer.View);
+        return new Tensor<T>(device, s, buffer, buffer.View, new WriteCount());
     }
 
     /// <summary>A new zero-filled tensor.</summary>
@@ -85,7 +117,11 @@ public sealed class Tensor<T> : ITensor, IDisposable where T : unmanaged
     }
 
     /// <summary>Sets every element to zero.</summary>
-    public void Clear() => View.MemSetToZero(Device.Accelerator.DefaultStream);
+    public void Clear()
+    {
+        View.MemSetToZero(Device.Accelerator.DefaultStream);
+        MarkWritten();
+    }
 
     /// <summary>Copies host data into the tensor.</summary>
     /// <exception cref="ShapeMismatchException">The data length differs from the tensor's.</exception>
@@ -94,6 +130,7 @@ public sealed class Tensor<T> : ITensor, IDisposable where T : unmanaged
         if (data.Length != Length)
             throw new ShapeMismatchException($"CopyFrom: {data.Length} host elements do not fill a tensor of shape {Shape} ({Length} elements).");
         View.CopyFromCPU(Device.Accelerator.DefaultStream, data);
+        MarkWritten();
     }
 
     /// <summary>Copies the tensor into host memory, waiting for pending kernels first.</summary>
@@ -121,7 +158,7 @@ public sealed class Tensor<T> : ITensor, IDisposable where T : unmanaged
         var s = new Shape(shape);
         if (s.Length != Length)
             throw new ShapeMismatchException($"Reshape: shape {Shape} ({Length} elements) cannot become {s} ({s.Length} elements).");
-        return new Tensor<T>(Device, s, null, View);
+        return new Tensor<T>(Device, s, null, View, _writes);
     }
 
     /// <summary>Returns the memory to the device pool (owning tensors only). Safe to call twice.</summary>
@@ -129,6 +166,8 @@ public sealed class Tensor<T> : ITensor, IDisposable where T : unmanaged
     {
         if (_disposed) return;
         _disposed = true;
+        Derived?.Dispose();
+        Derived = null;
         if (_owned is not null) Device.Pool.Return(_owned);
     }
 

@@ -7,7 +7,8 @@
 // residual (attention proj and fc2 on the residual stream).
 //
 // Two implementations of one contract, chosen by device:
-//   CPU: GemmCpu.cs   - pack B into 32-column panels, then an 8x32 Vector512 micro-kernel per tile.
+//   CPU: GemmCpu.cs   - pack B into 32-column panels (kept with B while it is unchanged: GemmPackCache.cs),
+//                       then an 8x32 Vector512 micro-kernel per tile.
 //   GPU: GemmTiled.cs - shared-memory tiles of 64x64, each thread a 4x4 register block.
 
 using IlgpuVit.Runtime;
@@ -130,7 +131,7 @@ public static partial class Ops
         Tensor<float> a, MatrixLayout la, Tensor<float> b, MatrixLayout lb, Tensor<float> c, MatrixLayout lc,
         GemmOptions? options = null)
     {
-        OnOneDevice("Gemm", a, b, c, options?.Bias, options?.Residual);
+        OnOneDeviceReading("Gemm", b, a, c, options?.Bias, options?.Residual);
         var o = options ?? GemmOptions.Default;
         ShapeMismatchException.Require(batch >= 1 && heads >= 1 && m >= 1 && n >= 1 && k >= 1, "Gemm",
             $"sizes must be positive: batch {batch}, heads {heads}, M {m}, N {n}, K {k}.");
@@ -145,7 +146,7 @@ public static partial class Ops
         var bias = (o.Bias ?? c).View;
         var residual = (o.Residual ?? c).View;
         if (c.Device.UsesCpuFastPath)
-            GemmCpu(c.Device, g, batch * heads, a.View, b.View, c.View, bias, residual);
+            GemmCpu(c.Device, g, batch * heads, a.View, b, c.View, bias, residual);
         else
             GemmTiled(c.Device, g, batch * heads, a.View, b.View, c.View, bias, residual);
     }

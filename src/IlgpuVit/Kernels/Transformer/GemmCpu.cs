@@ -1,7 +1,8 @@
 // GEMM on the CPU accelerator (see Gemm.cs for the contract).
 // Step 1, GemmPackKernel: op(B) of each batch is copied into panels of 32 columns, each panel a
 // contiguous (K, 32) block zero-padded past N, so the micro-kernel streams B linearly (unpacked rows
-// 4 KiB apart alias in L1 and halve the speed).
+// 4 KiB apart alias in L1 and halve the speed). A B used twice unchanged (a weight at inference)
+// keeps its panels and is not packed again while its version stays (GemmPackCache.cs).
 // Step 2, GemmCpuKernel: one index per run of 8x32 tiles down one panel of C, so the panel stays
 // hot in cache while the index walks the rows of A. The micro-kernel keeps 16 Vector512
 // accumulators in registers and issues 16 FMAs per k; ragged tiles repeat the last row and mask
@@ -17,13 +18,18 @@ public static partial class Ops
     internal const int GemmPanel = 32, GemmRows = 8;
 
     private static void GemmCpu(Device device, GemmArgs g, int batches,
-        ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> residual)
+        ArrayView<float> a, Tensor<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> residual)
     {
         var stream = device.Accelerator.DefaultStream;
-        using var packed = Tensor<float>.Empty(device, g.PackedBatches, g.Panels, g.K * GemmPanel);
-        var pack = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmPackKernel, group));
-        pack(stream, g.PackedBatches * g.Panels, b, packed.View, g);
+        var cached = GemmPackCache.Find(b, g, out bool fill);
+        using var scratch = cached is null ? Tensor<float>.Empty(device, g.PackedBatches, g.Panels, g.K * GemmPanel) : null;
+        var packed = cached ?? scratch!;
+        if (cached is null || fill)
+        {
+            var pack = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+                Index1D, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmPackKernel, group));
+            pack(stream, g.PackedBatches * g.Panels, b.View, packed.View, g);
+        }
         var multiply = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmCpuKernel, group));
         // Each index computes a run of row blocks of one panel: enough indices to balance the workers
