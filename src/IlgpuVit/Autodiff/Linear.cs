@@ -18,7 +18,18 @@ public sealed partial class Tape
     /// y (..., out) = x (..., in) · Wᵀ + b, plus <paramref name="residual"/> (shaped like y) when given.
     /// </summary>
     /// <exception cref="ShapeMismatchException">x's last axis is not W's input size, or b/residual do not fit.</exception>
-    public Variable Linear(Variable x, Variable weight, Variable? bias = null, Variable? residual = null)
+    public Variable Linear(Variable x, Variable weight, Variable? bias = null, Variable? residual = null) => Linear(x, weight, bias, residual, gelu: false);
+
+    /// <summary>
+    /// GELU(x Wᵀ + b). With no gradient to record (inference) GELU runs in the GEMM's epilogue, saving a pass over the
+    /// output; otherwise it is <see cref="Gelu"/> of <see cref="Linear(Variable, Variable, Variable?, Variable?)"/>, since the
+    /// backward needs the input of GELU.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">x's last axis is not W's input size, or b does not fit.</exception>
+    public Variable LinearGelu(Variable x, Variable weight, Variable? bias = null) =>
+        Needs(x, weight, bias) ? Gelu(Linear(x, weight, bias)) : Linear(x, weight, bias, residual: null, gelu: true);
+
+    private Variable Linear(Variable x, Variable weight, Variable? bias, Variable? residual, bool gelu)
     {
         int outputs = weight.Shape[0], inputs = (int)(weight.Shape.Length / outputs);
         ShapeMismatchException.Require(x.Shape[-1] == inputs, "Linear",
@@ -30,7 +41,7 @@ public sealed partial class Tape
         bool grad = Needs(x, weight, bias) || (RecordsGradients && residual?.RequiresGrad == true);
         var y = Output(x, grad, shape);
         Ops.Gemm(1, 1, rows, outputs, inputs, x.Value, new(0, inputs), weight.Value, new(0, inputs), y.Value, new(0, outputs),
-            new GemmOptions { TransposeB = true, Bias = bias?.Value, Residual = residual?.Value });
+            new GemmOptions { TransposeB = true, Bias = bias?.Value, Residual = residual?.Value, Gelu = gelu });
         if (!grad) return y;
         Record(() =>
         {

@@ -24,6 +24,9 @@ public sealed class Linear : Module
     /// <summary>y (..., out) for x (..., in), plus <paramref name="residual"/> when given.</summary>
     public Variable Forward(Tape tape, Variable x, Variable? residual = null) => tape.Linear(x, Weight, Bias, residual);
 
+    /// <summary>GELU(y) for x (..., in), fused into the product at inference (<see cref="Tape.LinearGelu"/>).</summary>
+    public Variable ForwardGelu(Tape tape, Variable x) => tape.LinearGelu(x, Weight, Bias);
+
     /// <inheritdoc/>
     public override IEnumerable<Variable> Parameters() => [Weight, Bias];
 }

@@ -1,4 +1,5 @@
-// The transformer MLP: fc1, exact GELU, fc2; fc2's GEMM adds the residual stream.
+// The transformer MLP: fc1, exact GELU, fc2; fc2's GEMM adds the residual stream, and at inference
+// fc1's GEMM applies GELU in its epilogue.
 
 using IlgpuVit.Autodiff;
 using IlgpuVit.Runtime;
@@ -23,7 +24,7 @@ public sealed class Mlp : Module
 
     /// <summary>residual + fc2(GELU(fc1(x))).</summary>
     public Variable Forward(Tape tape, Variable x, Variable residual) =>
-        Fc2.Forward(tape, tape.Gelu(Fc1.Forward(tape, x)), residual);
+        Fc2.Forward(tape, Fc1.ForwardGelu(tape, x), residual);
 
     /// <inheritdoc/>
     public override IEnumerable<Variable> Parameters() => [.. Fc1.Parameters(), .. Fc2.Parameters()];
