@@ -15,9 +15,13 @@ public static class Backends
     /// <summary>The backend names every kernel test runs on.</summary>
     public static TheoryData<string> All => new() { "cpu", "cuda", "opencl" };
 
-    /// <summary>The shared device of a backend, or a skip naming what is missing.</summary>
+    /// <summary><see cref="All"/> and the GPU simulator, for kernels with a GPU body of their own (it runs that body here).</summary>
+    public static TheoryData<string> AllAndSimulator => new() { "cpu", "simulator", "cuda", "opencl" };
+
+    /// <summary>The shared device of a backend ("simulator": the GPU simulator), or a skip naming what is missing.</summary>
     public static Device Get(string name)
     {
+        if (name == "simulator") return GpuSimulator;
         var backend = name switch { "cpu" => Backend.Cpu, "cuda" => Backend.Cuda, _ => Backend.OpenCL };
         var device = Devices[backend].Value;
         Skip.If(device is null, $"no {backend} device on this machine (found: {string.Join(", ", Device.List().Select(d => d.Spec))})");

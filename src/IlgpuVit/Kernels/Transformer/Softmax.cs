@@ -1,7 +1,9 @@
 // Row softmax with a scale and an optional additive per-key bias:
 //   y[r, j] = exp(s x[r, j] + bias[g(r), j] - m) / sum_j exp(...),   g(r) = r / rowsPerBias
 // The bias is log(size) for proportional attention (ToMe, VPA): scores (B, H, T, T) share one
-// bias row (B, T) per image. One kernel index is one row; the row helper is the CPU fast path.
+// bias row (B, T) per image. On the CPU one kernel index is one row (the row helper is the fast
+// path); on GPUs one thread group is one row, its threads striding over the columns so loads
+// coalesce, with the maximum and the sum reduced across the group (GroupReduce.cs).
 
 using IlgpuVit.Runtime;
 
@@ -27,9 +29,43 @@ public static partial class Ops
                 $"key bias of shape {keyBias.Shape} does not fit scores of shape {x.Shape}: it needs (G, {n}) with G dividing {rows} rows.");
             rowsPerBias = rows / (int)keyBias.Shape.Outer(-1);
         }
+        var bias = (keyBias ?? x).View;
+        if (!x.Device.UsesCpuFastPath)
+        {
+            var rowLaunch = x.Device.Kernel(static (acc, _) => acc.LoadKernel<
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(SoftmaxGroupKernel));
+            rowLaunch(x.Device.Accelerator.DefaultStream, new KernelConfig(rows, RowGroup(x.Device, n)),
+                x.View, y.View, bias, n, rowsPerBias, scale, keyBias is null ? 0 : 1);
+            return;
+        }
         var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(SoftmaxKernel, group));
-        launch(x.Device.Accelerator.DefaultStream, rows, x.View, y.View, (keyBias ?? x).View, n, rowsPerBias, scale, keyBias is null ? 0 : 1);
+        launch(x.Device.Accelerator.DefaultStream, rows, x.View, y.View, bias, n, rowsPerBias, scale, keyBias is null ? 0 : 1);
+    }
+
+    /// <summary>One group per row: each thread takes columns thread, thread + group size, ...</summary>
+    internal static void SoftmaxGroupKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> bias,
+        int n, int rowsPerBias, float scale, int hasBias)
+    {
+        int row = Grid.IdxX, stride = Group.DimX;
+        long offset = (long)row * n, biasOffset = (long)(row / rowsPerBias) * n;
+        float max = float.NegativeInfinity;
+        for (int j = Group.IdxX; j < n; j += stride)
+        {
+            float z = x[offset + j] * scale + (hasBias != 0 ? bias[biasOffset + j] : 0f);
+            y[offset + j] = z;
+            max = MathF.Max(max, z);
+        }
+        max = GroupReduce<MaxOp>(max);
+        float sum = 0f;
+        for (int j = Group.IdxX; j < n; j += stride)
+        {
+            float e = MathF.Exp(y[offset + j] - max);
+            y[offset + j] = e;
+            sum += e;
+        }
+        float inv = 1f / GroupReduce<SumOp>(sum);
+        for (int j = Group.IdxX; j < n; j += stride) y[offset + j] *= inv;
     }
 
     internal static void SoftmaxKernel(Index1D row, ArrayView<float> x, ArrayView<float> y, ArrayView<float> bias,

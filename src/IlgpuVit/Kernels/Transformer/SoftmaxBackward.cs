@@ -3,7 +3,7 @@
 // The key bias is a constant (log sizes), so it has no gradient here. Gradient convention: dx is an
 // activation gradient and is OVERWRITTEN; it may be dy (each dy_j is read before dx_j is written).
 // Geometry as LayerNorm's: on the CPU one kernel index covers rows of about 4096 elements in all
-// (attention rows are short: 50 keys), on GPUs one row.
+// (attention rows are short: 50 keys); on GPUs one thread group per row (GroupReduce.cs).
 
 using IlgpuVit.Runtime;
 
@@ -25,11 +25,28 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(op, "dx", y.Shape, dx.Shape);
         int n = y.Shape[-1];
         int rows = CheckedLength(op, y) / n;
-        int rowsPerIndex = device.UsesCpuFastPath ? Math.Max(1, ElementwiseChunk / n) : 1;
+        if (!device.UsesCpuFastPath)
+        {
+            var rowLaunch = device.Kernel(static (acc, _) => acc.LoadKernel<
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(SoftmaxBackwardGroupKernel));
+            rowLaunch(device.Accelerator.DefaultStream, new KernelConfig(rows, RowGroup(device, n)), y.View, dy.View, dx.View, n, scale);
+            return;
+        }
+        int rowsPerIndex = Math.Max(1, ElementwiseChunk / n);
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(SoftmaxBackwardKernel, group));
         launch(device.Accelerator.DefaultStream, (rows + rowsPerIndex - 1) / rowsPerIndex, y.View, dy.View, dx.View,
             n, rows, rowsPerIndex, scale);
+    }
+
+    /// <summary>GPUs: one group per row, as the forward (Softmax.cs); the dot product is reduced across the group.</summary>
+    internal static void SoftmaxBackwardGroupKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n, float scale)
+    {
+        long offset = (long)Grid.IdxX * n;
+        float dot = 0f;
+        for (int j = Group.IdxX; j < n; j += Group.DimX) dot += dy[offset + j] * y[offset + j];
+        dot = GroupReduce<SumOp>(dot);
+        for (int j = Group.IdxX; j < n; j += Group.DimX) dx[offset + j] = scale * y[offset + j] * (dy[offset + j] - dot);
     }
 
     internal static void SoftmaxBackwardKernel(Index1D index, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx,

@@ -38,10 +38,10 @@ public static class TokenPlanFixtures
     }
 
     /// <summary>Every backend, and the GPU simulator (GPU code path, span 1, on the CPU).</summary>
-    public static TheoryData<string> Devices => new() { "cpu", "cuda", "opencl", "simulator" };
+    public static TheoryData<string> Devices => Backends.AllAndSimulator;
 
     /// <summary>The device of a name in <see cref="Devices"/>, or a skip when that backend is absent.</summary>
-    public static Device Get(string name) => name == "simulator" ? Backends.GpuSimulator : Backends.Get(name);
+    public static Device Get(string name) => Backends.Get(name);
 
     /// <summary>
     /// A random Top-K split of each image's tokens 1..T−1: kept (B, K + 1) = CLS then K tokens in order,

@@ -63,11 +63,15 @@ public class SoftmaxBackwardTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
+    [MemberData(nameof(Backends.AllAndSimulator), MemberType = typeof(Backends))]
     public void Matches_float64_analytic_reference_and_may_overwrite_dy(string backend)
     {
         var device = Backends.Get(backend);
-        foreach (var (rows, n) in new[] { (1, 1), (7, 7), (33, 31), (197, 33), (31, 197), (64, 64), (400, 50), (3, 1000) })
+        // The simulator runs every thread of a group on the CPU, with a barrier per reduction step: few rows there.
+        var shapes = backend == "simulator"
+            ? new[] { (1, 1), (7, 7), (3, 31), (2, 33), (2, 197), (2, 385), (1, 4100) }
+            : new[] { (1, 1), (7, 7), (33, 31), (197, 33), (31, 197), (64, 64), (400, 50), (3, 1000) };
+        foreach (var (rows, n) in shapes)
         {
             var x = TestData.Uniform(rows * 2 + n, rows * n, 4f);
             var dy = TestData.Uniform(rows + 3 * n, rows * n);
