@@ -100,14 +100,8 @@ public static class PeerRatios
 
     private static (double, long) TrainStep(Device device, VitConfig config, int batch, int runs)
     {
-        var random = new Random(1);
-        var pixels = new byte[batch * config.InChannels * config.ImageSize * config.ImageSize];
-        random.NextBytes(pixels);
-        var labels = Enumerable.Range(0, batch).Select(i => i % config.Classes).ToArray();
-        var data = new ImageDataset(pixels, labels, config.InChannels, config.ImageSize, config.ImageSize, config.Classes);
         using var model = new VisionTransformer(config, device, seed: 0);
-        var options = new TrainingOptions { BatchSize = batch, Epochs = 1000, CropPadding = 0, HorizontalFlip = false, WarmupEpochs = 0, LearningRate = 1e-3f };
-        using var trainer = new Trainer(model, data, options, Normalization.Identity(config.InChannels));
+        using var trainer = TrainStepBenchmark.Trainer(model, batch, batches: 1);
         var step = trainer.Loader.Epoch(0).First().Clone();
         var timing = Measure.Time(() => trainer.Step(step, 0), warmup: 5, minRuns: runs, budgetSeconds: 0);
         return (timing.MedianSeconds * 1e3, model.ParameterCount);

@@ -21,15 +21,8 @@ public static class TrainStepBenchmark
     {
         using var device = Device.Open(deviceSpec);
         var config = ModelRegistry.Get(model);
-        var random = new Random(1);
-        int count = batch * 4;
-        var pixels = new byte[count * config.InChannels * config.ImageSize * config.ImageSize];
-        random.NextBytes(pixels);
-        var labels = Enumerable.Range(0, count).Select(i => i % config.Classes).ToArray();
-        var data = new ImageDataset(pixels, labels, config.InChannels, config.ImageSize, config.ImageSize, config.Classes);
         using var vit = new VisionTransformer(config, device, seed: 0);
-        var options = new TrainingOptions { BatchSize = batch, Epochs = 1000, CropPadding = 0, HorizontalFlip = false, WarmupEpochs = 0, LearningRate = 1e-3f };
-        using var trainer = new Trainer(vit, data, options, Normalization.Identity(config.InChannels));
+        using var trainer = Trainer(vit, batch, batches: 4);
         var batches = trainer.Loader.Epoch(0).Select(b => b.Clone()).ToArray();
 
         // Correctness first: ten steps on one batch must lower its loss.
@@ -57,6 +50,20 @@ public static class TrainStepBenchmark
                 debianTorchMs = peer,
             }, new JsonSerializerOptions { WriteIndented = true }));
         return 0;
+    }
+
+    /// <summary>A trainer of <paramref name="vit"/> (AdamW, no augmentation) on random images and labels, <paramref name="batches"/> batches of <paramref name="batch"/>.</summary>
+    public static Trainer Trainer(VisionTransformer vit, int batch, int batches)
+    {
+        var config = vit.Config;
+        var random = new Random(1);
+        int count = batch * batches;
+        var pixels = new byte[count * config.InChannels * config.ImageSize * config.ImageSize];
+        random.NextBytes(pixels);
+        var labels = Enumerable.Range(0, count).Select(i => i % config.Classes).ToArray();
+        var data = new ImageDataset(pixels, labels, config.InChannels, config.ImageSize, config.ImageSize, config.Classes);
+        var options = new TrainingOptions { BatchSize = batch, Epochs = 1000, CropPadding = 0, HorizontalFlip = false, WarmupEpochs = 0, LearningRate = 1e-3f };
+        return new Trainer(vit, data, options, Normalization.Identity(config.InChannels));
     }
 
     private static string torchVersion = "";
