@@ -28,9 +28,12 @@ public static class DeviceCheck
     /// <summary>The reduction specs whose forward and backward are compared, and timed on the models.</summary>
     public static readonly string[] Specs = ReductionMethod.Methods.Select(method => ReductionMethod.WithRate(method, 0.06)).ToArray();
 
+    /// <summary>The public methods of Ops that observe launches rather than launch kernels.</summary>
+    public static IReadOnlyList<string> Diagnostics { get; } = [nameof(Ops.TraceLaunches), nameof(Ops.ObserveLaunches)];
+
     /// <summary>Every launcher of Ops the check must reach, by the name its errors use (wrappers report the family: Add is "Map").</summary>
     public static IReadOnlyList<string> Launchers { get; } = typeof(Ops).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
-        .Select(m => m.Name).Where(n => n is not (nameof(Ops.TraceLaunches) or nameof(Ops.ObserveLaunches))).Select(Family).Distinct().Order().ToArray();
+        .Select(m => m.Name).Except(Diagnostics).Select(Family).Distinct().Order().ToArray();
 
     /// <summary>The name a public launcher reports when it runs (the elementwise ones run Map, the reductions Reduce, MatMul runs Gemm).</summary>
     public static string Family(string launcher) => launcher switch

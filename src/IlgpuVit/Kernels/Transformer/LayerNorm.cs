@@ -7,7 +7,8 @@
 // float32 first-pass mean costs no accuracy. Per-row mean and rstd = 1/sqrt(var + eps) can be saved
 // for the backward, as in llm.c's layernorm_forward. The row helper is the CPU fast path; on the CPU
 // one kernel index covers rows of about 4096 elements in all (ILGPU's per-index call through its
-// launcher would otherwise show beside a 384-element row), on GPUs one row.
+// launcher would otherwise show beside a 384-element row); on GPUs one thread group per row, its
+// threads striding over the columns, the sums reduced across the group (GroupReduce.cs).
 
 using IlgpuVit.Runtime;
 
@@ -35,14 +36,24 @@ public static partial class Ops
         int rows = CheckedLength("LayerNorm", x) / c;
         CheckPerRow("mean", mean);
         CheckPerRow("rstd", rstd);
-        var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            int, int, int, float, int>(LayerNormKernel, group));
         int stats = (mean is null ? 0 : SaveMean) | (rstd is null ? 0 : SaveRstd);
-        bool cpu = x.Device.UsesCpuFastPath;
-        int rowsPerIndex = cpu ? Math.Max(1, ElementwiseChunk / c) : 1;
-        launch(x.Device.Accelerator.DefaultStream, (rows + rowsPerIndex - 1) / rowsPerIndex, x.View, gamma.View, beta.View, y.View,
-            (mean ?? x).View, (rstd ?? x).View, c, rows, rowsPerIndex, eps, stats);
+        if (!x.Device.UsesCpuFastPath)
+        {
+            var rowLaunch = x.Device.Kernel(static (acc, _) => acc.LoadKernel<
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                int, float, int>(LayerNormGroupKernel));
+            rowLaunch(x.Device.Accelerator.DefaultStream, new KernelConfig(rows, RowGroup(x.Device, c)), x.View, gamma.View, beta.View, y.View,
+                (mean ?? x).View, (rstd ?? x).View, c, eps, stats);
+        }
+        else
+        {
+            var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+                Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                int, int, int, float, int>(LayerNormKernel, group));
+            int rowsPerIndex = Math.Max(1, ElementwiseChunk / c);
+            launch(x.Device.Accelerator.DefaultStream, (rows + rowsPerIndex - 1) / rowsPerIndex, x.View, gamma.View, beta.View, y.View,
+                (mean ?? x).View, (rstd ?? x).View, c, rows, rowsPerIndex, eps, stats);
+        }
 
         void CheckPerRow(string name, Tensor<float>? t)
         {
@@ -51,6 +62,37 @@ public static partial class Ops
             throw new ShapeMismatchException(
                 $"LayerNorm: {name} has shape {t.Shape}, expected {rows} elements, one per row of x {x.Shape}, e.g. {perRow}.");
         }
+    }
+
+    /// <summary>
+    /// GPUs: one group per row, the three passes of the row helper (mean; deviations, whose sum corrects the mean and whose
+    /// squares give the variance; normalise) each a strided loop, the first two ending in a group reduction.
+    /// </summary>
+    internal static void LayerNormGroupKernel(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> y, ArrayView<float> mean, ArrayView<float> rstd, int n, float eps, int stats)
+    {
+        int row = Grid.IdxX, stride = Group.DimX;
+        long offset = (long)row * n;
+        float sum = 0f;
+        for (int j = Group.IdxX; j < n; j += stride) sum += x[offset + j];
+        float m = GroupReduce<SumOp>(sum) / n;
+        float sd = 0f, sdd = 0f;
+        for (int j = Group.IdxX; j < n; j += stride)
+        {
+            float d = x[offset + j] - m;
+            sd += d;
+            sdd += d * d;
+        }
+        sd = GroupReduce<SumOp>(sd);
+        sdd = GroupReduce<SumOp>(sdd);
+        float mc = m + sd / n;
+        float r = 1f / MathF.Sqrt((sdd - sd * sd / n) / n + eps);
+        if (Group.IdxX == 0)
+        {
+            if ((stats & SaveMean) != 0) mean[row] = mc;
+            if ((stats & SaveRstd) != 0) rstd[row] = r;
+        }
+        for (int j = Group.IdxX; j < n; j += stride) y[offset + j] = (x[offset + j] - mc) * r * gamma[j] + beta[j];
     }
 
     internal static void LayerNormKernel(Index1D index, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
