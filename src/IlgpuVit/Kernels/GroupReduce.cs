@@ -27,16 +27,36 @@ public static partial class Ops
     }
 
     /// <summary>Combines <paramref name="value"/> of every thread of the group with <typeparamref name="TOp"/>; every thread gets the result.</summary>
-    internal static float GroupReduce<TOp>(float value, TOp op = default) where TOp : struct, IReduceOp
+    internal static float GroupReduce<TOp>(float value) where TOp : struct, IReduceOp => GroupCombine<float, Reduction<TOp>>(value);
+
+    /// <summary>The smallest <paramref name="index"/> of the group's threads (argmax: ties go to the lower index).</summary>
+    internal static int GroupMinIndex(int index) => GroupCombine<int, Smallest>(index);
+
+    private interface ICombine<T> where T : unmanaged
     {
-        var partials = SharedMemory.Allocate<float>(MaxRowGroup);
+        T Combine(T a, T b);
+    }
+
+    private readonly struct Reduction<TOp> : ICombine<float> where TOp : struct, IReduceOp
+    {
+        public float Combine(float a, float b) => default(TOp).Combine(a, b);
+    }
+
+    private readonly struct Smallest : ICombine<int>
+    {
+        public int Combine(int a, int b) => Math.Min(a, b);
+    }
+
+    private static T GroupCombine<T, TCombine>(T value) where T : unmanaged where TCombine : struct, ICombine<T>
+    {
+        var partials = SharedMemory.Allocate<T>(MaxRowGroup);
         partials[Group.IdxX] = value;
         Group.Barrier();
         // Every thread combines all partials itself, in one order: the same result everywhere, and two barriers whatever
         // the group's size (a tree takes one per level). All threads read the same address at once, which GPUs serve as a
         // broadcast, and the partials are at most 256.
-        float total = partials[0];
-        for (int i = 1; i < Group.DimX; i++) total = op.Combine(total, partials[i]);
+        T total = partials[0];
+        for (int i = 1; i < Group.DimX; i++) total = default(TCombine).Combine(total, partials[i]);
         Group.Barrier();   // the next reduction may reuse the memory
         return total;
     }

@@ -1,7 +1,8 @@
 // Argmax per row: the index of the largest element of each row of x (..., n), for predictions
 // (accuracy) and for hosts of pruned tokens (eTPS, VPA: the kept token most similar to j).
 // Same order as TopK: ties go to the lower index, NaN ranks below every number, so a row that is
-// all NaN gives 0. ArgMax(x) equals TopK(x, k = 1). One kernel index is one row.
+// all NaN gives 0. ArgMax(x) equals TopK(x, k = 1). On the CPU one kernel index is a block of rows;
+// on GPUs one group per row (ArgMaxGroupKernel, docs/backends.md "GPU row kernels").
 // Source: torch.argmax (first occurrence of the maximum), except that torch picks a NaN as the maximum.
 using System.Numerics;
 using IlgpuVit.Runtime;
@@ -22,6 +23,13 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent("ArgMax", "index", new Shape(x.Shape.Dims[..^1].ToArray()), index.Shape);
         int n = x.Shape[-1];
         int rows = (int)x.Shape.Outer(-1);
+        if (rows == 0) return;
+        if (!x.Device.UsesCpuFastPath)
+        {
+            var rowGroups = x.Device.Kernel(static (acc, _) => acc.LoadKernel<ArrayView<float>, ArrayView<int>, int>(ArgMaxGroupKernel));
+            rowGroups(x.Device.Accelerator.DefaultStream, new KernelConfig(rows, RowGroup(x.Device, n)), x.View, index.View, n);
+            return;
+        }
         int block = RowsPerIndex(x.Device, rows);
         var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<int>, int, int, int>(ArgMaxKernel, group));
@@ -32,6 +40,23 @@ public static partial class Ops
     internal static void ArgMaxKernel(Index1D i, ArrayView<float> x, ArrayView<int> index, int n, int rows, int rowsPerIndex)
     {
         for (int row = i * rowsPerIndex; row < Math.Min(rows, (i + 1) * rowsPerIndex); row++) ArgMaxRow(x, index, row * n, row, n);
+    }
+
+    // One group per row, ArgMaxRow's two passes: the largest number (NaN skipped), then the lowest
+    // index holding it; a row without numbers (all NaN) gives 0.
+    internal static void ArgMaxGroupKernel(ArrayView<float> x, ArrayView<int> index, int n)
+    {
+        int row = Grid.IdxX;
+        long offset = (long)row * n;
+        float best = float.NegativeInfinity;
+        for (int j = Group.IdxX; j < n; j += Group.DimX)
+            if (x[offset + j] > best) best = x[offset + j];
+        best = GroupReduce<MaxOp>(best);
+        int first = n;
+        for (int j = Group.IdxX; j < n && first == n; j += Group.DimX)
+            if (x[offset + j] == best) first = j;
+        first = GroupMinIndex(first);
+        if (Group.IdxX == 0) index[row] = first == n ? 0 : first;
     }
 
     /// <summary>index[row] = the argmax of x[offset .. offset + n).</summary>

@@ -5,7 +5,8 @@
 // Optionally writes the softmax probabilities p, which the backward needs:
 //   dloss/dx_j = p_j - (1 - eps) [j = y] - eps / classes.
 // A label outside [0, classes) gives a NaN loss for its row (the launcher cannot read labels on
-// the device cheaply; NaN makes the mistake visible in the mean loss). One kernel index is one row.
+// the device cheaply; NaN makes the mistake visible in the mean loss). On the CPU one kernel index
+// is one row; on GPUs one group per row (CrossEntropyGroupKernel, docs/backends.md "GPU row kernels").
 // Source: torch.nn.functional.cross_entropy(label_smoothing=eps), Szegedy et al. 2016.
 
 using IlgpuVit.Runtime;
@@ -35,6 +36,15 @@ public static partial class Ops
             ShapeMismatchException.ThrowIfDifferent("CrossEntropy", "probabilities", logits.Shape, probabilities.Shape);
         if (!(labelSmoothing >= 0f && labelSmoothing <= 1f))
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must lie in [0, 1].");
+        if (batch == 0) return;
+        if (!logits.Device.UsesCpuFastPath)
+        {
+            var rowGroups = logits.Device.Kernel(static (acc, _) => acc.LoadKernel<
+                ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int>(CrossEntropyGroupKernel));
+            rowGroups(logits.Device.Accelerator.DefaultStream, new KernelConfig(batch, RowGroup(logits.Device, classes)), logits.View, labels.View, loss.View,
+                (probabilities ?? logits).View, classes, labelSmoothing, probabilities is null ? 0 : 1);
+            return;
+        }
         var launch = logits.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int>(CrossEntropyKernel, group));
         launch(logits.Device.Accelerator.DefaultStream, batch, logits.View, labels.View, loss.View,
@@ -44,6 +54,36 @@ public static partial class Ops
     internal static void CrossEntropyKernel(Index1D row, ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> loss,
         ArrayView<float> probabilities, int classes, float smoothing, int hasProbabilities) =>
         CrossEntropyRow(logits, labels, loss, probabilities, row, classes, smoothing, hasProbabilities);
+
+    // One group per row: CrossEntropyRowPortable with strided, coalesced loops and group reductions.
+    internal static void CrossEntropyGroupKernel(ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> loss,
+        ArrayView<float> probabilities, int classes, float smoothing, int hasProbabilities)
+    {
+        int row = Grid.IdxX;
+        long offset = (long)row * classes;
+        float max = float.NegativeInfinity, sumx = 0f;
+        for (int j = Group.IdxX; j < classes; j += Group.DimX)
+        {
+            max = MathF.Max(max, logits[offset + j]);
+            sumx += logits[offset + j];
+        }
+        max = GroupReduce<MaxOp>(max);
+        sumx = GroupReduce<SumOp>(sumx);
+        float sum = 0f;
+        for (int j = Group.IdxX; j < classes; j += Group.DimX)
+        {
+            float e = MathF.Exp(logits[offset + j] - max);
+            if (hasProbabilities != 0) probabilities[offset + j] = e;
+            sum += e;
+        }
+        sum = GroupReduce<SumOp>(sum);
+        if (hasProbabilities != 0)
+        {
+            float inv = 1f / sum;
+            for (int j = Group.IdxX; j < classes; j += Group.DimX) probabilities[offset + j] *= inv;
+        }
+        if (Group.IdxX == 0) loss[row] = CrossEntropyLoss(labels[row], logits, row, classes, max + MathF.Log(sum), sumx, smoothing);
+    }
 
     /// <summary>loss[row] (and probabilities row <paramref name="row"/> when asked) from logits row <paramref name="row"/>.</summary>
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(CrossEntropyRowPortable))]

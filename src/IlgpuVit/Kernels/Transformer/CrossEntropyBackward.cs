@@ -4,7 +4,8 @@
 // p the softmax probabilities the forward saved. Gradient convention: dlogits is an activation
 // gradient and is OVERWRITTEN; it may be the probabilities tensor itself. A label outside
 // [0, classes) gives a NaN row, as the forward gives a NaN loss (labels stay on the device).
-// Geometry: on the CPU one kernel index covers rows of about 4096 elements in all, on GPUs one row.
+// Geometry: on the CPU one kernel index covers rows of about 4096 elements in all, on GPUs one group
+// per row with coalesced stores (docs/backends.md "GPU row kernels").
 // Source: torch.nn.functional.cross_entropy(label_smoothing=eps) backward.
 
 using IlgpuVit.Runtime;
@@ -34,7 +35,16 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(op, "dlogits", probabilities.Shape, dlogits.Shape);
         if (!(labelSmoothing >= 0f && labelSmoothing <= 1f))
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, $"{op}: label smoothing must lie in [0, 1].");
-        int rowsPerIndex = device.UsesCpuFastPath ? Math.Max(1, ElementwiseChunk / classes) : 1;
+        if (batch == 0) return;
+        if (!device.UsesCpuFastPath)
+        {
+            var rowGroups = device.Kernel(static (acc, _) => acc.LoadKernel<
+                ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float, float>(CrossEntropyBackwardGroupKernel));
+            rowGroups(device.Accelerator.DefaultStream, new KernelConfig(batch, RowGroup(device, classes)), probabilities.View, labels.View, dlogits.View,
+                classes, labelSmoothing, scale);
+            return;
+        }
+        int rowsPerIndex = Math.Max(1, ElementwiseChunk / classes);
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, float, float>(CrossEntropyBackwardKernel, group));
         launch(device.Accelerator.DefaultStream, (batch + rowsPerIndex - 1) / rowsPerIndex, probabilities.View, labels.View,
@@ -46,6 +56,20 @@ public static partial class Ops
     {
         int first = index * rowsPerIndex;
         CrossEntropyBackwardRows(probabilities, labels, dlogits, first, Math.Min(rowsPerIndex, rows - first), classes, smoothing, scale);
+    }
+
+    // One group per row; no reduction, the group only makes the row's loads and stores coalesced.
+    internal static void CrossEntropyBackwardGroupKernel(ArrayView<float> probabilities, ArrayView<int> labels,
+        ArrayView<float> dlogits, int classes, float smoothing, float scale)
+    {
+        int row = Grid.IdxX, label = labels[row];
+        long offset = (long)row * classes;
+        bool valid = label >= 0 && label < classes;
+        for (int j = Group.IdxX; j < classes; j += Group.DimX)
+        {
+            float target = (j == label ? 1f - smoothing : 0f) + smoothing / classes;
+            dlogits[offset + j] = valid ? scale * (probabilities[offset + j] - target) : float.NaN;
+        }
     }
 
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(CrossEntropyBackwardRowsPortable))]

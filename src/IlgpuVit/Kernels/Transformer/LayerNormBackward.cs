@@ -9,6 +9,9 @@
 // into a scratch row (blocks, 2C); the second adds the partials per column in block order.
 // mean and rstd are the per-row statistics Ops.LayerNorm saved; x is re-read instead of a saved
 // xhat, which costs nothing extra (the row is read anyway) and saves an activation buffer.
+// On GPUs one group takes a block of rows (LayerNormBackwardGroupKernel): per row it forms dx with
+// group sums, and thread t keeps the partial dgamma, dbeta of columns t, t + 256, ... in registers
+// across the block's rows, so every partial has one writer and a fixed order (docs/backends.md).
 
 using IlgpuVit.Runtime;
 
@@ -43,6 +46,17 @@ public static partial class Ops
         int rowsPerBlock = PartialRowsPerBlock(device, rows, c);
         int blocks = (rows + rowsPerBlock - 1) / rowsPerBlock;
         using var partials = Tensor<float>.Empty(device, blocks, 2 * c);
+        if (rows == 0) return;
+        if (!device.UsesCpuFastPath)
+        {
+            var rowGroups = device.Kernel(static (acc, _) => acc.LoadKernel<
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, int, int, int, int>(LayerNormBackwardGroupKernel));
+            rowGroups(device.Accelerator.DefaultStream, new KernelConfig(blocks, RowGroup(device, c)), dy.View, x.View, gamma.View, mean.View, rstd.View,
+                dx.View, partials.View, c, rows, rowsPerBlock, accumulateDx ? 1 : 0);
+            SumPartials(device, partials.View, blocks, 2 * c, dgamma.View, dbeta.View, c, accumulate: true);
+            return;
+        }
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, int, int, int, int>(LayerNormBackwardKernel, group));
@@ -57,6 +71,44 @@ public static partial class Ops
     {
         int first = block * rowsPerBlock;
         LayerNormBackwardRows(dy, x, gamma, mean, rstd, dx, partials, first, Math.Min(rowsPerBlock, rows - first), n, block, accumulateDx);
+    }
+
+    // One group per block of rows (grid index = block). The column loop runs once per row for the
+    // sums and once for dx; the partials of a column live in the same thread's slot of partials.
+    internal static void LayerNormBackwardGroupKernel(ArrayView<float> dy, ArrayView<float> x, ArrayView<float> gamma,
+        ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> dx, ArrayView<float> partials,
+        int n, int rows, int rowsPerBlock, int accumulateDx)
+    {
+        int block = Grid.IdxX, first = block * rowsPerBlock, last = Math.Min(first + rowsPerBlock, rows);
+        long pg = (long)block * 2 * n, pb = pg + n;
+        for (int j = Group.IdxX; j < n; j += Group.DimX)
+        {
+            partials[pg + j] = 0f;
+            partials[pb + j] = 0f;
+        }
+        for (int row = first; row < last; row++)
+        {
+            long offset = (long)row * n;
+            float m = mean[row], r = rstd[row];
+            float sumG = 0f, sumGx = 0f;
+            for (int j = Group.IdxX; j < n; j += Group.DimX)
+            {
+                float d = dy[offset + j];
+                float xhat = (x[offset + j] - m) * r;
+                float g = d * gamma[j];
+                sumG += g;
+                sumGx += g * xhat;
+                partials[pg + j] += d * xhat;
+                partials[pb + j] += d;
+            }
+            float a = GroupReduce<SumOp>(sumG) / n, b = GroupReduce<SumOp>(sumGx) / n;
+            for (int j = Group.IdxX; j < n; j += Group.DimX)
+            {
+                float xhat = (x[offset + j] - m) * r;
+                float d = r * (dy[offset + j] * gamma[j] - a - xhat * b);
+                dx[offset + j] = accumulateDx != 0 ? dx[offset + j] + d : d;
+            }
+        }
     }
 
     // dx for rows [first, first + count), and their dgamma, dbeta sums in partials row `block`

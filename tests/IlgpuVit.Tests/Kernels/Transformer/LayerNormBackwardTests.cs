@@ -56,7 +56,7 @@ public class LayerNormBackwardTests
     }
 
     /// <summary>Runs forward (for mean and rstd) and backward on a device; dgamma and dbeta start at the given values.</summary>
-    private static (float[] Dx, float[] Dgamma, float[] Dbeta) Run(Device device, float[] dy, float[] x, float[] gamma, int c,
+    internal static (float[] Dx, float[] Dgamma, float[] Dbeta) Run(Device device, float[] dy, float[] x, float[] gamma, int c,
         float[]? dxStart = null, float[]? dgammaStart = null, float[]? dbetaStart = null)
     {
         int rows = x.Length / c;
@@ -75,7 +75,7 @@ public class LayerNormBackwardTests
         return (tdx.ToArray(), tdg.ToArray(), tdb.ToArray());
     }
 
-    private static (float[] Dy, float[] X, float[] Gamma) Inputs(int rows, int c) =>
+    internal static (float[] Dy, float[] X, float[] Gamma) Inputs(int rows, int c) =>
         (TestData.Uniform(rows * 3 + c, rows * c), TestData.Uniform(rows + 5 * c, rows * c, 2f), TestData.Uniform(c + 1, c, 1.5f));
 
     [SkippableTheory]
