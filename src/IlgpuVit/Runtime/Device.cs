@@ -99,9 +99,9 @@ public sealed class Device : IDisposable
     /// </summary>
     internal static Device OpenGpuSimulator()
     {
-        var shape = new CPUDevice(16, 16, 1);
+        var shape = new CPUDevice(32, 8, 1);
         var context = CreateContext();
-        var info = new DeviceInfo(Backend.Cpu, 0, "CPU simulating a GPU (256-thread groups)", 0, 1, shape.MaxNumThreadsPerGroup);
+        var info = new DeviceInfo(Backend.Cpu, 0, "CPU simulating a GPU (32-thread warps, 256-thread groups)", 0, 1, shape.MaxNumThreadsPerGroup);
         return new Device(context, shape.CreateAccelerator(context), info, simulatesGpu: true);
     }
 

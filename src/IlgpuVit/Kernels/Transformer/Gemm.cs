@@ -9,7 +9,7 @@
 // Two implementations of one contract, chosen by device:
 //   CPU: GemmCpu.cs   - pack B into 32-column panels (kept with B while it is unchanged: GemmPackCache.cs),
 //                       then an 8x32 Vector512 micro-kernel per tile.
-//   GPU: GemmTiled.cs - shared-memory tiles of 64x64, each thread a 4x4 register block.
+//   GPU: GemmTiled.cs - one generic shared-memory tiled kernel, tile shape per problem (GemmTiles.cs).
 
 using IlgpuVit.Runtime;
 
@@ -129,6 +129,15 @@ public static partial class Ops
     /// <exception cref="ShapeMismatchException">A layout reaches outside its tensor, or the bias is not (N).</exception>
     public static void Gemm(int batch, int heads, int m, int n, int k,
         Tensor<float> a, MatrixLayout la, Tensor<float> b, MatrixLayout lb, Tensor<float> c, MatrixLayout lc,
+        GemmOptions? options = null) =>
+        GemmOn(null, batch, heads, m, n, k, a, la, b, lb, c, lc, options);
+
+    /// <summary>
+    /// <see cref="Gemm"/> with the GPU tile shape forced (tests run every shape); null lets
+    /// <see cref="ChooseGemmTile"/> pick. The CPU fast path ignores it.
+    /// </summary>
+    internal static void GemmOn(GemmTileShape? tile, int batch, int heads, int m, int n, int k,
+        Tensor<float> a, MatrixLayout la, Tensor<float> b, MatrixLayout lb, Tensor<float> c, MatrixLayout lc,
         GemmOptions? options = null)
     {
         OnOneDeviceReading("Gemm", b, a, c, options?.Bias, options?.Residual);
@@ -148,7 +157,7 @@ public static partial class Ops
         if (c.Device.UsesCpuFastPath)
             GemmCpu(c.Device, g, batch * heads, a.View, b, c.View, bias, residual);
         else
-            GemmTiled(c.Device, g, batch * heads, a.View, b.View, c.View, bias, residual);
+            GemmTiled(c.Device, g, batch * heads, tile ?? ChooseGemmTile(m, n, c.Device.Accelerator.NumMultiprocessors, batch * heads), a.View, b.View, c.View, bias, residual);
     }
 
     private static void CheckReach(string name, Tensor<float> t, MatrixLayout l, int batch, int heads, int rows, int cols)

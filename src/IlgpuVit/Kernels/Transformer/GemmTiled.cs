@@ -1,7 +1,12 @@
-// GEMM on GPUs (CUDA, OpenCL; see Gemm.cs for the contract): one 16x16 thread group per 64x64
-// tile of C. Each step stages a 64x16 slice of op(A) and a 16x64 slice of op(B) in shared memory
-// (loads follow the stored layout so neighbouring threads read neighbouring addresses), then every
-// thread accumulates a 4x4 register block, rows ty + 16r and columns tx + 16c.
+// GEMM on GPUs (CUDA, OpenCL; see Gemm.cs for the contract and docs/backends.md, "GPU GEMM and
+// attention"): one generic kernel for every tile shape of GemmTiles.cs. A 16x16 thread group computes
+// a BlockM x BlockN tile of C; thread (tx, ty) owns rows ty + 16r and columns tx + 16c, so threads of
+// a warp read neighbouring shared-memory words (no bank conflicts) and write neighbouring columns of C.
+//
+// K is walked in slices of 16, double-buffered in shared memory: while the group computes slice t from
+// one buffer it loads slice t + 1 into the other, so one barrier per slice suffices. Loads follow the
+// stored layout (consecutive threads read consecutive addresses, coalesced); each shared row is padded
+// by one word so the transposing stores of a row-major operand hit distinct banks.
 // Tests run this kernel on the CPU accelerator shaped like a GPU (Device.OpenGpuSimulator).
 
 using IlgpuVit.Runtime;
@@ -10,67 +15,113 @@ namespace IlgpuVit.Kernels;
 
 public static partial class Ops
 {
-    private const int TileSize = 64, TileK = 16, TileThreads = 16;
+    private const int GemmSlice = 16, GemmThreads = 16, GemmMaxBlock = 128;
 
-    private static void GemmTiled(Device device, GemmArgs g, int batches,
+    // Shared memory is sized for the largest tile: ILGPU needs a literal length.
+    private const int GemmSharedWords = 2 * GemmSlice * (GemmMaxBlock + 1);
+
+    private static void GemmTiled(Device device, GemmArgs g, int batches, GemmTileShape tile,
         ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> residual)
     {
-        var launch = device.Kernel(static (acc, _) => acc.LoadKernel<
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiledKernel));
-        var grid = new Index3D((g.N + TileSize - 1) / TileSize, (g.M + TileSize - 1) / TileSize, batches);
-        launch(device.Accelerator.DefaultStream, new KernelConfig(grid, new Index3D(TileThreads, TileThreads, 1)), a, b, c, bias, residual, g);
+        switch (tile)
+        {
+            case GemmTileShape.Tile128x128:
+                LaunchGemmTiled<GemmTile128x128>(device.Kernel(static (acc, _) => acc.LoadKernel<
+                    ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiledKernel<GemmTile128x128>)),
+                    device, g, batches, a, b, c, bias, residual);
+                break;
+            case GemmTileShape.Tile128x64:
+                LaunchGemmTiled<GemmTile128x64>(device.Kernel(static (acc, _) => acc.LoadKernel<
+                    ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiledKernel<GemmTile128x64>)),
+                    device, g, batches, a, b, c, bias, residual);
+                break;
+            default:
+                LaunchGemmTiled<GemmTile64x64>(device.Kernel(static (acc, _) => acc.LoadKernel<
+                    ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiledKernel<GemmTile64x64>)),
+                    device, g, batches, a, b, c, bias, residual);
+                break;
+        }
     }
 
-    internal static void GemmTiledKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
-        ArrayView<float> bias, ArrayView<float> residual, GemmArgs g)
+    private static void LaunchGemmTiled<TTile>(
+        Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> launch,
+        Device device, GemmArgs g, int batches,
+        ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> residual)
+        where TTile : struct, IGemmTile
     {
-        var tileA = SharedMemory.Allocate<float>(TileK * TileSize);   // [kk][i]
-        var tileB = SharedMemory.Allocate<float>(TileK * TileSize);   // [kk][j]
-        int tx = Group.IdxX, ty = Group.IdxY, lid = ty * TileThreads + tx;
-        int j0 = Grid.IdxX * TileSize, i0 = Grid.IdxY * TileSize, z = Grid.IdxZ;
+        int bm = default(TTile).BlockM, bn = default(TTile).BlockN;
+        var grid = new Index3D((g.N + bn - 1) / bn, (g.M + bm - 1) / bm, batches);
+        launch(device.Accelerator.DefaultStream, new KernelConfig(grid, new Index3D(GemmThreads, GemmThreads, 1)), a, b, c, bias, residual, g);
+    }
+
+    internal static void GemmTiledKernel<TTile>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
+        ArrayView<float> bias, ArrayView<float> residual, GemmArgs g)
+        where TTile : struct, IGemmTile
+    {
+        int bm = default(TTile).BlockM, bn = default(TTile).BlockN;
+        int tm = bm / GemmThreads, tn = bn / GemmThreads;
+        int pa = bm + 1, pb = bn + 1;                     // padded shared rows
+        var tileA = SharedMemory.Allocate<float>(GemmSharedWords);   // [buffer][kk][i]
+        var tileB = SharedMemory.Allocate<float>(GemmSharedWords);   // [buffer][kk][j]
+        var acc = LocalMemory.Allocate<float>(64);
+        var ra = LocalMemory.Allocate<float>(8);
+        var rb = LocalMemory.Allocate<float>(8);
+        int tx = Group.IdxX, ty = Group.IdxY, lid = ty * GemmThreads + tx;
+        int j0 = Grid.IdxX * bn, i0 = Grid.IdxY * bm, z = Grid.IdxZ;
         int aBase = g.ABase(z), bBase = g.BBase(z);
-        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-        for (int k0 = 0; k0 < g.K; k0 += TileK)
+        for (int e = 0; e < tm * tn; e++) acc[e] = 0f;
+
+        int slices = (g.K + GemmSlice - 1) / GemmSlice;
+        GemmLoadSlice(a, b, g, tileA, tileB, 0, 0, aBase, bBase, i0, j0, lid, bm, bn, pa, pb);
+        Group.Barrier();
+        for (int t = 0; t < slices; t++)
         {
-            for (int e = 0; e < TileK * TileSize / (TileThreads * TileThreads); e++)
+            int cur = t & 1;
+            // The other buffer was last read before the previous barrier, so it can be refilled now.
+            if (t + 1 < slices)
+                GemmLoadSlice(a, b, g, tileA, tileB, 1 - cur, (t + 1) * GemmSlice, aBase, bBase, i0, j0, lid, bm, bn, pa, pb);
+            int offA = cur * GemmSlice * pa, offB = cur * GemmSlice * pb;
+            for (int kk = 0; kk < GemmSlice; kk++)
             {
-                int idx = lid + e * TileThreads * TileThreads;
-                // A slice: walk k fastest when A is row-major, i fastest when it is stored transposed.
-                int ai = g.TransA != 0 ? idx % TileSize : idx / TileK;
-                int ak = g.TransA != 0 ? idx / TileSize : idx % TileK;
-                tileA[ak * TileSize + ai] = i0 + ai < g.M && k0 + ak < g.K ? a[g.AIndex(aBase, i0 + ai, k0 + ak)] : 0f;
-                int bj = g.TransB != 0 ? idx / TileK : idx % TileSize;
-                int bk = g.TransB != 0 ? idx % TileK : idx / TileSize;
-                tileB[bk * TileSize + bj] = j0 + bj < g.N && k0 + bk < g.K ? b[g.BIndex(bBase, k0 + bk, j0 + bj)] : 0f;
-            }
-            Group.Barrier();
-            for (int kk = 0; kk < TileK; kk++)
-            {
-                int row = kk * TileSize;
-                float a0 = tileA[row + ty], a1 = tileA[row + ty + 16], a2 = tileA[row + ty + 32], a3 = tileA[row + ty + 48];
-                float b0 = tileB[row + tx], b1 = tileB[row + tx + 16], b2 = tileB[row + tx + 32], b3 = tileB[row + tx + 48];
-                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+                for (int r = 0; r < tm; r++) ra[r] = tileA[offA + kk * pa + ty + GemmThreads * r];
+                for (int q = 0; q < tn; q++) rb[q] = tileB[offB + kk * pb + tx + GemmThreads * q];
+                for (int r = 0; r < tm; r++)
+                    for (int q = 0; q < tn; q++)
+                        acc[r * tn + q] += ra[r] * rb[q];
             }
             Group.Barrier();
         }
-        int cBase = g.CBase(z), i = i0 + ty, j = j0 + tx;
-        GemmStoreInside(c, bias, residual, g, cBase, i, j, c00); GemmStoreInside(c, bias, residual, g, cBase, i, j + 16, c01);
-        GemmStoreInside(c, bias, residual, g, cBase, i, j + 32, c02); GemmStoreInside(c, bias, residual, g, cBase, i, j + 48, c03);
-        GemmStoreInside(c, bias, residual, g, cBase, i + 16, j, c10); GemmStoreInside(c, bias, residual, g, cBase, i + 16, j + 16, c11);
-        GemmStoreInside(c, bias, residual, g, cBase, i + 16, j + 32, c12); GemmStoreInside(c, bias, residual, g, cBase, i + 16, j + 48, c13);
-        GemmStoreInside(c, bias, residual, g, cBase, i + 32, j, c20); GemmStoreInside(c, bias, residual, g, cBase, i + 32, j + 16, c21);
-        GemmStoreInside(c, bias, residual, g, cBase, i + 32, j + 32, c22); GemmStoreInside(c, bias, residual, g, cBase, i + 32, j + 48, c23);
-        GemmStoreInside(c, bias, residual, g, cBase, i + 48, j, c30); GemmStoreInside(c, bias, residual, g, cBase, i + 48, j + 16, c31);
-        GemmStoreInside(c, bias, residual, g, cBase, i + 48, j + 32, c32); GemmStoreInside(c, bias, residual, g, cBase, i + 48, j + 48, c33);
+        int cBase = g.CBase(z);
+        for (int r = 0; r < tm; r++)
+        {
+            int i = i0 + ty + GemmThreads * r;
+            for (int q = 0; q < tn; q++)
+            {
+                int j = j0 + tx + GemmThreads * q;
+                if (i < g.M && j < g.N) GemmStore(c, bias, residual, g, cBase + i * g.Ldc + j, j, acc[r * tn + q]);
+            }
+        }
     }
 
-    private static void GemmStoreInside(ArrayView<float> c, ArrayView<float> bias, ArrayView<float> residual,
-        GemmArgs g, int cBase, int i, int j, float acc)
+    /// <summary>Stages op(A)[i0.., k0..k0+16) and op(B)[k0.., j0..) in shared buffer <paramref name="buffer"/>, zero outside the matrices.</summary>
+    private static void GemmLoadSlice(ArrayView<float> a, ArrayView<float> b, GemmArgs g,
+        ArrayView<float> tileA, ArrayView<float> tileB, int buffer, int k0, int aBase, int bBase,
+        int i0, int j0, int lid, int bm, int bn, int pa, int pb)
     {
-        if (i < g.M && j < g.N) GemmStore(c, bias, residual, g, cBase + i * g.Ldc + j, j, acc);
+        const int threads = GemmThreads * GemmThreads;
+        int offA = buffer * GemmSlice * pa, offB = buffer * GemmSlice * pb;
+        for (int idx = lid; idx < GemmSlice * bm; idx += threads)
+        {
+            // Walk k fastest when A is row-major, i fastest when it is stored transposed.
+            int ai = g.TransA != 0 ? idx % bm : idx / GemmSlice;
+            int ak = g.TransA != 0 ? idx / bm : idx % GemmSlice;
+            tileA[offA + ak * pa + ai] = i0 + ai < g.M && k0 + ak < g.K ? a[g.AIndex(aBase, i0 + ai, k0 + ak)] : 0f;
+        }
+        for (int idx = lid; idx < GemmSlice * bn; idx += threads)
+        {
+            int bj = g.TransB != 0 ? idx / GemmSlice : idx % bn;
+            int bk = g.TransB != 0 ? idx % GemmSlice : idx / bn;
+            tileB[offB + bk * pb + bj] = j0 + bj < g.N && k0 + bk < g.K ? b[g.BIndex(bBase, k0 + bk, j0 + bj)] : 0f;
+        }
     }
 }

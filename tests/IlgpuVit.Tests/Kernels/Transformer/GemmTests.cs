@@ -57,6 +57,77 @@ public class GemmTests
     public void Gpu_tiled_kernel_matches_reference_on_the_group_simulator(int m, int n, int k, bool ta, bool tb) =>
         RunPlain(Backends.GpuSimulator, m, n, k, ta, tb);
 
+    /// <summary>Odd shapes for every GPU tile shape: edges in M, N and K (K not a multiple of the 16-wide slice).</summary>
+    public static TheoryData<string, int, int, int, bool, bool> TileCases()
+    {
+        var data = new TheoryData<string, int, int, int, bool, bool>();
+        foreach (var tile in new[] { "Tile128x128", "Tile128x64", "Tile64x64" })
+        {
+            data.Add(tile, 1, 7, 1, false, false);
+            data.Add(tile, 197, 33, 37, false, true);
+            data.Add(tile, 31, 33, 7, true, false);
+            data.Add(tile, 33, 31, 17, true, true);
+        }
+        data.Add("Tile128x128", 385, 130, 31, false, true);
+        data.Add("Tile128x64", 385, 130, 31, true, false);
+        return data;
+    }
+
+    /// <summary>
+    /// Each tile shape of the GPU kernel, forced, on the simulator: two batches at padded leading
+    /// dimensions and batch strides, with bias and residual, against float64 loops.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TileCases))]
+    public void Every_gpu_tile_matches_float64_when_batched_strided_with_bias_and_residual(string tile, int m, int n, int k, bool ta, bool tb)
+    {
+        var device = Backends.GpuSimulator;
+        const int batch = 2, pad = 3;
+        int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        int aStride = aRows * lda + 5, bStride = bRows * ldb + 2, cStride = m * ldc + 1;
+        var a = TestData.Uniform(m + 11 * k, batch * aStride);
+        var b = TestData.Uniform(n + 13 * k, batch * bStride);
+        var bias = TestData.Uniform(7, n);
+        var res = TestData.Uniform(8, batch * cStride);
+        using var tA = device.FromArray(a, a.Length);
+        using var tB = device.FromArray(b, b.Length);
+        using var tBias = device.FromArray(bias, n);
+        using var tRes = device.FromArray(res, res.Length);
+        using var c = device.Zeros(batch * cStride);
+        Ops.GemmOn(Enum.Parse<GemmTileShape>(tile), batch, 1, m, n, k,
+            tA, new MatrixLayout(0, lda, aStride), tB, new MatrixLayout(0, ldb, bStride), c, new MatrixLayout(0, ldc, cStride),
+            new GemmOptions { TransposeA = ta, TransposeB = tb, Bias = tBias, Residual = tRes, Alpha = 0.5f });
+        var got = c.ToArray();
+        var actual = new List<float>();
+        var expected = new List<double>();
+        for (int z = 0; z < batch; z++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (int e = 0; e < k; e++)
+                        s += (double)a[z * aStride + (ta ? e * lda + i : i * lda + e)] * b[z * bStride + (tb ? j * ldb + e : e * ldb + j)];
+                    int at = z * cStride + i * ldc + j;
+                    expected.Add(0.5 * s + bias[j] + res[at]);
+                    actual.Add(got[at]);
+                }
+        Check.Close(actual.ToArray(), expected.ToArray(), 1e-4, 1e-4, $"{tile} {m}x{n}x{k} ta={ta} tb={tb}");
+        for (int z = 0; z < batch; z++)
+            got[z * cStride + m * ldc - pad].Should().Be(0f, "padding columns of C stay untouched");
+    }
+
+    [Fact]
+    public void Tile_rule_takes_the_largest_tile_that_still_fills_every_multiprocessor()
+    {
+        // A 132-SM GPU (H100/H200) and ViT-S's qkv projection (N = 1152) at batch 64, 8 and 1.
+        Ops.ChooseGemmTile(64 * 197, 1152, 132).Should().Be(GemmTileShape.Tile128x128, "99 x 9 groups fill 132 SMs");
+        Ops.ChooseGemmTile(8 * 197, 1152, 132).Should().Be(GemmTileShape.Tile128x64, "13 x 9 = 117 groups of 128x128 leave SMs idle, 13 x 18 do not");
+        Ops.ChooseGemmTile(197, 1152, 132).Should().Be(GemmTileShape.Tile64x64, "even 128x64 gives only 2 x 18 groups");
+        Ops.ChooseGemmTile(197, 384, 4).Should().Be(GemmTileShape.Tile128x128, "a small GPU is filled by 2 x 3 groups");
+        Ops.ChooseGemmTile(197, 197, 132, batches: 96).Should().Be(GemmTileShape.Tile128x128, "batched attention heads count as groups");
+    }
+
     public static TheoryData<string> Devices => new() { "cpu", "simulator" };
 
     private static Device Resolve(string name) => name == "cpu" ? Backends.Cpu : Backends.GpuSimulator;
