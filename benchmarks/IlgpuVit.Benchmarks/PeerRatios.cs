@@ -1,8 +1,9 @@
 // `ratios`: IlgpuVit against the libtorch peer (benchmarks/peers/torchsharp, TorchSharp-cpu, 2
 // threads) on the same work, measured alternately in one run: peer, project, peer, project, ...
 // (`--rounds`, at least 2). Absolute times on a shared machine move with its load, so the figure
-// that means something is the ratio project / peer (below 1: the project is faster), taken from the
-// medians of the per-round medians. Each side times `--runs` passes after the same warm-up.
+// that means something is the ratio project / peer (below 1: the project is faster): the median of
+// the rounds' ratios, each round's two sides having run back to back. Each side times `--runs`
+// passes after the same warm-up.
 // Writes every round's figures, the machine and the targets of docs/benchmarks.md to JSON.
 
 using System.Diagnostics;
@@ -26,7 +27,7 @@ public sealed record PeerWork(string Name, string Model, int Batch, bool Trainin
 /// <summary>One round of one work: each side's median milliseconds.</summary>
 public sealed record PeerRound(double ProjectMs, double PeerMs);
 
-/// <summary>A work's rounds and the ratio of the medians.</summary>
+/// <summary>A work's rounds, each side's median over them, and the median of the rounds' ratios.</summary>
 public sealed record PeerRatio(PeerWork Work, IReadOnlyList<PeerRound> Rounds, double ProjectMs, double PeerMs, double Ratio, bool MeetsTarget,
     long ProjectParameters, long PeerParameters);
 
@@ -64,14 +65,15 @@ public static class PeerRatios
                 Console.WriteLine($"  {work.Name,-28} round {r + 1}: IlgpuVit {projectMs,8:F1} ms   libtorch {peer.MedianMs,8:F1} ms   ratio {projectMs / peer.MedianMs:F2}");
             }
             double project = Median(roundsDone.Select(x => x.ProjectMs)), libtorch = Median(roundsDone.Select(x => x.PeerMs));
-            var result = new PeerRatio(work, roundsDone, project, libtorch, project / libtorch, project / libtorch <= work.Target, ours, theirs);
+            double ratio = Median(roundsDone.Select(x => x.ProjectMs / x.PeerMs));   // each round's sides ran back to back
+            var result = new PeerRatio(work, roundsDone, project, libtorch, ratio, ratio <= work.Target, ours, theirs);
             results.Add(result);
             Console.WriteLine($"{work.Name,-30} ratio {result.Ratio:F2} (target at most {work.Target:F2}: {(result.MeetsTarget ? "met" : "not met")})" +
                 (ours != theirs ? $"   parameters differ: {ours:N0} against {theirs:N0}" : ""));
         }
         if (jsonPath is not null)
             File.WriteAllText(jsonPath, JsonSerializer.Serialize(new { machine, device = device.Info.Spec, workers = Device.CpuWorkers, rounds, runs, date = DateTime.UtcNow, results },
-                new JsonSerializerOptions { WriteIndented = true }));
+                new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return 0;
     }
 
