@@ -25,30 +25,19 @@ public static partial class Ops
     {
         switch (tile)
         {
-            case GemmTileShape.Tile128x128:
-                LaunchGemmTiled<GemmTile128x128>(device.Kernel(static (acc, _) => acc.LoadKernel<
-                    ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiledKernel<GemmTile128x128>)),
-                    device, g, batches, a, b, c, bias, residual);
-                break;
-            case GemmTileShape.Tile128x64:
-                LaunchGemmTiled<GemmTile128x64>(device.Kernel(static (acc, _) => acc.LoadKernel<
-                    ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiledKernel<GemmTile128x64>)),
-                    device, g, batches, a, b, c, bias, residual);
-                break;
-            default:
-                LaunchGemmTiled<GemmTile64x64>(device.Kernel(static (acc, _) => acc.LoadKernel<
-                    ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiledKernel<GemmTile64x64>)),
-                    device, g, batches, a, b, c, bias, residual);
-                break;
+            case GemmTileShape.Tile128x128: LaunchGemmTiled<GemmTile128x128>(device, g, batches, a, b, c, bias, residual); break;
+            case GemmTileShape.Tile128x64: LaunchGemmTiled<GemmTile128x64>(device, g, batches, a, b, c, bias, residual); break;
+            default: LaunchGemmTiled<GemmTile64x64>(device, g, batches, a, b, c, bias, residual); break;
         }
     }
 
-    private static void LaunchGemmTiled<TTile>(
-        Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> launch,
-        Device device, GemmArgs g, int batches,
+    private static void LaunchGemmTiled<TTile>(Device device, GemmArgs g, int batches,
         ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> residual)
         where TTile : struct, IGemmTile
     {
+        // A static lambda of a generic method is one delegate per tile type, so each shape is loaded once per device.
+        var launch = device.Kernel(static (acc, _) => acc.LoadKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiledKernel<TTile>));
         int bm = default(TTile).BlockM, bn = default(TTile).BlockN;
         var grid = new Index3D((g.N + bn - 1) / bn, (g.M + bm - 1) / bm, batches);
         launch(device.Accelerator.DefaultStream, new KernelConfig(grid, new Index3D(GemmThreads, GemmThreads, 1)), a, b, c, bias, residual, g);
