@@ -47,16 +47,16 @@ public static partial class Ops
     /// costs a cache a rebuild.
     /// </summary>
     /// <exception cref="ArgumentException">The tensors live on different devices; the message names them.</exception>
-    internal static Device OnOneDevice(string op, params ReadOnlySpan<ITensor?> tensors) => OnOneDeviceReading(op, null, tensors);
+    internal static Device OnOneDevice(string op, params ReadOnlySpan<ITensor?> tensors) => OnOneDeviceReading(op, -1, tensors);
 
     /// <summary>
-    /// <see cref="OnOneDevice"/> for a launcher that only reads <paramref name="onlyRead"/> (GEMM's B): its version stays, so
+    /// <see cref="OnOneDevice"/> for a launcher that only reads <c>tensors[onlyRead]</c> (GEMM's B): its version stays, so
     /// what is derived from it (its packed copy) stays valid.
     /// </summary>
-    internal static Device OnOneDeviceReading(string op, ITensor? onlyRead, params ReadOnlySpan<ITensor?> tensors)
+    internal static Device OnOneDeviceReading(string op, int onlyRead, params ReadOnlySpan<ITensor?> tensors)
     {
         // A span, not an array: every launch calls this, and it should not allocate.
-        ITensor? first = onlyRead;
+        ITensor? first = null;
         foreach (var t in tensors)
         {
             if (t is null) continue;
@@ -64,7 +64,8 @@ public static partial class Ops
             if (t.Device != first.Device)
                 throw new ArgumentException($"{op}: tensors live on different devices ({first.Shape} on {first.Device}, {t.Shape} on {t.Device}); copy them to one device first.");
         }
-        foreach (var t in tensors) t?.MarkWritten();
+        for (int i = 0; i < tensors.Length; i++)
+            if (i != onlyRead) tensors[i]?.MarkWritten();
         Observer.Value?.Invoke(op, first!.Device, tensors);
         return first!.Device;
     }

@@ -140,7 +140,7 @@ public static partial class Ops
         Tensor<float> a, MatrixLayout la, Tensor<float> b, MatrixLayout lb, Tensor<float> c, MatrixLayout lc,
         GemmOptions? options = null)
     {
-        OnOneDeviceReading("Gemm", b, a, c, options?.Bias, options?.Residual);
+        OnOneDeviceReading("Gemm", onlyRead: 1, a, b, c, options?.Bias, options?.Residual);
         var o = options ?? GemmOptions.Default;
         ShapeMismatchException.Require(batch >= 1 && heads >= 1 && m >= 1 && n >= 1 && k >= 1, "Gemm",
             $"sizes must be positive: batch {batch}, heads {heads}, M {m}, N {n}, K {k}.");
