@@ -36,6 +36,7 @@ internal static class TrainCommand
         var clip = new Option<float>("--clip") { DefaultValueFactory = _ => d.ClipNorm, Description = "Clip gradients to this global norm (0: off)." };
         var pad = new Option<int?>("--crop-padding") { Description = "Random-crop padding in pixels, 0 for none (default: the data set's; fashion-mnist 0, cifar10 4)." };
         var flip = new Option<bool?>("--flip") { Description = "Random horizontal flips: true or false (default: the data set's; true for fashion-mnist and cifar10)." };
+        var erasing = new Option<double>("--erasing") { DefaultValueFactory = _ => d.RandomErasing, Description = "Probability of random erasing: one rectangle of 2-33% of each training image set to the mean pixel (0: off)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => d.Seed, Description = "Seed of initialisation, shuffle and augmentation." };
         var limit = new Option<int?>("--train-limit") { Description = "Use only the first N training images, N >= 1 (quick runs; default all)." };
         var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on only the first N test images, N >= 1 (default all)." };
@@ -64,7 +65,7 @@ internal static class TrainCommand
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a ViT, evaluating on the test split after every epoch.")
         {
-            model, data, dataDir, epochs, batch, optimizer, lr, minLr, warmup, wd, smoothing, clip, pad, flip, seed, method, adjust,
+            model, data, dataDir, epochs, batch, optimizer, lr, minLr, warmup, wd, smoothing, clip, pad, flip, erasing, seed, method, adjust,
             gasEta, gasTol, gasBackoff, gasWindow, gasMax, limit, testLimit, output, overwrite, checkpointEvery, resume, init, allowNonFinite, device, json,
         };
         // What each run-defining flag sets, to compare a resumed run's flags with its checkpoint.
@@ -74,7 +75,7 @@ internal static class TrainCommand
             (epochs, s => s.Options.Epochs), (batch, s => s.Options.BatchSize), (optimizer, s => s.Options.Optimizer),
             (lr, s => s.Options.LearningRate), (minLr, s => s.Options.MinLearningRate), (warmup, s => s.Options.WarmupEpochs),
             (wd, s => s.Options.WeightDecay), (smoothing, s => s.Options.LabelSmoothing), (clip, s => s.Options.ClipNorm),
-            (pad, s => s.Options.CropPadding), (flip, s => s.Options.HorizontalFlip), (seed, s => s.Options.Seed),
+            (pad, s => s.Options.CropPadding), (flip, s => s.Options.HorizontalFlip), (erasing, s => s.Options.RandomErasing), (seed, s => s.Options.Seed),
             (method, s => s.Options.Method), (adjust, s => s.Options.Adjust), (gasEta, s => s.Options.Gas.Eta), (gasTol, s => s.Options.Gas.Tolerance),
             (gasBackoff, s => s.Options.Gas.Backoff), (gasWindow, s => s.Options.Gas.WindowEpochs), (gasMax, s => s.Options.Gas.RateMax),
             (limit, s => s.TrainLimit), (testLimit, s => s.TestLimit), (output, s => Path.GetFullPath(s.OutDir)),
@@ -90,7 +91,7 @@ internal static class TrainCommand
                 Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batch), Optimizer = r.GetValue(optimizer)!, LearningRate = r.GetValue(lr),
                 MinLearningRate = r.GetValue(minLr), WarmupEpochs = r.GetValue(warmup), WeightDecay = r.GetValue(wd),
                 LabelSmoothing = r.GetValue(smoothing), ClipNorm = r.GetValue(clip), CropPadding = r.GetValue(pad) ?? augmentation.Padding,
-                HorizontalFlip = r.GetValue(flip) ?? augmentation.HorizontalFlip, Seed = r.GetValue(seed),
+                HorizontalFlip = r.GetValue(flip) ?? augmentation.HorizontalFlip, RandomErasing = r.GetValue(erasing), Seed = r.GetValue(seed),
                 Method = r.GetValue(method)!, Adjust = r.GetValue(adjust)!,
                 Gas = d.Gas with
                 {

@@ -166,6 +166,8 @@ public sealed class DataLoader
             var (top, left, flip) = augmentation.Draw(ref random);
             var target = batch.Images.AsSpan(i * outSize, outSize);
             Augmentation.Apply(Dataset.Image(index), scratch ?? target, Dataset.Channels, Dataset.Height, Dataset.Width, augmentation.Padding, top, left, flip, _table);
+            var erased = augmentation.DrawErasing(ref random, Dataset.Height, Dataset.Width);
+            if (erased.Height > 0) Augmentation.Erase(scratch ?? target, Dataset.Channels, Dataset.Height, Dataset.Width, erased);
             if (scratch is not null) Resize.Bilinear(scratch, Dataset.Channels, Dataset.Height, Dataset.Width, target, Options.ResizeTo);
             batch.Labels[i] = labels[index];
         }

@@ -16,7 +16,7 @@ public sealed record LoaderOptions
     /// <summary>Leave out the last batch when it would be short.</summary>
     public bool DropLast { get; init; }
 
-    /// <summary>Random crop and flip; <see cref="Augmentation.None"/> for evaluation.</summary>
+    /// <summary>Random crop, flip and erasing; <see cref="Augmentation.None"/> for evaluation.</summary>
     public Augmentation Augmentation { get; init; } = Augmentation.None;
 
     /// <summary>Per-channel mean and std; null means mean 0 and std 1 (pixels become byte / 255).</summary>

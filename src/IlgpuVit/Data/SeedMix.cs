@@ -42,6 +42,9 @@ internal struct SeedMix
         return (int)(product >> 32);
     }
 
+    /// <summary>A uniform double in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
     /// <summary>A fair coin.</summary>
     public bool NextBool() => (NextUInt64() >> 63) != 0;
 

@@ -44,7 +44,7 @@ public sealed class Trainer : IDisposable
         Loader = new DataLoader(train, new LoaderOptions
         {
             BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, DropLast = true, Prefetch = true,
-            Augmentation = new Augmentation(options.CropPadding, options.HorizontalFlip), Normalization = normalization,
+            Augmentation = new Augmentation(options.CropPadding, options.HorizontalFlip, options.RandomErasing), Normalization = normalization,
             ResizeTo = train.Height == cfg.ImageSize ? 0 : cfg.ImageSize,       // e.g. CIFAR-10 at 224 px to fine-tune a pretrained ViT
         });
         var parameters = model.Parameters().ToArray();

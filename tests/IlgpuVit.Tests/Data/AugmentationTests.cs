@@ -108,4 +108,61 @@ public class AugmentationTests
         var negative = () => new Augmentation(padding: -1);
         negative.Should().Throw<ArgumentOutOfRangeException>();
     }
+
+    [Theory]
+    [InlineData(28, 28)]
+    [InlineData(7, 31)]
+    [InlineData(32, 5)]
+    public void Erased_rectangles_follow_the_drawn_area_and_aspect_and_fit_the_image(int height, int width)
+    {
+        var augmentation = new Augmentation(erasing: 1);
+        var random = new SeedMix(4, height, width);
+        int drawn = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            var r = augmentation.DrawErasing(ref random, height, width);
+            if (r.Height == 0) continue;      // ten tries without a fit: nothing erased, as torchvision does
+            drawn++;
+            r.Top.Should().BeInRange(0, height - r.Height);
+            r.Left.Should().BeInRange(0, width - r.Width);
+            r.Height.Should().BeInRange(1, height - 1);
+            r.Width.Should().BeInRange(1, width - 1);
+            // Rounding each side to whole pixels moves the area by at most half a pixel per side.
+            double area = r.Height * r.Width, image = height * width;
+            area.Should().BeInRange(0.02 * image - (r.Height + r.Width) / 2.0 - 0.25, image / 3.0 + (r.Height + r.Width) / 2.0 + 0.25);
+        }
+        drawn.Should().BeGreaterThan(1500, "a fitting rectangle is found in most draws");
+    }
+
+    [Fact]
+    public void Erasing_happens_with_its_probability_and_not_at_all_when_off()
+    {
+        var random = new SeedMix(9);
+        var augmentation = new Augmentation(erasing: 0.25);
+        int erased = Enumerable.Range(0, 20000).Count(_ => augmentation.DrawErasing(ref random, 28, 28).Height > 0);
+        // Binomial(20000, 0.25 x fit rate ~ 1): the standard deviation is about 61 images.
+        erased.Should().BeInRange(4700, 5050);
+        var before = random;
+        Augmentation.None.DrawErasing(ref random, 28, 28).Should().Be(default(ErasedRectangle));
+        random.NextUInt64().Should().Be(before.NextUInt64(), "with erasing off nothing is drawn, so older runs keep their streams");
+        var outOfRange = () => new Augmentation(erasing: 1.5);
+        outOfRange.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*erasing*");
+    }
+
+    [Fact]
+    public void Erase_zeroes_the_rectangle_in_every_channel_and_nothing_else()
+    {
+        const int channels = 3, height = 5, width = 7;
+        var image = Enumerable.Range(1, channels * height * width).Select(v => (float)v).ToArray();
+        var r = new ErasedRectangle(1, 2, 3, 4);
+        Augmentation.Erase(image, channels, height, width, r);
+        for (int c = 0; c < channels; c++)
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++)
+                {
+                    int i = (c * height + y) * width + x;
+                    bool inside = y >= 1 && y < 4 && x >= 2 && x < 6;
+                    image[i].Should().Be(inside ? 0 : i + 1, $"pixel ({c}, {y}, {x})");
+                }
+    }
 }

@@ -218,4 +218,31 @@ public class DataLoaderTests
         epoch.Should().Throw<ArgumentOutOfRangeException>();
         loader.Epoch(0, 4).Should().BeEmpty();
     }
+
+    [Fact]
+    public void Erasing_changes_each_image_only_inside_one_rectangle_set_to_zero()
+    {
+        var data = DataFiles.Indexed(64, 3, 12, 10);
+        var plain = Collect(new DataLoader(data, new LoaderOptions { BatchSize = 16, Shuffle = true, Seed = 5 }), 1);
+        var erased = Collect(new DataLoader(data, new LoaderOptions { BatchSize = 16, Shuffle = true, Seed = 5,
+            Augmentation = new Augmentation(erasing: 1) }), 1);
+        int changedImages = 0, size = 3 * 12 * 10;
+        for (int k = 0; k < plain.Count; k++)
+        {
+            erased[k].Labels.Should().Equal(plain[k].Labels, "erasing leaves the order alone");
+            for (int i = 0; i < plain[k].Count; i++)
+            {
+                var changed = Enumerable.Range(0, size).Where(p => erased[k].Images[i * size + p] != plain[k].Images[i * size + p]).ToList();
+                if (changed.Count == 0) continue;
+                changedImages++;
+                changed.Should().OnlyContain(p => erased[k].Images[i * size + p] == 0f);
+                // The changed pixels lie in one rectangle, the same in every channel.
+                var rows = changed.Select(p => p % 120 / 10).ToList();
+                var cols = changed.Select(p => p % 10).ToList();
+                int h = rows.Max() - rows.Min() + 1, w = cols.Max() - cols.Min() + 1;
+                changed.Count.Should().BeLessThanOrEqualTo(3 * h * w);
+            }
+        }
+        changedImages.Should().BeGreaterThan(40, "with probability 1 nearly every image is erased");
+    }
 }
