@@ -48,6 +48,7 @@ public static class Flops
     /// </summary>
     public static double EmbeddingMacs(VitConfig config) => config.BackboneLayers.Count > 0
         ? HybridEmbedding.Macs(config.InChannels, config.BackboneLayers, config.EmbedDim, config.ImageSize)
+        : config.Stem == "conv" ? ConvStem.Macs(config.InChannels, config.PatchSize, config.EmbedDim, config.ImageSize)
         : (double)config.Patches * config.EmbedDim * config.InChannels * config.PatchSize * config.PatchSize;
 
     /// <summary>

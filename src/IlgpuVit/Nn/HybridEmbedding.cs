@@ -54,9 +54,15 @@ public sealed class HybridEmbedding : Module, ITokenEmbedding
     {
         var x = Stem.Forward(tape, new Variable(images));
         foreach (var block in Blocks) x = block.Forward(tape, x);
+        return ProjectPixels(tape, x, Weight, Bias);
+    }
+
+    /// <summary>A 1x1 convolution of feature map <paramref name="x"/> (B, Cin, H, W) to tokens (B, H·W, C): a Linear over its pixels.</summary>
+    internal static Variable ProjectPixels(Tape tape, Variable x, Variable weight, Variable bias)
+    {
         int b = x.Shape[0], c = x.Shape[1], pixels = x.Shape[2] * x.Shape[3];
-        var tokens = tape.TransposeLast2(tape.Reshape(x, b, c, pixels));      // (B, H·W, 2048)
-        return tape.Linear(tokens, Weight, Bias);
+        var tokens = tape.TransposeLast2(tape.Reshape(x, b, c, pixels));      // (B, H·W, Cin)
+        return tape.Linear(tokens, weight, bias);
     }
 
     /// <inheritdoc/>

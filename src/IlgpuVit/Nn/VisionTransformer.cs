@@ -30,6 +30,7 @@ public sealed class VisionTransformer : Module
         int c = config.EmbedDim;
         PatchEmbed = config.BackboneLayers.Count > 0
             ? new HybridEmbedding(device, config.InChannels, config.BackboneLayers, c, random)
+            : config.Stem == "conv" ? new ConvStem(device, config.InChannels, config.PatchSize, c, random)
             : new PatchEmbedding(device, config.InChannels, config.PatchSize, c, random);
         ClassToken = Parameter(device, "cls_token", Init.Normal(random, c, 1e-6), 1, 1, c);
         PositionEmbedding = Parameter(device, "pos_embed", Init.TruncatedNormal(random, (long)config.Tokens * c, 0.02), 1, config.Tokens, c);

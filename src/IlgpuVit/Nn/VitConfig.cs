@@ -17,8 +17,10 @@ namespace IlgpuVit.Nn;
 /// <param name="GlobalPool">What the head sees, as timm's global_pool: "token" (the CLS token, after the final norm
 /// "norm") or "avg" (the mean of the patch tokens, then the norm "fc_norm").</param>
 /// <param name="Backbone">A hybrid's ResNetV2 bottlenecks per stage, e.g. "2,2,2,2" (R26); empty for a plain ViT.</param>
+/// <param name="Stem">How a plain ViT embeds patches: "patch" (one p x p, stride p projection, as timm) or "conv" (a
+/// <see cref="ConvStem"/> of stride-2 3x3 convolutions and a 1x1 projection).</param>
 public sealed record VitConfig(string Name, int ImageSize, int PatchSize, int InChannels, int EmbedDim, int Depth, int Heads,
-    int MlpDim, int Classes, float LayerNormEps = 1e-6f, string GlobalPool = "token", string Backbone = "")
+    int MlpDim, int Classes, float LayerNormEps = 1e-6f, string GlobalPool = "token", string Backbone = "", string Stem = "patch")
 {
     /// <summary>
     /// <see cref="Backbone"/> as numbers (empty for the plain patch embedding); with a backbone, <see cref="PatchSize"/>
@@ -47,6 +49,13 @@ public sealed record VitConfig(string Name, int ImageSize, int PatchSize, int In
         Require(GlobalPool is "token" or "avg", $"global pool must be 'token' or 'avg', got '{GlobalPool}'");
         Require(Backbone.Length == 0 || (Backbone.Split(',') is { Length: 4 } stages && stages.All(l => int.TryParse(l, out int n) && n >= 1)
             && PatchSize == 32), $"a backbone is four positive block counts such as '2,2,2,2' with patch size 32 (its stride), got '{Backbone}' and {PatchSize}");
+        Require(Stem is "patch" or "conv", $"stem must be 'patch' or 'conv', got '{Stem}'");
+        Require(Stem == "patch" || Backbone.Length == 0, "a hybrid's backbone is its stem: give 'stem' only for a plain ViT");
+        if (Stem == "conv")
+        {
+            try { ConvStem.Widths(PatchSize, EmbedDim); }
+            catch (ArgumentException e) { Require(false, e.Message.TrimEnd('.')); }
+        }
         return this;
     }
 }
@@ -66,6 +75,7 @@ public static class ModelRegistry
         // The project's small models. 28 px grey (Fashion-MNIST), patch 4: 49 patches + CLS.
         new("vit_micro_patch4_28", 28, 4, 1, 64, 6, 4, 256, 10),     // the libtorch peer configuration of docs/backends.md (305K parameters)
         new("vit_micro_patch4_gap_28", 28, 4, 1, 64, 6, 4, 256, 10, GlobalPool: "avg"),
+        new("vit_micro_conv4_28", 28, 4, 1, 64, 6, 4, 256, 10, Stem: "conv"),     // a convolutional stem in place of the patch projection
         new("vit_mini_patch4_28", 28, 4, 1, 128, 6, 4, 512, 10),
         // 32 px RGB (CIFAR-10), patch 4: 64 patches + CLS.
         new("vit_micro_patch4_32", 32, 4, 3, 64, 6, 4, 256, 10),
