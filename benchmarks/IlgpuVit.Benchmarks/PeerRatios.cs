@@ -40,6 +40,7 @@ public static class PeerRatios
         new("ViT-Ti/16 batch 8", "vit_tiny_patch16_224", 8, false, 0.8),
         new("ViT-S/16 batch 1", "vit_small_patch16_224", 1, false, 0.9),
         new("ViT-S/16 batch 8", "vit_small_patch16_224", 8, false, 0.8),
+        new("Hybrid ViT-S batch 8", "vit_small_r26_s32_224", 8, false, 1.0),
         new("train step micro batch 128", "vit_micro_patch4_28", 128, true, 0.8),
     ];
 
@@ -119,7 +120,8 @@ public static class PeerRatios
         if (!File.Exists(script)) throw new FileNotFoundException($"ratios: the peer {script} is not here; run from the repository root.", script);
         var info = new ProcessStartInfo("bash", [script, work.Training ? "train" : "vit", "--image", $"{c.ImageSize}", "--patch", $"{c.PatchSize}",
             "--channels", $"{c.InChannels}", "--dim", $"{c.EmbedDim}", "--depth", $"{c.Depth}", "--heads", $"{c.Heads}", "--mlp", $"{c.MlpDim}",
-            "--classes", $"{c.Classes}", "--batch", $"{work.Batch}", "--runs", $"{runs}", "--warmup", work.Training ? "5" : "3"])
+            "--classes", $"{c.Classes}", "--batch", $"{work.Batch}", "--runs", $"{runs}", "--warmup", work.Training ? "5" : "3",
+            .. c.Backbone.Length > 0 ? new[] { "--backbone", c.Backbone } : []])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(info)!;
         var error = process.StandardError.ReadToEndAsync();
