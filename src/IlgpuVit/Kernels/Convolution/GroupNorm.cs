@@ -39,31 +39,66 @@ public static partial class Ops
     internal static void GroupNormKernel(Index1D index, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> y, ArrayView<float> mean, ArrayView<float> rstd, GroupArgs a, float eps, int stats)
     {
-        int first = index * a.RowsPerIndex, n = a.ChannelsPerGroup * a.Pixels;
+        int first = index * a.RowsPerIndex;
         for (int row = first; row < Math.Min(first + a.RowsPerIndex, a.Rows); row++)
+            GroupNormRow(x, gamma, beta, y, mean, rstd, a, row, eps, stats);
+    }
+
+    /// <summary>One (image, group) row: LayerNorm's two statistics passes over its (C/G) P elements, then each channel's affine.</summary>
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(GroupNormRowPortable))]
+    internal static unsafe void GroupNormRow(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> y, ArrayView<float> mean, ArrayView<float> rstd, GroupArgs a, int row, float eps, int stats)
+    {
+        int n = a.ChannelsPerGroup * a.Pixels, c0 = row % a.Groups * a.ChannelsPerGroup;
+        float* xs = FastMath.Address(x, (long)row * n);
+        float* ys = FastMath.Address(y, (long)row * n);
+        float m = LayerNormSum(xs, n) / n;
+        var (sd, sdd) = LayerNormDeviations(xs, n, m);
+        float mc = m + sd / n;
+        float r = 1f / MathF.Sqrt(MathF.Max((sdd - sd * sd / n) / n, 0f) + eps);
+        if ((stats & SaveMean) != 0) mean[row] = mc;
+        if ((stats & SaveRstd) != 0) rstd[row] = r;
+        for (int c = 0; c < a.ChannelsPerGroup; c++)
         {
-            int offset = row * n, c0 = row % a.Groups * a.ChannelsPerGroup;
-            // Pass 1: the mean; pass 2: deviations, whose sum corrects it and whose squares give the variance.
-            float sum = 0f;
-            for (int j = 0; j < n; j++) sum += x[offset + j];
-            float m = sum / n, sd = 0f, sdd = 0f;
-            for (int j = 0; j < n; j++)
-            {
-                float d = x[offset + j] - m;
-                sd += d;
-                sdd += d * d;
-            }
-            float mc = m + sd / n;
-            float r = 1f / MathF.Sqrt(MathF.Max((sdd - sd * sd / n) / n, 0f) + eps);
-            if ((stats & SaveMean) != 0) mean[row] = mc;
-            if ((stats & SaveRstd) != 0) rstd[row] = r;
-            // Pass 3: normalise, then the channel's affine (reads x before writing y, so y may be x).
-            for (int c = 0; c < a.ChannelsPerGroup; c++)
-            {
-                float scale = r * gamma[c0 + c], shift = beta[c0 + c] - mc * scale;
-                int start = offset + c * a.Pixels;
-                for (int p = start; p < start + a.Pixels; p++) y[p] = x[p] * scale + shift;
-            }
+            float scale = r * gamma[c0 + c], shift = beta[c0 + c] - mc * scale;
+            ScaleShift(xs + c * a.Pixels, ys + c * a.Pixels, a.Pixels, scale, shift);
+        }
+    }
+
+    // y = x scale + shift over n elements (reads each x before writing its y, so y may be x).
+    private static unsafe void ScaleShift(float* xs, float* ys, int n, float scale, float shift)
+    {
+        var vs = Vector512.Create(scale);
+        var vt = Vector512.Create(shift);
+        int j = 0;
+        for (; j + 16 <= n; j += 16) Vector512.FusedMultiplyAdd(Vector512.Load(xs + j), vs, vt).Store(ys + j);
+        for (; j < n; j++) ys[j] = MathF.FusedMultiplyAdd(xs[j], scale, shift);
+    }
+
+    internal static void GroupNormRowPortable(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> y, ArrayView<float> mean, ArrayView<float> rstd, GroupArgs a, int row, float eps, int stats)
+    {
+        int n = a.ChannelsPerGroup * a.Pixels, offset = row * n, c0 = row % a.Groups * a.ChannelsPerGroup;
+        // Pass 1: the mean; pass 2: deviations, whose sum corrects it and whose squares give the variance.
+        float sum = 0f;
+        for (int j = 0; j < n; j++) sum += x[offset + j];
+        float m = sum / n, sd = 0f, sdd = 0f;
+        for (int j = 0; j < n; j++)
+        {
+            float d = x[offset + j] - m;
+            sd += d;
+            sdd += d * d;
+        }
+        float mc = m + sd / n;
+        float r = 1f / MathF.Sqrt(MathF.Max((sdd - sd * sd / n) / n, 0f) + eps);
+        if ((stats & SaveMean) != 0) mean[row] = mc;
+        if ((stats & SaveRstd) != 0) rstd[row] = r;
+        // Pass 3: normalise, then the channel's affine (reads x before writing y, so y may be x).
+        for (int c = 0; c < a.ChannelsPerGroup; c++)
+        {
+            float scale = r * gamma[c0 + c], shift = beta[c0 + c] - mc * scale;
+            int start = offset + c * a.Pixels;
+            for (int p = start; p < start + a.Pixels; p++) y[p] = x[p] * scale + shift;
         }
     }
 

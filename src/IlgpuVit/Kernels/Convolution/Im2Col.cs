@@ -35,23 +35,58 @@ public static partial class Ops
 
     internal static void Im2ColKernel(Index1D index, ArrayView<float> images, ArrayView<float> columns, WindowArgs a)
     {
-        int first = index * a.RowsPerIndex, pixels = a.OutHeight * a.OutWidth;
+        int first = index * a.RowsPerIndex;
+        for (int row = first; row < Math.Min(first + a.RowsPerIndex, a.Rows); row++) Im2ColRow(images, columns, a, row);
+    }
+
+    /// <summary>
+    /// Column row <paramref name="row"/> = (b, c, ky, kx): for each output row oy, the input row it reads, taken every
+    /// stride pixels from kx − left, zero outside the image. On the CPU each run of inside pixels is one block copy
+    /// (stride 1) or one strided loop over pointers.
+    /// </summary>
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(Im2ColRowPortable))]
+    internal static unsafe void Im2ColRow(ArrayView<float> images, ArrayView<float> columns, WindowArgs a, int row)
+    {
         int patch = a.Channels * a.KernelHeight * a.KernelWidth;
-        for (int row = first; row < Math.Min(first + a.RowsPerIndex, a.Rows); row++)
+        int b = row / patch, k = row % patch;
+        int c = k / (a.KernelHeight * a.KernelWidth), ky = k / a.KernelWidth % a.KernelHeight, kx = k % a.KernelWidth;
+        float* plane = FastMath.Address(images, (long)(b * a.Channels + c) * a.Height * a.Width);
+        float* dst = FastMath.Address(columns, (long)row * a.OutHeight * a.OutWidth);
+        // Output columns [lo, hi) read inside the image: 0 <= ox s - left + kx < W.
+        int shift = kx - a.PadLeft;
+        int lo = shift >= 0 ? 0 : Math.Min(a.OutWidth, (-shift + a.Stride - 1) / a.Stride);
+        int hi = Math.Clamp(a.Width - shift <= 0 ? 0 : (a.Width - shift + a.Stride - 1) / a.Stride, lo, a.OutWidth);
+        for (int oy = 0; oy < a.OutHeight; oy++, dst += a.OutWidth)
         {
-            int b = row / patch, k = row % patch;
-            int c = k / (a.KernelHeight * a.KernelWidth), ky = k / a.KernelWidth % a.KernelHeight, kx = k % a.KernelWidth;
-            int plane = (b * a.Channels + c) * a.Height;
-            int dst = row * pixels;
-            for (int oy = 0; oy < a.OutHeight; oy++)
+            int y = oy * a.Stride - a.PadTop + ky;
+            if (y < 0 || y >= a.Height || lo == hi)
             {
-                int y = oy * a.Stride - a.PadTop + ky;
-                bool rowInside = y >= 0 && y < a.Height;
-                for (int ox = 0; ox < a.OutWidth; ox++)
-                {
-                    int x = ox * a.Stride - a.PadLeft + kx;
-                    columns[dst++] = rowInside && x >= 0 && x < a.Width ? images[(plane + y) * a.Width + x] : 0f;
-                }
+                new Span<float>(dst, a.OutWidth).Clear();
+                continue;
+            }
+            new Span<float>(dst, lo).Clear();
+            new Span<float>(dst + hi, a.OutWidth - hi).Clear();
+            float* src = plane + (long)y * a.Width + lo * a.Stride + shift;
+            if (a.Stride == 1) new ReadOnlySpan<float>(src, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
+            else for (int ox = lo; ox < hi; ox++, src += a.Stride) dst[ox] = *src;
+        }
+    }
+
+    internal static void Im2ColRowPortable(ArrayView<float> images, ArrayView<float> columns, WindowArgs a, int row)
+    {
+        int pixels = a.OutHeight * a.OutWidth, patch = a.Channels * a.KernelHeight * a.KernelWidth;
+        int b = row / patch, k = row % patch;
+        int c = k / (a.KernelHeight * a.KernelWidth), ky = k / a.KernelWidth % a.KernelHeight, kx = k % a.KernelWidth;
+        int plane = (b * a.Channels + c) * a.Height;
+        int dst = row * pixels;
+        for (int oy = 0; oy < a.OutHeight; oy++)
+        {
+            int y = oy * a.Stride - a.PadTop + ky;
+            bool rowInside = y >= 0 && y < a.Height;
+            for (int ox = 0; ox < a.OutWidth; ox++)
+            {
+                int x = ox * a.Stride - a.PadLeft + kx;
+                columns[dst++] = rowInside && x >= 0 && x < a.Width ? images[(plane + y) * a.Width + x] : 0f;
             }
         }
     }

@@ -37,33 +37,64 @@ public static partial class Ops
     internal static void MaxPool2dKernel(Index1D index, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, WindowArgs a)
     {
         int first = index * a.RowsPerIndex;
-        for (int row = first; row < Math.Min(first + a.RowsPerIndex, a.Rows); row++)
+        for (int row = first; row < Math.Min(first + a.RowsPerIndex, a.Rows); row++) MaxPool2dRow(x, y, argmax, a, row);
+    }
+
+    /// <summary>Output row <paramref name="row"/> = (b, c, oy): each window's maximum and its winner (the portable body over pointers).</summary>
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(MaxPool2dRowPortable))]
+    internal static unsafe void MaxPool2dRow(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, WindowArgs a, int row)
+    {
+        int oy = row % a.OutHeight;
+        float* plane = FastMath.Address(x, (long)(row / a.OutHeight) * a.Height * a.Width);
+        float* ys = FastMath.Address(y, (long)row * a.OutWidth);
+        int* winners = FastMath.Address(argmax, (long)row * a.OutWidth);
+        int y0 = Math.Max(0, oy * a.Stride - a.PadTop), y1 = Math.Min(a.Height, oy * a.Stride - a.PadTop + a.KernelHeight);
+        for (int ox = 0; ox < a.OutWidth; ox++)
         {
-            int oy = row % a.OutHeight, plane = row / a.OutHeight * a.Height * a.Width;
-            for (int ox = 0; ox < a.OutWidth; ox++)
+            int x0 = Math.Max(0, ox * a.Stride - a.PadLeft), x1 = Math.Min(a.Width, ox * a.Stride - a.PadLeft + a.KernelWidth);
+            float best = float.NegativeInfinity;
+            int winner = -1;
+            for (int iy = y0; iy < y1; iy++)
             {
-                float best = float.NegativeInfinity;
-                int winner = -1;
-                for (int ky = 0; ky < a.KernelHeight; ky++)
-                {
-                    int iy = oy * a.Stride - a.PadTop + ky;
-                    if (iy < 0 || iy >= a.Height) continue;
-                    for (int kx = 0; kx < a.KernelWidth; kx++)
+                float* line = plane + iy * a.Width;
+                for (int ix = x0; ix < x1; ix++)
+                    if (line[ix] > best || winner < 0)      // as the portable body: ties keep the first
                     {
-                        int ix = ox * a.Stride - a.PadLeft + kx;
-                        if (ix < 0 || ix >= a.Width) continue;
-                        float v = x[plane + iy * a.Width + ix];
-                        // Strictly greater: ties keep the first; winner < 0 takes the first real pixel even if it is -inf.
-                        if (v > best || winner < 0)
-                        {
-                            best = v;
-                            winner = iy * a.Width + ix;
-                        }
+                        best = line[ix];
+                        winner = iy * a.Width + ix;
+                    }
+            }
+            ys[ox] = best;
+            winners[ox] = winner;
+        }
+    }
+
+    internal static void MaxPool2dRowPortable(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, WindowArgs a, int row)
+    {
+        int oy = row % a.OutHeight, plane = row / a.OutHeight * a.Height * a.Width;
+        for (int ox = 0; ox < a.OutWidth; ox++)
+        {
+            float best = float.NegativeInfinity;
+            int winner = -1;
+            for (int ky = 0; ky < a.KernelHeight; ky++)
+            {
+                int iy = oy * a.Stride - a.PadTop + ky;
+                if (iy < 0 || iy >= a.Height) continue;
+                for (int kx = 0; kx < a.KernelWidth; kx++)
+                {
+                    int ix = ox * a.Stride - a.PadLeft + kx;
+                    if (ix < 0 || ix >= a.Width) continue;
+                    float v = x[plane + iy * a.Width + ix];
+                    // Strictly greater: ties keep the first; winner < 0 takes the first real pixel even if it is -inf.
+                    if (v > best || winner < 0)
+                    {
+                        best = v;
+                        winner = iy * a.Width + ix;
                     }
                 }
-                y[row * a.OutWidth + ox] = best;
-                argmax[row * a.OutWidth + ox] = winner;
             }
+            y[row * a.OutWidth + ox] = best;
+            argmax[row * a.OutWidth + ox] = winner;
         }
     }
 
