@@ -37,8 +37,7 @@ public sealed class GroupNormAct : Module
     /// <summary>Normalises x (B, C, H, W).</summary>
     public Variable Forward(Tape tape, Variable x)
     {
-        var y = tape.GroupNorm(x, Weight, Bias, Groups, Eps);
-        return Relu ? tape.Relu(y) : y;
+        return tape.GroupNorm(x, Weight, Bias, Groups, Eps, Relu);
     }
 
     /// <inheritdoc/>

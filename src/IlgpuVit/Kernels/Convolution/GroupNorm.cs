@@ -4,7 +4,8 @@
 //   y[b, c, p] = (x[b, c, p] - mean[b, g]) rstd[b, g] gamma[c] + beta[c],  rstd = 1/sqrt(var + eps).
 // In NCHW a group is one contiguous row of (C/G) P elements, so this is LayerNorm's row algorithm
 // (two passes with the Chan-Golub-LeVeque mean correction, LayerNorm.cs) with a per-channel affine.
-// Per-group mean and rstd can be saved (B, G) for the backward. Geometry: a kernel index covers a
+// Per-group mean and rstd can be saved (B, G) for the backward; a ReLU can follow in the same pass
+// (GroupNormAct at inference, where nothing needs the pre-activation values). Geometry: a kernel index covers a
 // block of rows (Ops.RowsPerIndex); on GPUs one row (B G threads, fine for the stem's sizes).
 
 using IlgpuVit.Runtime;
@@ -13,15 +14,18 @@ namespace IlgpuVit.Kernels;
 
 public static partial class Ops
 {
+    // GroupNorm's flag beside LayerNorm's SaveMean and SaveRstd: a ReLU follows the affine.
+    private const int Rectify = 4;
+
     /// <summary>
     /// Normalises <paramref name="x"/> (B, C, ...) over each of <paramref name="groups"/> channel groups per image,
     /// then scales by <paramref name="gamma"/> (C) and shifts by <paramref name="beta"/> (C), into
     /// <paramref name="y"/> (x's shape; may be x). With <paramref name="mean"/> and <paramref name="rstd"/> (B, G),
-    /// also stores each group's mean and 1/sqrt(var + eps).
+    /// also stores each group's mean and 1/sqrt(var + eps). With <paramref name="relu"/>, y = max(GroupNorm(x), 0).
     /// </summary>
     /// <exception cref="ShapeMismatchException">C is not a multiple of groups, or a shape does not fit x's.</exception>
     public static void GroupNorm(Tensor<float> x, Tensor<float> gamma, Tensor<float> beta, Tensor<float> y, int groups,
-        float eps = 1e-5f, Tensor<float>? mean = null, Tensor<float>? rstd = null)
+        float eps = 1e-5f, Tensor<float>? mean = null, Tensor<float>? rstd = null, bool relu = false)
     {
         const string op = "GroupNorm";
         var device = OnOneDevice(op, x, gamma, beta, y, mean, rstd);
@@ -31,7 +35,7 @@ public static partial class Ops
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             GroupArgs, float, int>(GroupNormKernel, group));
-        int stats = (mean is null ? 0 : SaveMean) | (rstd is null ? 0 : SaveRstd);
+        int stats = (mean is null ? 0 : SaveMean) | (rstd is null ? 0 : SaveRstd) | (relu ? Rectify : 0);
         launch(device.Accelerator.DefaultStream, Blocks(a.Rows, a.RowsPerIndex), x.View, gamma.View, beta.View, y.View,
             (mean ?? x).View, (rstd ?? x).View, a, eps, stats);
     }
@@ -61,18 +65,20 @@ public static partial class Ops
         for (int c = 0; c < a.ChannelsPerGroup; c++)
         {
             float scale = r * gamma[c0 + c], shift = beta[c0 + c] - mc * scale;
-            ScaleShift(xs + c * a.Pixels, ys + c * a.Pixels, a.Pixels, scale, shift);
+            ScaleShift(xs + c * a.Pixels, ys + c * a.Pixels, a.Pixels, scale, shift, (stats & Rectify) != 0);
         }
     }
 
-    // y = x scale + shift over n elements (reads each x before writing its y, so y may be x).
-    private static unsafe void ScaleShift(float* xs, float* ys, int n, float scale, float shift)
+    // y = x scale + shift over n elements, then max(y, 0) if rectified (reads each x before writing its y, so y may be x).
+    private static unsafe void ScaleShift(float* xs, float* ys, int n, float scale, float shift, bool rectify)
     {
         var vs = Vector512.Create(scale);
         var vt = Vector512.Create(shift);
+        float low = rectify ? 0f : float.NegativeInfinity;
+        var floor = Vector512.Create(low);
         int j = 0;
-        for (; j + 16 <= n; j += 16) Vector512.FusedMultiplyAdd(Vector512.Load(xs + j), vs, vt).Store(ys + j);
-        for (; j < n; j++) ys[j] = MathF.FusedMultiplyAdd(xs[j], scale, shift);
+        for (; j + 16 <= n; j += 16) Vector512.Max(Vector512.FusedMultiplyAdd(Vector512.Load(xs + j), vs, vt), floor).Store(ys + j);
+        for (; j < n; j++) ys[j] = MathF.Max(MathF.FusedMultiplyAdd(xs[j], scale, shift), low);
     }
 
     internal static void GroupNormRowPortable(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
@@ -98,7 +104,11 @@ public static partial class Ops
         {
             float scale = r * gamma[c0 + c], shift = beta[c0 + c] - mc * scale;
             int start = offset + c * a.Pixels;
-            for (int p = start; p < start + a.Pixels; p++) y[p] = x[p] * scale + shift;
+            for (int p = start; p < start + a.Pixels; p++)
+            {
+                float v = x[p] * scale + shift;
+                y[p] = (stats & Rectify) != 0 ? MathF.Max(v, 0f) : v;
+            }
         }
     }
 

@@ -55,6 +55,27 @@ public class GroupNormTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void With_relu_the_output_is_the_rectified_norm_in_place_too(int b, int c, int h, int w, int groups)
+    {
+        var x = TestData.Uniform(5, b * c * h * w, 2f);
+        var gamma = TestData.Uniform(6, c);
+        var beta = TestData.Uniform(7, c);
+        var expected = ConvReference.GroupNorm(x.ToDouble(), gamma.ToDouble(), beta.ToDouble(), b, c, groups).Select(v => Math.Max(v, 0)).ToArray();
+        foreach (var device in new[] { Backends.Cpu, Backends.GpuSimulator })
+        {
+            using var tx = device.FromArray(x, b, c, h, w);
+            using var tg = device.FromArray(gamma, c);
+            using var tb = device.FromArray(beta, c);
+            using var ty = device.Zeros(b, c, h, w);
+            Ops.GroupNorm(tx, tg, tb, ty, groups, 1e-5f, relu: true);
+            Check.Close(ty.ToArray(), expected, 1e-4, 1e-4, $"y on {device}");
+            Ops.GroupNorm(tx, tg, tb, tx, groups, 1e-5f, relu: true);
+            Check.Close(tx.ToArray(), expected, 1e-4, 1e-4, $"in place on {device}");
+        }
+    }
+
     [Fact]
     public void Bad_shapes_get_messages_that_name_the_problem()
     {
