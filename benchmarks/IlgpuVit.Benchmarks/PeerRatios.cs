@@ -24,6 +24,17 @@ namespace IlgpuVit.Benchmarks;
 /// <param name="Target">The ratio project / peer this work should reach at most.</param>
 public sealed record PeerWork(string Name, string Model, int Batch, bool Training, double Target);
 
+/// <summary>
+/// A pruning target measured on the project alone: the latency cut of <paramref name="Method"/> on <paramref name="Model"/> at
+/// <paramref name="Batch"/> against the unpruned model, both timed interleaved in one run, should be at least
+/// <paramref name="Target"/> times its FLOPs cut.
+/// </summary>
+public sealed record CutWork(string Model, int Batch, string Method, double Target);
+
+/// <summary>What a <see cref="CutWork"/> measured: medians, MACs, the two cuts and their ratio.</summary>
+public sealed record CutResult(CutWork Work, double UnprunedMs, double PrunedMs, double UnprunedMacs, double PrunedMacs,
+    double LatencyCut, double FlopsCut, double CutRatio, bool MeetsTarget);
+
 /// <summary>One round of one work: each side's median milliseconds.</summary>
 public sealed record PeerRound(double ProjectMs, double PeerMs);
 
@@ -44,11 +55,18 @@ public static class PeerRatios
         new("train step micro batch 128", "vit_micro_patch4_28", 128, true, 0.8),
     ];
 
+    /// <summary>The small-model reduction targets (docs/benchmarks.md): latency cut at least 0.7x the FLOPs cut.</summary>
+    public static readonly CutWork[] Cuts =
+    [
+        new("vit_micro_patch4_28", 64, "topk:rate=0.1", 0.7),
+        new("vit_micro_patch4_28", 64, "tome:r=4", 0.7),
+    ];
+
     public static int Run(string? jsonPath, int rounds, int runs, string? only)
     {
         if (rounds < 2) { Console.Error.WriteLine("ratios: --rounds must be at least 2 (the sides alternate)."); return 2; }
         var works = only is null ? Works : Works.Where(w => only.Split(',').Any(o => w.Name.Contains(o.Trim(), StringComparison.OrdinalIgnoreCase))).ToArray();
-        if (works.Length == 0) { Console.Error.WriteLine($"ratios: --only '{only}' names none of: {string.Join("; ", Works.Select(w => w.Name))}."); return 2; }
+        if (works.Length == 0 && !(only?.Contains("cut", StringComparison.OrdinalIgnoreCase) ?? false)) { Console.Error.WriteLine($"ratios: --only '{only}' names none of: {string.Join("; ", Works.Select(w => w.Name))}."); return 2; }
         using var device = Device.Open("cpu");
         string machine = Machine();
         Console.WriteLine($"IlgpuVit on {device.Info.Spec} ({Device.CpuWorkers} workers) against libtorch, 2 threads, on {machine}; {rounds} rounds of {runs} runs, alternating");
@@ -72,10 +90,34 @@ public static class PeerRatios
             Console.WriteLine($"{work.Name,-30} ratio {result.Ratio:F2} (target at most {work.Target:F2}: {(result.MeetsTarget ? "met" : "not met")})" +
                 (ours != theirs ? $"   parameters differ: {ours:N0} against {theirs:N0}" : ""));
         }
+        var cuts = only is null || only.Contains("cut", StringComparison.OrdinalIgnoreCase) ? MeasureCuts(device, rounds * runs) : [];
         if (jsonPath is not null)
-            File.WriteAllText(jsonPath, JsonSerializer.Serialize(new { machine, device = device.Info.Spec, workers = Device.CpuWorkers, rounds, runs, date = DateTime.UtcNow, results },
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(new { machine, device = device.Info.Spec, workers = Device.CpuWorkers, rounds, runs, date = DateTime.UtcNow, results, cuts },
                 new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return 0;
+    }
+
+    /// <summary>Each pruning target: the unpruned and pruned forwards interleaved, <paramref name="runs"/> each (Metrics.Latency).</summary>
+    private static List<CutResult> MeasureCuts(Device device, int runs)
+    {
+        var results = new List<CutResult>();
+        foreach (var work in Cuts)
+        {
+            var config = ModelRegistry.Get(work.Model);
+            using var model = new VisionTransformer(config, device, seed: 0);
+            var random = new Random(1);
+            var pixels = new float[work.Batch * config.InChannels * config.ImageSize * config.ImageSize];
+            for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)(random.NextDouble() * 2 - 1);
+            using var images = Tensor<float>.FromArray(device, pixels, work.Batch, config.InChannels, config.ImageSize, config.ImageSize);
+            var r = Latency.Compare(model, images, ["none", work.Method], runs, warmup: 3);
+            double latencyCut = 1 - r[1].MedianMs / r[0].MedianMs, flopsCut = 1 - r[1].MacsPerImage / r[0].MacsPerImage;
+            var result = new CutResult(work, r[0].MedianMs, r[1].MedianMs, r[0].MacsPerImage, r[1].MacsPerImage, latencyCut, flopsCut,
+                latencyCut / flopsCut, latencyCut >= work.Target * flopsCut);
+            results.Add(result);
+            Console.WriteLine($"{work.Model} batch {work.Batch} {work.Method,-14} latency {r[0].MedianMs:F1} -> {r[1].MedianMs:F1} ms ({-latencyCut:P1}), " +
+                $"FLOPs {-flopsCut:P1}: cut ratio {result.CutRatio:F2} (target at least {work.Target:F2}: {(result.MeetsTarget ? "met" : "not met")})");
+        }
+        return results;
     }
 
     private static double Median(IEnumerable<double> values)

@@ -49,6 +49,9 @@ public readonly record struct PlanningContext(int Layer, int Depth, ReductionRat
     /// <summary>Where the tokens live.</summary>
     public Device Device => X.Device;
 
+    /// <summary>The block's attention heads, H.</summary>
+    public int Heads => Attention.Probabilities.Shape[1];
+
     /// <summary>Non-CLS tokens the rate removes in this block.</summary>
     public int Removed => Rate.Removed(Layer, Tokens);
 
@@ -59,9 +62,8 @@ public readonly record struct PlanningContext(int Layer, int Depth, ReductionRat
     public Tensor<float> HeadMeanKeys()
     {
         var qkv = Attention.Qkv.Value;
-        int heads = Attention.Probabilities.Shape[1];
-        var keys = Tensor<float>.Empty(Device, Batch, Tokens, qkv.Shape[2] / 3 / heads);
-        Ops.HeadMeanKeys(qkv, heads, keys, normalize: true);
+        var keys = Tensor<float>.Empty(Device, Batch, Tokens, qkv.Shape[2] / 3 / Heads);
+        Ops.HeadMeanKeys(qkv, Heads, keys, normalize: true);
         return keys;
     }
 }

@@ -35,20 +35,10 @@ public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
         if (r > 0)
         {
             var device = context.Device;
-            using var keys = context.HeadMeanKeys();
-            int d = keys.Shape[2];
-            using var keysA = Tensor<float>.Empty(device, batch, a, d);
-            using var keysB = Tensor<float>.Empty(device, batch, b, d);
-            using var partner = Tensor<int>.Empty(device, batch, a);
-            using var best = Tensor<float>.Empty(device, batch, a);
-            using var merged = Tensor<int>.Empty(device, batch, r);
-            using var mask = Tensor<int>.Empty(device, batch, a);
-            Ops.SplitAlternate(keys, keysA, keysB);
-            Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);     // CLS scores −inf: never merges
-            Ops.TopK(best, merged);
             var destination = Tensor<int>.Empty(device, batch, tokens);
             var weight = Tensor<float>.Empty(device, batch, tokens);
-            TomeMatching.TomePlan(partner, merged, context.Sizes!, mask, destination, weight);
+            TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight);
+            int d = context.Attention.Qkv.Shape[2] / 3 / context.Heads;
             plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Macs = (double)(a - 1) * b * d };
         }
         return plan with { Lambda = Lambda.At(context.Layer + 1, context.Depth) };
