@@ -88,7 +88,7 @@ public sealed class Tensor<T> : ITensor, IDisposable where T : unmanaged
     {
         var s = new Shape(shape);
         var buffer = device.Pool.Rent<T>(s.Length);
-        return new Tensor<T>(device, s, buffer, buffer.View, new WriteCount());
+        return new Tensor<T>(device, s, buffer, buffer.Length == s.Length ? buffer.View : buffer.View.SubView(0, s.Length), new WriteCount());
     }
 
     /// <summary>A new zero-filled tensor.</summary>

@@ -25,25 +25,43 @@ public sealed class TensorPool : IDisposable
     /// <summary>Bytes held in the pool, ready for reuse.</summary>
     public long PooledBytes { get; private set; }
 
+    /// <summary>
+    /// A buffer of at least <paramref name="length"/> elements: of <see cref="SizeClass"/>(length), so tensors of nearby
+    /// lengths share buffers. The caller views only the first <paramref name="length"/> elements.
+    /// </summary>
     internal MemoryBuffer1D<T, Stride1D.Dense> Rent<T>(long length) where T : unmanaged
     {
-        long bytes = length * Interop.SizeOf<T>();
+        long capacity = SizeClass(length), bytes = capacity * Interop.SizeOf<T>();
         lock (_lock)
         {
-            if (_free.TryGetValue((typeof(T), length), out var stack) && stack.Count > 0)
+            if (_free.TryGetValue((typeof(T), capacity), out var stack) && stack.Count > 0)
             {
                 PooledBytes -= bytes;
                 LiveBytes += bytes;
                 return (MemoryBuffer1D<T, Stride1D.Dense>)stack.Pop();
             }
         }
-        var buffer = Allocate<T>(length, bytes);
+        var buffer = Allocate<T>(capacity, bytes);
         lock (_lock)
         {
             Allocations++;
             LiveBytes += bytes;
         }
         return buffer;
+    }
+
+    /// <summary>
+    /// The buffer length that holds <paramref name="length"/> elements: four classes per power of two (2^e, 1.25, 1.5 and
+    /// 1.75 times 2^e), so at most a quarter is unused. Why: a pruned model's blocks each see another token count, and with
+    /// buffers of exact lengths each block would hold buffers of its own, a working set several times the cache's; with
+    /// classes the blocks reuse each other's (docs/backends.md, "Memory pool").
+    /// </summary>
+    internal static long SizeClass(long length)
+    {
+        if (length <= 16) return length;
+        int e = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)length);
+        long step = 1L << (e - 2);
+        return (length + step - 1) / step * step;
     }
 
     internal void Return<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer) where T : unmanaged

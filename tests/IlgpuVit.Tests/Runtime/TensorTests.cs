@@ -88,6 +88,36 @@ public class TensorPoolTests
     }
 
     [Fact]
+    public void Nearby_lengths_share_a_buffer_of_their_size_class_and_see_only_their_own_length()
+    {
+        using var device = Device.Open(Backend.Cpu);
+        // A pruned block's tokens: 64 images x 46 and x 42 tokens x 64 channels fall in one class (the 1.5 x 2^17 step).
+        using (var first = device.Zeros(64, 46, 64)) first.View.Length.Should().Be(64 * 46 * 64);
+        using (var second = Tensor<float>.Empty(device, 64, 42, 64))
+        {
+            second.View.Length.Should().Be(64 * 42 * 64, "a tensor views only its own elements of a larger buffer");
+            second.ToArray().Should().HaveCount(64 * 42 * 64);
+        }
+        device.Pool.Allocations.Should().Be(1, "the second tensor reuses the first one's buffer");
+        device.Pool.PooledBytes.Should().Be(4 * TensorPool.SizeClass(64 * 46 * 64));
+    }
+
+    [Fact]
+    public void Size_classes_hold_the_length_and_waste_at_most_a_quarter()
+    {
+        long previous = 0;
+        foreach (long length in Enumerable.Range(1, 5000).Select(i => (long)i).Concat([197L * 384, 1L << 30, (1L << 30) + 1, 3L << 40]))
+        {
+            long size = TensorPool.SizeClass(length);
+            size.Should().BeGreaterThanOrEqualTo(length);
+            size.Should().BeLessThanOrEqualTo(length <= 16 ? length : length + length / 4, $"length {length}");
+            size.Should().BeGreaterThanOrEqualTo(previous, "classes grow with the length");
+            previous = size;
+        }
+        TensorPool.SizeClass(1L << 20).Should().Be(1L << 20, "powers of two are classes");
+    }
+
+    [Fact]
     public void Out_of_memory_says_how_much_was_asked()
     {
         using var device = Device.Open(Backend.Cpu);
