@@ -44,6 +44,9 @@ public sealed record ReductionPlan
     /// <summary>Whether a token plan's weights are normalised per output row (a weighted mean).</summary>
     public bool Normalize { get; private init; }
 
+    /// <summary>A token plan's gather form when the planner built it (as Ops.IndexPlan does, weights normalised if asked); null leaves it to the applier.</summary>
+    public PlanIndex? Index { get; init; }
+
     /// <summary>(B, M): the sizes of the output rows when the planner computed them; null leaves them to the applier.</summary>
     public Tensor<float>? Sizes { get; init; }
 
@@ -52,4 +55,15 @@ public sealed record ReductionPlan
 
     /// <summary>Multiply-accumulates per image of the planner's own products (similarities), counted by docs/flops.md.</summary>
     public double Macs { get; init; }
+}
+
+/// <summary>A token plan in gather form (Ops.IndexPlan's outputs).</summary>
+/// <param name="Offsets">(B, M + 1): where each output row's sources start in <paramref name="Sources"/>.</param>
+/// <param name="Sources">(B, T): the tokens of each output row, in token order, row after row.</param>
+/// <param name="Sizes">(B, M): each output row's size, the sum of its sources' sizes.</param>
+public sealed record PlanIndex(Tensor<int> Offsets, Tensor<int> Sources, Tensor<float> Sizes)
+{
+    /// <summary>Empty tensors for a plan of <paramref name="tokens"/> inputs and <paramref name="outputs"/> output rows per image.</summary>
+    public static PlanIndex Empty(Device device, int batch, int tokens, int outputs) => new(Tensor<int>.Empty(device, batch, outputs + 1),
+        Tensor<int>.Empty(device, batch, tokens), Tensor<float>.Empty(device, batch, outputs));
 }

@@ -57,13 +57,14 @@ public sealed class TokenReduction : ITokenReducer
         {
             var weight = tape.Keep(plan.Weight!);
             tape.Keep(destination);
-            int batch = x.Shape[0], tokens = x.Shape[1];
-            var offsets = tape.Keep(Tensor<int>.Empty(x.Device, batch, plan.Outputs + 1));
-            var sources = tape.Keep(Tensor<int>.Empty(x.Device, batch, tokens));
-            var sizes = tape.Keep(Tensor<float>.Empty(x.Device, batch, plan.Outputs));
-            Ops.IndexPlan(destination, weight, state.Sizes ?? Ones(tape, x.Value), plan.Normalize, offsets, sources, sizes);
-            x = tape.CombineRows(x, destination, weight, offsets, sources);
-            state.Sizes = sizes;
+            var index = plan.Index;
+            if (index is null)
+            {
+                index = PlanIndex.Empty(x.Device, x.Shape[0], x.Shape[1], plan.Outputs);
+                Ops.IndexPlan(destination, weight, state.Sizes ?? Ones(tape, x.Value), plan.Normalize, index.Offsets, index.Sources, index.Sizes);
+            }
+            x = tape.CombineRows(x, destination, weight, tape.Keep(index.Offsets), tape.Keep(index.Sources));
+            state.Sizes = tape.Keep(index.Sizes);
         }
         state.MethodMacs += plan.Macs;
         if (plan.Lambda is float lambda) state.KeyBias = lambda == 0f ? null : KeyBias(tape, state.Sizes!, lambda);

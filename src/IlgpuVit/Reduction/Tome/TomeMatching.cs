@@ -7,8 +7,9 @@
 // with a class token (it sorts the unmerged indices), unmerged A tokens keep their token order
 // (docs/methods.md), so CLS stays first.
 // Match runs the whole chain from the fused qkv projection (head-mean keys, normalise, split, best
-// match, top r, plan): on GPUs as those five launches, on the CPU as one kernel index per image that
-// calls the same row helpers in the same order (the launches cost more than the work there).
+// match, top r, plan, and the plan's gather form, Ops.IndexPlan): on GPUs as those six launches, on
+// the CPU as one kernel index per image that calls the same row helpers in the same order (the
+// launches cost more than the work there).
 
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
@@ -22,61 +23,80 @@ public static class TomeMatching
     /// ToMe's whole plan for <paramref name="heads"/>-head attention's fused projections <paramref name="qkv"/> (B, T, 3C):
     /// the head-mean keys, normalised, split into A (even) and B (odd) tokens, each A token's best B partner, the
     /// <paramref name="r"/> best-scoring A tokens merged (never CLS), into <paramref name="destination"/> and
-    /// <paramref name="weight"/> (B, T) as <see cref="TomePlan"/> gives them, with <paramref name="sizes"/> (B, T) as weights.
+    /// <paramref name="weight"/> (B, T) as <see cref="TomePlan"/> gives them, with <paramref name="sizes"/> (B, T) as weights;
+    /// then the plan's gather form as <see cref="Ops.IndexPlan"/> with normalize gives it: <paramref name="index"/>'s
+    /// offsets (B, T − r + 1), sources (B, T) and sizes (B, T − r), the weights normalised in place.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The shapes do not fit.</exception>
     /// <exception cref="ArgumentOutOfRangeException">r is not in [1, ⌈T/2⌉ − 1].</exception>
-    public static void Match(Tensor<float> qkv, int heads, Tensor<float> sizes, int r, Tensor<int> destination, Tensor<float> weight)
+    public static void Match(Tensor<float> qkv, int heads, Tensor<float> sizes, int r, Tensor<int> destination, Tensor<float> weight, PlanIndex index)
     {
-        var device = Ops.OnOneDevice("TomeMatch", qkv, sizes, destination, weight);
+        var device = Ops.OnOneDevice("TomeMatch", qkv, sizes, destination, weight, index.Offsets, index.Sources, index.Sizes);
         ShapeMismatchException.Require(qkv.Shape.Rank == 3 && heads >= 1 && qkv.Shape[2] % (3 * heads) == 0 && qkv.Shape[1] >= 2, "TomeMatch",
             $"qkv has shape {qkv.Shape}; it needs (B, T, 3C) with T ≥ 2 and C a multiple of {heads} heads.");
         int batch = qkv.Shape[0], tokens = qkv.Shape[1], d = qkv.Shape[2] / 3 / heads;
         int a = (tokens + 1) / 2, b = tokens / 2;
         if (r < 1 || r >= a) throw new ArgumentOutOfRangeException(nameof(r), r, $"TomeMatch: r must lie in [1, {a - 1}] for {tokens} tokens.");
         var rows = new Shape(batch, tokens);
-        foreach (var (name, shape) in new[] { ("sizes", sizes.Shape), ("destination", destination.Shape), ("weight", weight.Shape) })
+        foreach (var (name, shape) in new[] { ("sizes", sizes.Shape), ("destination", destination.Shape), ("weight", weight.Shape),
+                     ("index sources", index.Sources.Shape) })
             ShapeMismatchException.ThrowIfDifferent("TomeMatch", name, rows, shape);
-        using var keysA = Tensor<float>.Empty(device, batch, a, d);
-        using var keysB = Tensor<float>.Empty(device, batch, b, d);
-        using var partner = Tensor<int>.Empty(device, batch, a);
-        using var best = Tensor<float>.Empty(device, batch, a);
-        using var merged = Tensor<int>.Empty(device, batch, r);
-        using var mask = Tensor<int>.Empty(device, batch, a);
+        ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index offsets", new Shape(batch, tokens - r + 1), index.Offsets.Shape);
+        ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index sizes", new Shape(batch, tokens - r), index.Sizes.Shape);
+        var g = new MatchArgs(batch, tokens, heads, d, r);
         if (!device.UsesCpuFastPath)
         {
             using var keys = Tensor<float>.Empty(device, batch, tokens, d);
+            using var keysA = Tensor<float>.Empty(device, batch, a, d);
+            using var keysB = Tensor<float>.Empty(device, batch, b, d);
+            using var partner = Tensor<int>.Empty(device, batch, a);
+            using var best = Tensor<float>.Empty(device, batch, a);
+            using var merged = Tensor<int>.Empty(device, batch, r);
+            using var mask = Tensor<int>.Empty(device, batch, a);
             Ops.HeadMeanKeys(qkv, heads, keys, normalize: true);
             Ops.SplitAlternate(keys, keysA, keysB);
             Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);     // CLS scores −inf: never merges
             Ops.TopK(best, merged);
             TomePlan(partner, merged, sizes, mask, destination, weight);
+            Ops.IndexPlan(destination, weight, sizes, normalize: true, index.Offsets, index.Sources, index.Sizes);
             return;
         }
+        // CPU scratch in two buffers: floats [keys A | keys B | best], ints [partner | merged | mask].
+        using var floats = Tensor<float>.Empty(device, batch * (tokens * d + a));
+        using var ints = Tensor<int>.Empty(device, batch * (2 * a + r));
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
-            ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(MatchKernel, group));
-        launch(device.Accelerator.DefaultStream, batch, qkv.View, keysA.View, keysB.View, partner.View, best.View, merged.View, mask.View,
-            sizes.View, destination.View, weight.View, tokens, heads, d, r);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, MatchArgs>(MatchKernel, group));
+        launch(device.Accelerator.DefaultStream, batch, qkv.View, floats.View, ints.View, sizes.View, destination.View, weight.View,
+            index.Offsets.View, index.Sources.View, index.Sizes.View, g);
     }
 
-    // CPU only: one index per image runs the five kernels' row work in order, on the same helpers.
-    internal static void MatchKernel(Index1D image, ArrayView<float> qkv, ArrayView<float> keysA, ArrayView<float> keysB, ArrayView<int> partner,
-        ArrayView<float> best, ArrayView<int> merged, ArrayView<int> mask, ArrayView<float> sizes, ArrayView<int> destination,
-        ArrayView<float> weight, int tokens, int heads, int d, int r)
+    // CPU only: one index per image runs the six kernels' row work in order, on the same helpers.
+    internal static void MatchKernel(Index1D image, ArrayView<float> qkv, ArrayView<float> floats, ArrayView<int> ints, ArrayView<float> sizes,
+        ArrayView<int> destination, ArrayView<float> weight, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes, MatchArgs g)
     {
-        int c = heads * d, a = (tokens + 1) / 2, b = tokens / 2;
-        for (int t = 0; t < tokens; t++)
+        int d = g.HeadDim, c = g.Heads * d, t = g.Tokens, a = (t + 1) / 2, b = t / 2, r = g.R, batch = g.Batch;
+        var keysA = floats.SubView(0, (long)batch * a * d);
+        var keysB = floats.SubView((long)batch * a * d, (long)batch * b * d);
+        var best = floats.SubView((long)batch * t * d, (long)batch * a);
+        var partner = ints.SubView(0, (long)batch * a);
+        var merged = ints.SubView((long)batch * a, (long)batch * r);
+        var mask = ints.SubView((long)batch * (a + r), (long)batch * a);
+        for (int j = 0; j < t; j++)
         {
-            var keys = t % 2 == 0 ? keysA : keysB;
-            int row = t % 2 == 0 ? image * a + t / 2 : image * b + t / 2;
-            Ops.SumRows(qkv, keys, ((long)image.X * tokens + t) * 3 * c + c, d, heads, row * d, d, 1f / heads);
+            var keys = j % 2 == 0 ? keysA : keysB;
+            int row = j % 2 == 0 ? image * a + j / 2 : image * b + j / 2;
+            Ops.SumRows(qkv, keys, ((long)image.X * t + j) * 3 * c + c, d, g.Heads, row * d, d, 1f / g.Heads);
             Ops.NormalizeRow(keys, keys, row * d, d, 1e-12f);
         }
         Ops.BestMatchKernel(image, keysA, keysB, partner, best, a, b, d, 1, 0, a);      // rows image·a .. image·a + a − 1
         Ops.TopKRanks(best, merged, best, image * a, image * r, a, r, 0, a, 0);
-        TomePlanKernel(image, partner, merged, sizes, mask, destination, weight, tokens, r);
+        TomePlanKernel(image, partner, merged, sizes, mask, destination, weight, t, r);
+        Ops.IndexPlanKernel(image, destination, weight, sizes, offsets, sources, newSizes, t, t - r, 1);
     }
+
+    /// <summary>One matching launch: batch, tokens, heads, head width, merges.</summary>
+    internal readonly record struct MatchArgs(int Batch, int Tokens, int Heads, int HeadDim, int R);
 
     /// <summary>
     /// Fills ToMe's token plan (T − r output rows) for T tokens: <paramref name="merged"/> (B, r) are the merging A

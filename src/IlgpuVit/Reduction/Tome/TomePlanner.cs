@@ -37,9 +37,10 @@ public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
             var device = context.Device;
             var destination = Tensor<int>.Empty(device, batch, tokens);
             var weight = Tensor<float>.Empty(device, batch, tokens);
-            TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight);
+            var index = PlanIndex.Empty(device, batch, tokens, tokens - r);
+            TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight, index);
             int d = context.Attention.Qkv.Shape[2] / 3 / context.Heads;
-            plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Macs = (double)(a - 1) * b * d };
+            plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Index = index, Macs = (double)(a - 1) * b * d };
         }
         return plan with { Lambda = Lambda.At(context.Layer + 1, context.Depth) };
     }

@@ -152,27 +152,36 @@ public class TomeMatchingTests
     [InlineData(2, 7, 2, 2, 3)]
     [InlineData(3, 50, 4, 4, 16)]
     [InlineData(2, 197, 98, 3, 24)]
-    public void Match_on_the_cpu_in_one_launch_gives_the_plan_of_the_five_kernels_on_the_gpu_simulator(int batch, int tokens, int r, int heads, int d)
+    public void Match_on_the_cpu_in_one_launch_gives_the_plan_of_the_six_kernels_on_the_gpu_simulator(int batch, int tokens, int r, int heads, int d)
     {
         int c = heads * d;
         var qkv = TestData.Uniform(tokens + c, batch * tokens * 3 * c, 1f);
         var sizes = TokenPlanFixtures.Positive(r, batch * tokens, 1f, 4f);
-        (int[], float[]) Run(Device device)
+        (int[] Destination, float[] Weight, int[] Offsets, int[] Sources, float[] Sizes) Run(Device device)
         {
             using var tqkv = device.FromArray(qkv, batch, tokens, 3 * c);
             using var tsizes = device.FromArray(sizes, batch, tokens);
             using var destination = Tensor<int>.FromArray(device, Enumerable.Repeat(-7, batch * tokens).ToArray(), batch, tokens);
             using var weight = device.FromArray(Enumerable.Repeat(float.NaN, batch * tokens).ToArray(), batch, tokens);
-            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight);
-            return (destination.ToArray(), weight.ToArray());
+            var index = PlanIndex.Empty(device, batch, tokens, tokens - r);
+            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight, index);
+            var result = (destination.ToArray(), weight.ToArray(), index.Offsets.ToArray(), index.Sources.ToArray(), index.Sizes.ToArray());
+            index.Offsets.Dispose();
+            index.Sources.Dispose();
+            index.Sizes.Dispose();
+            return result;
         }
-        var (cpuDestination, cpuWeight) = Run(Backends.Cpu);
-        var (simDestination, simWeight) = Run(Backends.GpuSimulator);
-        cpuDestination.Should().Equal(simDestination);
-        cpuWeight.Should().Equal(simWeight, "the weights are the sizes, copied");
-        cpuDestination.Should().OnlyContain(v => v >= 0 && v < tokens - r, "every token goes to one of the T − r output rows");
+        var cpu = Run(Backends.Cpu);
+        var simulator = Run(Backends.GpuSimulator);
+        cpu.Destination.Should().Equal(simulator.Destination);
+        cpu.Weight.Should().Equal(simulator.Weight, "the weights are the sizes, normalised per output row in one order");
+        cpu.Offsets.Should().Equal(simulator.Offsets);
+        cpu.Sources.Should().Equal(simulator.Sources);
+        cpu.Sizes.Should().Equal(simulator.Sizes);
+        cpu.Destination.Should().OnlyContain(v => v >= 0 && v < tokens - r, "every token goes to one of the T − r output rows");
+        cpu.Sizes.Sum().Should().BeApproximately(sizes.Sum(), 1e-3f * sizes.Sum(), "sizes are conserved");
         var bad = () => TomeMatching.Match(Backends.Cpu.Zeros(batch, tokens, 3 * c), heads, Backends.Cpu.Zeros(batch, tokens), (tokens + 1) / 2,
-            Tensor<int>.Empty(Backends.Cpu, batch, tokens), Backends.Cpu.Zeros(batch, tokens));
+            Tensor<int>.Empty(Backends.Cpu, batch, tokens), Backends.Cpu.Zeros(batch, tokens), PlanIndex.Empty(Backends.Cpu, batch, tokens, 1));
         bad.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*r must lie in*");
     }
 }
