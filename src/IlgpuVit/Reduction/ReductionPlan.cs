@@ -57,13 +57,18 @@ public sealed record ReductionPlan
     public double Macs { get; init; }
 }
 
-/// <summary>A token plan in gather form (Ops.IndexPlan's outputs).</summary>
+/// <summary>A token plan in gather form (Ops.IndexPlan's outputs), and the next block's key bias when the planner wrote it.</summary>
 /// <param name="Offsets">(B, M + 1): where each output row's sources start in <paramref name="Sources"/>.</param>
 /// <param name="Sources">(B, T): the tokens of each output row, in token order, row after row.</param>
 /// <param name="Sizes">(B, M): each output row's size, the sum of its sources' sizes.</param>
-public sealed record PlanIndex(Tensor<int> Offsets, Tensor<int> Sources, Tensor<float> Sizes)
+/// <param name="KeyBias">(B, M): λ log(size) for the plan's λ, or null for the applier to compute.</param>
+public sealed record PlanIndex(Tensor<int> Offsets, Tensor<int> Sources, Tensor<float> Sizes, Tensor<float>? KeyBias = null)
 {
-    /// <summary>Empty tensors for a plan of <paramref name="tokens"/> inputs and <paramref name="outputs"/> output rows per image.</summary>
-    public static PlanIndex Empty(Device device, int batch, int tokens, int outputs) => new(Tensor<int>.Empty(device, batch, outputs + 1),
-        Tensor<int>.Empty(device, batch, tokens), Tensor<float>.Empty(device, batch, outputs));
+    /// <summary>
+    /// Empty tensors for a plan of <paramref name="tokens"/> inputs and <paramref name="outputs"/> output rows per image,
+    /// with room for the key bias when <paramref name="keyBias"/>.
+    /// </summary>
+    public static PlanIndex Empty(Device device, int batch, int tokens, int outputs, bool keyBias = false) => new(
+        Tensor<int>.Empty(device, batch, outputs + 1), Tensor<int>.Empty(device, batch, tokens), Tensor<float>.Empty(device, batch, outputs),
+        keyBias ? Tensor<float>.Empty(device, batch, outputs) : null);
 }

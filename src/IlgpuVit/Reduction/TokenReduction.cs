@@ -67,7 +67,8 @@ public sealed class TokenReduction : ITokenReducer
             state.Sizes = tape.Keep(index.Sizes);
         }
         state.MethodMacs += plan.Macs;
-        if (plan.Lambda is float lambda) state.KeyBias = lambda == 0f ? null : KeyBias(tape, state.Sizes!, lambda);
+        if (plan.Lambda is float lambda)
+            state.KeyBias = lambda == 0f ? null : plan.Index?.KeyBias is { } written ? tape.Keep(written) : KeyBias(tape, state.Sizes!, lambda);
         return x;
     }
 

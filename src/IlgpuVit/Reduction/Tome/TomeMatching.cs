@@ -7,7 +7,7 @@
 // with a class token (it sorts the unmerged indices), unmerged A tokens keep their token order
 // (docs/methods.md), so CLS stays first.
 // Match runs the whole chain from the fused qkv projection (head-mean keys, normalise, split, best
-// match, top r, plan, and the plan's gather form, Ops.IndexPlan): on GPUs as those six launches, on
+// match, top r, plan, the plan's gather form (Ops.IndexPlan) and the next block's key bias): on GPUs as those launches, on
 // the CPU as one kernel index per image that calls the same row helpers in the same order (the
 // launches cost more than the work there).
 
@@ -25,13 +25,15 @@ public static class TomeMatching
     /// <paramref name="r"/> best-scoring A tokens merged (never CLS), into <paramref name="destination"/> and
     /// <paramref name="weight"/> (B, T) as <see cref="TomePlan"/> gives them, with <paramref name="sizes"/> (B, T) as weights;
     /// then the plan's gather form as <see cref="Ops.IndexPlan"/> with normalize gives it: <paramref name="index"/>'s
-    /// offsets (B, T − r + 1), sources (B, T) and sizes (B, T − r), the weights normalised in place.
+    /// offsets (B, T − r + 1), sources (B, T) and sizes (B, T − r), the weights normalised in place; and when the index has
+    /// room for it, the next block's key bias <paramref name="lambda"/> log(size) (B, T − r).
     /// </summary>
     /// <exception cref="ShapeMismatchException">The shapes do not fit.</exception>
     /// <exception cref="ArgumentOutOfRangeException">r is not in [1, ⌈T/2⌉ − 1].</exception>
-    public static void Match(Tensor<float> qkv, int heads, Tensor<float> sizes, int r, Tensor<int> destination, Tensor<float> weight, PlanIndex index)
+    public static void Match(Tensor<float> qkv, int heads, Tensor<float> sizes, int r, Tensor<int> destination, Tensor<float> weight, PlanIndex index,
+        float lambda = 1f)
     {
-        var device = Ops.OnOneDevice("TomeMatch", qkv, sizes, destination, weight, index.Offsets, index.Sources, index.Sizes);
+        var device = Ops.OnOneDevice("TomeMatch", qkv, sizes, destination, weight, index.Offsets, index.Sources, index.Sizes, index.KeyBias);
         ShapeMismatchException.Require(qkv.Shape.Rank == 3 && heads >= 1 && qkv.Shape[2] % (3 * heads) == 0 && qkv.Shape[1] >= 2, "TomeMatch",
             $"qkv has shape {qkv.Shape}; it needs (B, T, 3C) with T ≥ 2 and C a multiple of {heads} heads.");
         int batch = qkv.Shape[0], tokens = qkv.Shape[1], d = qkv.Shape[2] / 3 / heads;
@@ -43,7 +45,8 @@ public static class TomeMatching
             ShapeMismatchException.ThrowIfDifferent("TomeMatch", name, rows, shape);
         ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index offsets", new Shape(batch, tokens - r + 1), index.Offsets.Shape);
         ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index sizes", new Shape(batch, tokens - r), index.Sizes.Shape);
-        var g = new MatchArgs(batch, tokens, heads, d, r);
+        if (index.KeyBias is { } bias) ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index key bias", index.Sizes.Shape, bias.Shape);
+        var g = new MatchArgs(batch, tokens, heads, d, r, lambda, index.KeyBias is null ? 0 : 1);
         if (!device.UsesCpuFastPath)
         {
             using var keys = Tensor<float>.Empty(device, batch, tokens, d);
@@ -59,6 +62,7 @@ public static class TomeMatching
             Ops.TopK(best, merged);
             TomePlan(partner, merged, sizes, mask, destination, weight);
             Ops.IndexPlan(destination, weight, sizes, normalize: true, index.Offsets, index.Sources, index.Sizes);
+            if (index.KeyBias is not null) Ops.Map(index.Sizes, index.KeyBias, new ScaledLogOp(lambda));
             return;
         }
         // CPU scratch in two buffers: floats [keys A | keys B | best], ints [partner | merged | mask].
@@ -66,14 +70,15 @@ public static class TomeMatching
         using var ints = Tensor<int>.Empty(device, batch * (2 * a + r));
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
-            ArrayView<int>, ArrayView<int>, ArrayView<float>, MatchArgs>(MatchKernel, group));
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, MatchArgs>(MatchKernel, group));
         launch(device.Accelerator.DefaultStream, batch, qkv.View, floats.View, ints.View, sizes.View, destination.View, weight.View,
-            index.Offsets.View, index.Sources.View, index.Sizes.View, g);
+            index.Offsets.View, index.Sources.View, index.Sizes.View, (index.KeyBias ?? index.Sizes).View, g);
     }
 
     // CPU only: one index per image runs the six kernels' row work in order, on the same helpers.
     internal static void MatchKernel(Index1D image, ArrayView<float> qkv, ArrayView<float> floats, ArrayView<int> ints, ArrayView<float> sizes,
-        ArrayView<int> destination, ArrayView<float> weight, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes, MatchArgs g)
+        ArrayView<int> destination, ArrayView<float> weight, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes,
+        ArrayView<float> keyBias, MatchArgs g)
     {
         int d = g.HeadDim, c = g.Heads * d, t = g.Tokens, a = (t + 1) / 2, b = t / 2, r = g.R, batch = g.Batch;
         var keysA = floats.SubView(0, (long)batch * a * d);
@@ -93,10 +98,12 @@ public static class TomeMatching
         Ops.TopKRanks(best, merged, best, image * a, image * r, a, r, 0, a, 0);
         TomePlanKernel(image, partner, merged, sizes, mask, destination, weight, t, r);
         Ops.IndexPlanKernel(image, destination, weight, sizes, offsets, sources, newSizes, t, t - r, 1);
+        if (g.WriteKeyBias != 0)
+            for (int m = image * (t - r); m < (image + 1) * (t - r); m++) keyBias[m] = g.Lambda * MathF.Log(newSizes[m]);
     }
 
-    /// <summary>One matching launch: batch, tokens, heads, head width, merges.</summary>
-    internal readonly record struct MatchArgs(int Batch, int Tokens, int Heads, int HeadDim, int R);
+    /// <summary>One matching launch: batch, tokens, heads, head width, merges, and the key bias's λ if it is written.</summary>
+    internal readonly record struct MatchArgs(int Batch, int Tokens, int Heads, int HeadDim, int R, float Lambda, int WriteKeyBias);
 
     /// <summary>
     /// Fills ToMe's token plan (T − r output rows) for T tokens: <paramref name="merged"/> (B, r) are the merging A

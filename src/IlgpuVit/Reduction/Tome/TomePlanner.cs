@@ -37,8 +37,9 @@ public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
             var device = context.Device;
             var destination = Tensor<int>.Empty(device, batch, tokens);
             var weight = Tensor<float>.Empty(device, batch, tokens);
-            var index = PlanIndex.Empty(device, batch, tokens, tokens - r);
-            TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight, index);
+            float lambda = Lambda.At(context.Layer + 1, context.Depth);
+            var index = PlanIndex.Empty(device, batch, tokens, tokens - r, keyBias: lambda != 0f);
+            TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight, index, lambda);
             int d = context.Attention.Qkv.Shape[2] / 3 / context.Heads;
             plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Index = index, Macs = (double)(a - 1) * b * d };
         }

@@ -157,15 +157,17 @@ public class TomeMatchingTests
         int c = heads * d;
         var qkv = TestData.Uniform(tokens + c, batch * tokens * 3 * c, 1f);
         var sizes = TokenPlanFixtures.Positive(r, batch * tokens, 1f, 4f);
-        (int[] Destination, float[] Weight, int[] Offsets, int[] Sources, float[] Sizes) Run(Device device)
+        (int[] Destination, float[] Weight, int[] Offsets, int[] Sources, float[] Sizes, float[] Bias) Run(Device device)
         {
             using var tqkv = device.FromArray(qkv, batch, tokens, 3 * c);
             using var tsizes = device.FromArray(sizes, batch, tokens);
             using var destination = Tensor<int>.FromArray(device, Enumerable.Repeat(-7, batch * tokens).ToArray(), batch, tokens);
             using var weight = device.FromArray(Enumerable.Repeat(float.NaN, batch * tokens).ToArray(), batch, tokens);
-            var index = PlanIndex.Empty(device, batch, tokens, tokens - r);
-            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight, index);
-            var result = (destination.ToArray(), weight.ToArray(), index.Offsets.ToArray(), index.Sources.ToArray(), index.Sizes.ToArray());
+            var index = PlanIndex.Empty(device, batch, tokens, tokens - r, keyBias: true);
+            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight, index, lambda: 0.5f);
+            var result = (destination.ToArray(), weight.ToArray(), index.Offsets.ToArray(), index.Sources.ToArray(), index.Sizes.ToArray(),
+                index.KeyBias!.ToArray());
+            index.KeyBias.Dispose();
             index.Offsets.Dispose();
             index.Sources.Dispose();
             index.Sizes.Dispose();
@@ -178,6 +180,8 @@ public class TomeMatchingTests
         cpu.Offsets.Should().Equal(simulator.Offsets);
         cpu.Sources.Should().Equal(simulator.Sources);
         cpu.Sizes.Should().Equal(simulator.Sizes);
+        Check.Close(cpu.Bias, cpu.Sizes.Select(v => 0.5 * Math.Log(v)).ToArray(), 1e-6, 1e-6, "λ log(size) on the cpu");
+        Check.Close(simulator.Bias, cpu.Sizes.Select(v => 0.5 * Math.Log(v)).ToArray(), 1e-6, 1e-6, "λ log(size) on the simulator");
         cpu.Destination.Should().OnlyContain(v => v >= 0 && v < tokens - r, "every token goes to one of the T − r output rows");
         cpu.Sizes.Sum().Should().BeApproximately(sizes.Sum(), 1e-3f * sizes.Sum(), "sizes are conserved");
         var bad = () => TomeMatching.Match(Backends.Cpu.Zeros(batch, tokens, 3 * c), heads, Backends.Cpu.Zeros(batch, tokens), (tokens + 1) / 2,
