@@ -112,29 +112,73 @@ public static partial class Ops
 
     internal static void Col2ImKernel(Index1D index, ArrayView<float> columns, ArrayView<float> images, WindowArgs a)
     {
-        int first = index * a.RowsPerIndex, pixels = a.OutHeight * a.OutWidth, window = a.KernelHeight * a.KernelWidth;
-        for (int row = first; row < Math.Min(first + a.RowsPerIndex, a.Rows); row++)
+        int first = index * a.RowsPerIndex;
+        for (int row = first; row < Math.Min(first + a.RowsPerIndex, a.Rows); row++) Col2ImRow(columns, images, a, row);
+    }
+
+    /// <summary>
+    /// Image row <paramref name="row"/> = (b, c, y): the sum of the column entries that read each of its pixels. On the CPU
+    /// each (ky, kx) adds one column row's run into the image row at once (a vector add at stride 1), in the portable body's
+    /// (ky, kx) order.
+    /// </summary>
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(Col2ImRowPortable))]
+    internal static unsafe void Col2ImRow(ArrayView<float> columns, ArrayView<float> images, WindowArgs a, int row)
+    {
+        int pixels = a.OutHeight * a.OutWidth, window = a.KernelHeight * a.KernelWidth;
+        int y = row % a.Height, bc = row / a.Height;
+        float* sum = stackalloc float[a.Width];
+        new Span<float>(sum, a.Width).Clear();
+        for (int ky = 0; ky < a.KernelHeight; ky++)
         {
-            int y = row % a.Height, bc = row / a.Height;   // bc = b C + c
-            for (int x = 0; x < a.Width; x++)
+            int sy = y + a.PadTop - ky;
+            if (sy < 0 || sy % a.Stride != 0 || sy / a.Stride >= a.OutHeight) continue;
+            for (int kx = 0; kx < a.KernelWidth; kx++)
             {
-                float sum = 0f;
-                for (int ky = 0; ky < a.KernelHeight; ky++)
+                // Output column ox reads x = ox s − left + kx: the same run as Im2ColRow's.
+                int shift = kx - a.PadLeft;
+                int lo = shift >= 0 ? 0 : Math.Min(a.OutWidth, (-shift + a.Stride - 1) / a.Stride);
+                int hi = Math.Clamp(a.Width - shift <= 0 ? 0 : (a.Width - shift + a.Stride - 1) / a.Stride, lo, a.OutWidth);
+                float* src = FastMath.Address(columns, (long)(bc * window + ky * a.KernelWidth + kx) * pixels + sy / a.Stride * a.OutWidth);
+                float* dst = sum + shift;
+                if (a.Stride == 1)
                 {
-                    // Output row oy reads y through offset ky when oy s - top + ky = y.
-                    int sy = y + a.PadTop - ky;
-                    if (sy < 0 || sy % a.Stride != 0 || sy / a.Stride >= a.OutHeight) continue;
-                    for (int kx = 0; kx < a.KernelWidth; kx++)
-                    {
-                        int sx = x + a.PadLeft - kx;
-                        if (sx < 0 || sx % a.Stride != 0 || sx / a.Stride >= a.OutWidth) continue;
-                        // bc splits as (b, c); the column row is (b, (c k_h + ky) k_w + kx) = bc window + ky k_w + kx.
-                        sum += columns[(bc * window + ky * a.KernelWidth + kx) * pixels + sy / a.Stride * a.OutWidth + sx / a.Stride];
-                    }
+                    int ox = lo;
+                    for (; ox + 16 <= hi; ox += 16) (Vector512.Load(dst + ox) + Vector512.Load(src + ox)).Store(dst + ox);
+                    for (; ox < hi; ox++) dst[ox] += src[ox];
                 }
-                int at = row * a.Width + x;
-                images[at] = a.Accumulate != 0 ? images[at] + sum : sum;
+                else
+                    for (int ox = lo; ox < hi; ox++) dst[ox * a.Stride] += src[ox];
             }
+        }
+        float* image = FastMath.Address(images, (long)row * a.Width);
+        if (a.Accumulate != 0)
+            for (int x = 0; x < a.Width; x++) image[x] += sum[x];
+        else
+            new ReadOnlySpan<float>(sum, a.Width).CopyTo(new Span<float>(image, a.Width));
+    }
+
+    internal static void Col2ImRowPortable(ArrayView<float> columns, ArrayView<float> images, WindowArgs a, int row)
+    {
+        int pixels = a.OutHeight * a.OutWidth, window = a.KernelHeight * a.KernelWidth;
+        int y = row % a.Height, bc = row / a.Height;   // bc = b C + c
+        for (int x = 0; x < a.Width; x++)
+        {
+            float sum = 0f;
+            for (int ky = 0; ky < a.KernelHeight; ky++)
+            {
+                // Output row oy reads y through offset ky when oy s - top + ky = y.
+                int sy = y + a.PadTop - ky;
+                if (sy < 0 || sy % a.Stride != 0 || sy / a.Stride >= a.OutHeight) continue;
+                for (int kx = 0; kx < a.KernelWidth; kx++)
+                {
+                    int sx = x + a.PadLeft - kx;
+                    if (sx < 0 || sx % a.Stride != 0 || sx / a.Stride >= a.OutWidth) continue;
+                    // bc splits as (b, c); the column row is (b, (c k_h + ky) k_w + kx) = bc window + ky k_w + kx.
+                    sum += columns[(bc * window + ky * a.KernelWidth + kx) * pixels + sy / a.Stride * a.OutWidth + sx / a.Stride];
+                }
+            }
+            int at = row * a.Width + x;
+            images[at] = a.Accumulate != 0 ? images[at] + sum : sum;
         }
     }
 }
