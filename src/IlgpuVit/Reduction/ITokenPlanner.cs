@@ -59,7 +59,7 @@ public readonly record struct PlanningContext(int Layer, int Depth, ReductionRat
     public Tensor<float> HeadMeanKeys()
     {
         var qkv = Attention.Qkv.Value;
-        int heads = Attention.Probabilities.Shape[1];
+        int heads = Attention.Heads;
         var keys = Tensor<float>.Empty(Device, Batch, Tokens, qkv.Shape[2] / 3 / heads);
         Ops.HeadMeanKeys(qkv, heads, keys, normalize: true);
         return keys;
