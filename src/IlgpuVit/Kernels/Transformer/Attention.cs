@@ -42,7 +42,7 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(op, "output", new Shape(g.Batch, g.Tokens, g.Channels), output.Shape);
         if (keyBias is not null) ShapeMismatchException.ThrowIfDifferent(op, "key bias", new Shape(g.Batch, g.Tokens), keyBias.Shape);
         g.HasBias = keyBias is null ? 0 : 1;
-        g.WritesProbabilities = probabilities is null ? 0 : 1;
+        g.SkipsProbabilities = probabilities is null ? 1 : 0;
         if (!device.UsesCpuFastPath)
         {
             if (probabilities is null && g.HeadDim <= FusedAttentionMaxHeadDim)
@@ -148,7 +148,7 @@ internal struct AttentionArgs
     public int PaddedTokens, PaddedDim;   // T and d rounded up to 16 lanes: the row strides of the CPU scratch
     public float Scale;
     public int HasBias, Accumulate;
-    public int WritesProbabilities;       // 0: the forward keeps P in its scratch only (the portable twin and the backward need P)
+    public int SkipsProbabilities;        // CPU forward: 1 keeps P in its scratch only (the portable twin always writes P)
     public int Tasks, PairsPerTask, ScratchPerTask;
 
     /// <summary>Checks qkv (B, T, 3C) against the heads and the probabilities (B, H, T, T), if any; the geometry.</summary>

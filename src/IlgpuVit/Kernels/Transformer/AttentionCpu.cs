@@ -37,7 +37,7 @@ public static partial class Ops
             else new Span<float>(bs, t).Clear();
 
             AttentionProduct(q, t, ld, 1, kt, tp, d, tp, ps, tp);                         // S = Q Kᵀ
-            float* pOut = g.WritesProbabilities != 0 ? FastMath.Address(probabilities, g.POffset(z)) : null;
+            float* pOut = g.SkipsProbabilities == 0 ? FastMath.Address(probabilities, g.POffset(z)) : null;
             for (int i = 0; i < t; i++) AttentionSoftmaxRow(ps + i * tp, bs, t, tp, g.Scale, pOut is null ? null : pOut + i * t);   // P = softmax(s S + bias)
             AttentionProduct(ps, t, tp, 1, vs, dp, t, dp, os, dp);                         // O = P V
             StoreHead(os, dp, t, d, FastMath.Address(output, g.OOffset(z)), c, 1f, 0);
