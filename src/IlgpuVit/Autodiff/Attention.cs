@@ -7,7 +7,8 @@
 // proportional attention, ToMe / VPA).
 // Backward:  dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = s dS K,  dK = s dSᵀ Q.
 // The probabilities P (B, H, T, T) are kept for the backward and exposed to token reducers (the
-// CLS row is the importance score of the Top-K family).
+// CLS row is the importance score of the Top-K family); a forward that needs neither skips them,
+// which runs the fused kernel on GPUs.
 
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
@@ -18,14 +19,17 @@ public sealed partial class Tape
 {
     /// <summary>
     /// Attention of <paramref name="heads"/> heads over <paramref name="qkv"/> (B, T, 3C); returns O (B, T, C) with
-    /// head h in columns h·d..h·d+d−1, and the probabilities (B, H, T, T), owned by this tape.
+    /// head h in columns h·d..h·d+d−1, and the probabilities (B, H, T, T), owned by this tape, when
+    /// <paramref name="keepProbabilities"/> or a backward will run (null otherwise).
     /// </summary>
     /// <param name="qkv">Fused projections (B, T, 3C).</param>
     /// <param name="heads">Number of heads H; C must be a multiple of H.</param>
     /// <param name="keyBias">Optional additive logit bias per key (B, T), not differentiated.</param>
-    /// <param name="probabilities">The attention probabilities (B, H, T, T).</param>
+    /// <param name="probabilities">The attention probabilities (B, H, T, T), or null when nothing needs them.</param>
+    /// <param name="keepProbabilities">Whether the caller reads the probabilities (a token reducer).</param>
     /// <exception cref="ShapeMismatchException">qkv is not (B, T, 3C) with C divisible by H, or the bias is not (B, T).</exception>
-    public Variable Attention(Variable qkv, int heads, Tensor<float>? keyBias, out Tensor<float> probabilities)
+    public Variable Attention(Variable qkv, int heads, Tensor<float>? keyBias, out Tensor<float>? probabilities,
+        bool keepProbabilities = true)
     {
         ShapeMismatchException.Require(qkv.Shape.Rank == 3 && qkv.Shape[2] % 3 == 0 && heads >= 1 && qkv.Shape[2] / 3 % heads == 0,
             "Attention", $"qkv has shape {qkv.Shape}; it needs (B, T, 3C) with C a multiple of {heads} heads.");
@@ -34,7 +38,7 @@ public sealed partial class Tape
         float scale = 1f / MathF.Sqrt(d);
 
         bool grad = Needs(qkv);
-        var p = Owned(Tensor<float>.Empty(qkv.Device, b, heads, t, t));
+        var p = grad || keepProbabilities ? Owned(Tensor<float>.Empty(qkv.Device, b, heads, t, t)) : null;
         var y = Output(qkv, grad, b, t, c);
         Ops.AttentionForward(qkv.Value, heads, scale, keyBias, p, y.Value);
         probabilities = p;
@@ -43,7 +47,7 @@ public sealed partial class Tape
         {
             if (y.Grad is not { } dy) return;
             var dqkv = qkv.GradBuffer(out bool accumulate);
-            Ops.AttentionBackward(qkv.Value, p, dy, dqkv, heads, scale, accumulate);
+            Ops.AttentionBackward(qkv.Value, p!, dy, dqkv, heads, scale, accumulate);
         });
         return y;
     }

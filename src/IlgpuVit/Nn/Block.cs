@@ -44,7 +44,8 @@ public sealed class Block : Module
     /// <summary>The block applied to tokens <paramref name="x"/> (B, T, C); returns (B, T', C).</summary>
     public Variable Forward(Tape tape, Variable x, TokenState state)
     {
-        var attention = Attn.Forward(tape, Norm1.Forward(tape, x), x, state.KeyBias);
+        // Only a reducer reads the probabilities (and the tape keeps them itself for a backward).
+        var attention = Attn.Forward(tape, Norm1.Forward(tape, x), x, state.KeyBias, keepProbabilities: Reducer is not null);
         x = attention.Output;
         if (Reducer is not null) x = Reducer.Reduce(tape, x, new ReductionContext(Index, attention, state));
         state.TokensAfterLayer.Add(x.Shape[1]);

@@ -31,13 +31,14 @@ public sealed class MultiHeadAttention : Module
 
     /// <summary>
     /// residual + Proj(Attention(x)) for normalised tokens <paramref name="x"/> (B, T, C); the optional
-    /// <paramref name="keyBias"/> (B, T) is added to every logit of key j.
+    /// <paramref name="keyBias"/> (B, T) is added to every logit of key j. The probabilities are kept when
+    /// <paramref name="keepProbabilities"/> (a reducer reads them) or the tape records gradients.
     /// </summary>
-    public AttentionOutput Forward(Tape tape, Variable x, Variable residual, Tensor<float>? keyBias = null)
+    public AttentionOutput Forward(Tape tape, Variable x, Variable residual, Tensor<float>? keyBias = null, bool keepProbabilities = true)
     {
         var qkv = Qkv.Forward(tape, x);
-        var o = tape.Attention(qkv, Heads, keyBias, out var probabilities);
-        return new AttentionOutput(Proj.Forward(tape, o, residual), qkv, probabilities);
+        var o = tape.Attention(qkv, Heads, keyBias, out var probabilities, keepProbabilities);
+        return new AttentionOutput(Proj.Forward(tape, o, residual), qkv, Heads, probabilities);
     }
 
     /// <inheritdoc/>
@@ -47,5 +48,13 @@ public sealed class MultiHeadAttention : Module
 /// <summary>What attention hands to the rest of a block and to token reducers.</summary>
 /// <param name="Output">The residual stream after attention (B, T, C).</param>
 /// <param name="Qkv">The fused projections (B, T, 3C); keys are columns C..2C−1.</param>
-/// <param name="Probabilities">Attention probabilities (B, H, T, T); row 0 of each head is the CLS attention.</param>
-public readonly record struct AttentionOutput(Variable Output, Variable Qkv, Tensor<float> Probabilities);
+/// <param name="Heads">Number of heads H.</param>
+/// <param name="Probabilities">Attention probabilities (B, H, T, T), row 0 of each head the CLS attention; null when the
+/// forward was asked not to keep them.</param>
+public readonly record struct AttentionOutput(Variable Output, Variable Qkv, int Heads, Tensor<float>? Probabilities)
+{
+    /// <summary>The probabilities (B, H, T, T).</summary>
+    /// <exception cref="InvalidOperationException">The forward did not keep them.</exception>
+    public Tensor<float> RequireProbabilities() => Probabilities ??
+        throw new InvalidOperationException("Attention probabilities were not kept: run the attention with keepProbabilities.");
+}

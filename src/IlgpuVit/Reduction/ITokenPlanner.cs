@@ -50,7 +50,7 @@ public readonly record struct PlanningContext(int Layer, int Depth, ReductionRat
     public Device Device => X.Device;
 
     /// <summary>The block's attention heads, H.</summary>
-    public int Heads => Attention.Probabilities.Shape[1];
+    public int Heads => Attention.Heads;
 
     /// <summary>Non-CLS tokens the rate removes in this block.</summary>
     public int Removed => Rate.Removed(Layer, Tokens);

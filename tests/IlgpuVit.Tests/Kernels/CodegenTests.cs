@@ -80,6 +80,18 @@ public class CodegenTests
         }
     }
 
+    [Fact]
+    public void Gpu_gemm_loads_aligned_slices_as_float4()
+    {
+        // docs/backends.md, "GPU GEMM and attention": operands whose rows start on 16 bytes load four floats at once.
+        var kernel = Find("GemmTiledKernel<GemmTile128x128>");
+        using var context = Device.CreateContext();
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
+            CudaInstructionSet.ISA_78, null);
+        var compiled = (PTXCompiledKernel)backend.Compile(EntryPoint(kernel), KernelSpecialization.Empty);
+        compiled.PTXAssembly.Should().MatchRegex(@"ld(\.global)?\.v4\.f32", "float4 loads of aligned operands");
+    }
+
     [Theory]
     [MemberData(nameof(KernelNames))]
     public void Compiles_to_opencl_c_that_a_real_front_end_accepts(string name)

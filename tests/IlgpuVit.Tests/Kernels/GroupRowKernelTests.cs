@@ -1,7 +1,7 @@
 // The GPU row kernels (one group per row, GroupReduce; docs/backends.md "GPU row kernels") on the
 // GPU simulator against float64 references, at row lengths around the group size: shorter than a
 // warp, one past a warp, several strides, and a long row of 4100. Few rows each: the simulator runs
-// every group thread as an OS thread.
+// every group thread as an OS thread. Also the group-per-row top-k and BestMatch.
 using FluentAssertions;
 using IlgpuVit.Kernels;
 using IlgpuVit.Runtime;
@@ -112,5 +112,27 @@ public class GroupRowKernelTests
         using var index = Tensor<int>.Zeros(Gpu, Rows);
         Ops.ArgMax(tx, index);
         Check.Equal(index.ToArray(), TokenReduction.ArgMaxTests.Reference(x, n), $"argmax n={n}");
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
+    public void TopK_ranks_ties_to_the_lower_index_and_NaN_last(int n)
+    {
+        // Rows of 4096 or fewer are staged in shared memory; 4100 is ranked from global memory.
+        var x = TokenReduction.TopKTests.Quantised(n, Rows * n);
+        for (int j = 1; j < n; j += 5) x[j] = float.NaN;
+        foreach (int k in new[] { 1, (n + 1) / 2, n }.Distinct())
+            TokenReduction.TopKTests.Run(Gpu, x, Rows, n, k, $"simulator n={n}");
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
+    public void BestMatch_over_b_rows_with_ties_to_the_lower_column(int nb)
+    {
+        // n is the number of b rows the group's threads share; quantised rows make equal dots common.
+        const int batch = 2, na = 3, d = 5;
+        var a = TestData.Uniform(nb, batch * na * d).Select(v => MathF.Round(v * 2f)).ToArray();
+        var b = TestData.Uniform(nb + 1, batch * nb * d).Select(v => MathF.Round(v * 2f)).ToArray();
+        foreach (var (firstRow, firstColumn) in new[] { (0, 0), (1, nb > 1 ? 1 : 0) })
+            TokenReduction.BestMatchTests.Run(Gpu, a, b, batch, na, nb, d, firstRow, firstColumn,
+                $"simulator nb={nb} from row {firstRow}, column {firstColumn}");
     }
 }

@@ -1,4 +1,5 @@
 using FluentAssertions;
+using IlgpuVit.Autodiff;
 using IlgpuVit.IO;
 using IlgpuVit.Nn;
 using IlgpuVit.Runtime;
@@ -85,4 +86,19 @@ public class ModelTests
     [InlineData("heads.head.bias", "head.bias")]
     [InlineData("input", null)]
     public void Torchvision_names_map_to_timm(string torchvision, string? timm) => TorchvisionNames.ToTimm(torchvision).Should().Be(timm);
+
+    [Fact]
+    public void Inference_without_probabilities_gives_the_logits_of_a_forward_that_keeps_them()
+    {
+        // On the GPU simulator a no-grad forward without reducers asks for no probabilities (the fused attention
+        // kernel); a recording tape keeps them for the backward (the composed path). Same logits within fp32 noise.
+        var device = Backends.GpuSimulator;
+        using var model = new VisionTransformer(ModelRegistry.Get("vit_micro_patch4_28"), device, seed: 3);
+        using var images = device.FromArray(TestData.Uniform(4, 2 * 28 * 28, 1f), 2, 1, 28, 28);
+        using var inference = Tape.NoGrad();
+        var fused = model.Forward(inference, images).Value.ToArray();
+        using var training = new Tape();
+        var kept = model.Forward(training, images).Value.ToArray();
+        Check.Close(fused, kept.ToDouble(), 1e-4, 1e-5, "logits without and with P");
+    }
 }

@@ -21,5 +21,5 @@ public static class TopKReference
 
     /// <summary>One reduction of block 0 on <paramref name="x"/> (B, T, C) with attention <paramref name="probabilities"/> (B, H, T, T); qkv is x (unused by these methods).</summary>
     public static Variable ReduceOnce(ITokenReducer reducer, Tape tape, Variable x, Tensor<float> probabilities, TokenState state) =>
-        reducer.Reduce(tape, x, new ReductionContext(0, new AttentionOutput(x, x, probabilities), state));
+        reducer.Reduce(tape, x, new ReductionContext(0, new AttentionOutput(x, x, probabilities.Shape[1], probabilities), state));
 }

@@ -3,9 +3,12 @@
 //   index[b, i] = argmax_{j ≥ firstColumn} a_i · b_j     (ties to the lower j)
 //   score[b, i] = that dot;  rows i < firstRow get score −inf (a top-k never picks them) and index firstColumn
 // firstRow = 1 keeps ToMe's CLS (A row 0) from merging; firstColumn = 1 keeps CLS (kept row 0) from
-// hosting. The similarity matrix is never stored: one kernel index per block of rows of a (one row on
-// GPUs) dots it with every b row (Vector512 on the CPU), which replaced a normalise + GEMM + argmax chain
-// of five launches. Source: ToMe, tome/merge.py (scores.max(dim=-1)); eTPS's host assignment.
+// hosting. The similarity matrix is never stored: on the CPU one kernel index per block of rows of a dots
+// it with every b row (Vector512), which replaced a normalise + GEMM + argmax chain of five launches. On
+// GPUs one thread group owns a row of a (docs/backends.md, "GPU row kernels"): its threads take b rows
+// firstColumn + t, + group size, ..., each keeps its best, and the group reduces the maximum and then the
+// lowest column holding it (GroupReduce.cs). Source: ToMe, tome/merge.py (scores.max(dim=-1)); eTPS's
+// host assignment.
 
 using IlgpuVit.Runtime;
 
@@ -32,11 +35,50 @@ public static partial class Ops
         if (firstColumn < 0 || firstColumn >= b.Shape[1])
             throw new ArgumentOutOfRangeException(nameof(firstColumn), firstColumn, $"BestMatch: firstColumn must leave at least one of the {b.Shape[1]} columns.");
         ArgumentOutOfRangeException.ThrowIfNegative(firstRow);
-        int total = (int)rows.Length, block = RowsPerIndex(a.Device, total);
+        int total = (int)rows.Length;
+        if (!a.Device.UsesCpuFastPath)
+        {
+            var rowLaunch = a.Device.Kernel(static (acc, _) => acc.LoadKernel<
+                ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int>(BestMatchGroupKernel));
+            rowLaunch(a.Device.Accelerator.DefaultStream, new KernelConfig(total, RowGroup(a.Device, b.Shape[1] - firstColumn)),
+                a.View, b.View, index.View, score.View, a.Shape[1], b.Shape[1], a.Shape[2], firstRow, firstColumn);
+            return;
+        }
+        int block = RowsPerIndex(a.Device, total);
         var launch = a.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>(BestMatchKernel, group));
         launch(a.Device.Accelerator.DefaultStream, Blocks(total, block), a.View, b.View, index.View, score.View,
             a.Shape[1], b.Shape[1], a.Shape[2], firstRow, firstColumn, block);
+    }
+
+    /// <summary>One group per row of a; each thread dots it with b rows firstColumn + thread, + group size, ...</summary>
+    internal static void BestMatchGroupKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
+        int na, int nb, int d, int firstRow, int firstColumn)
+    {
+        int row = Grid.IdxX, bRow0 = row / na * nb;
+        if (row % na < firstRow)   // the whole group takes this branch: no barrier is skipped by some threads only
+        {
+            if (Group.IdxX == 0)
+            {
+                index[row] = firstColumn;
+                score[row] = float.NegativeInfinity;
+            }
+            return;
+        }
+        // Each thread walks its columns upwards and keeps strict improvements, so it holds its lowest best column;
+        // a NaN dot never improves. int.MaxValue: this thread saw nothing above −inf.
+        float best = float.NegativeInfinity;
+        int arg = int.MaxValue;
+        for (int j = firstColumn + Group.IdxX; j < nb; j += Group.DimX)
+        {
+            float dot = Dot(a, b, row * d, (bRow0 + j) * d, d);
+            if (dot > best) { best = dot; arg = j; }
+        }
+        float groupBest = GroupReduce<MaxOp>(best);
+        int groupArg = GroupMinIndex(best == groupBest ? arg : int.MaxValue);
+        if (Group.IdxX != 0) return;
+        index[row] = groupArg == int.MaxValue ? firstColumn : groupArg;   // every dot −inf or NaN: as on the CPU
+        score[row] = groupBest;
     }
 
     internal static void BestMatchKernel(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,

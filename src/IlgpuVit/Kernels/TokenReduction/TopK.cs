@@ -7,8 +7,11 @@
 // exactly one i. NaN ranks below every number (below -inf); NaNs tie with each other.
 // O(n^2) per row: for ViT rows (n <= 577) that is a few hundred thousand compares per row, cheaper
 // than a launch of a sorting network, and ILGPU.Algorithms' RadixSort is broken on the CPU accelerator.
-// Each kernel index ranks a chunk of one row's elements: the whole row on the CPU accelerator
-// (Vector512 counting), one element on GPUs (R * n threads reading a shared row).
+// On the CPU accelerator one kernel index ranks a whole row (Vector512 counting). On GPUs one thread
+// group owns a row (docs/backends.md, "GPU row kernels"): it copies the row into shared memory with
+// coalesced loads when it fits (TopKSharedRow floats, 16 KiB), and each thread ranks a contiguous run
+// of the row's elements against it; all threads read the same element at once (a broadcast). Longer
+// rows are ranked straight from global memory, so any length works.
 // Source: torch.topk(sorted=True), with the tie order that torch leaves unspecified made explicit.
 
 using IlgpuVit.Runtime;
@@ -35,12 +38,21 @@ public static partial class Ops
             ShapeMismatchException.ThrowIfDifferent("TopK", "values", index.Shape, values.Shape);
         int rows = (int)x.Shape.Outer(-1);
         var device = x.Device;
-        int chunk = device.UsesCpuFastPath ? n : 1;
-        int chunks = (n + chunk - 1) / chunk;
+        if (!device.UsesCpuFastPath)
+        {
+            var rowLaunch = device.Kernel(static (acc, _) => acc.LoadKernel<
+                ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(TopKGroupKernel));
+            rowLaunch(device.Accelerator.DefaultStream, new KernelConfig(rows, RowGroup(device, n)),
+                x.View, index.View, (values ?? x).View, n, k, values is null ? 0 : 1);
+            return;
+        }
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(TopKKernel, group));
-        launch(device.Accelerator.DefaultStream, rows * chunks, x.View, index.View, (values ?? x).View, n, k, chunk, values is null ? 0 : 1);
+            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(TopKKernel, group));
+        launch(device.Accelerator.DefaultStream, rows, x.View, index.View, (values ?? x).View, n, k, values is null ? 0 : 1);
     }
+
+    /// <summary>The longest row the GPU top-k stages in shared memory (16 KiB); longer rows are read from global memory.</summary>
+    private const int TopKSharedRow = 4096;
 
     // Whether two shapes agree on every dimension but the last.
     private static bool LeadingEqual(Shape a, Shape b)
@@ -51,13 +63,25 @@ public static partial class Ops
         return true;
     }
 
-    // One index = elements [i0, i1) of one row, i0 = chunk * (index % chunks).
-    internal static void TopKKernel(Index1D index, ArrayView<float> x, ArrayView<int> top, ArrayView<float> values,
-        int n, int k, int chunk, int hasValues)
+    // One index = one row.
+    internal static void TopKKernel(Index1D row, ArrayView<float> x, ArrayView<int> top, ArrayView<float> values, int n, int k, int hasValues) =>
+        TopKRanks(x, top, values, row * n, row * k, n, k, 0, n, hasValues);
+
+    /// <summary>One group per row: thread t ranks elements [t·c, (t + 1)·c), c = ⌈n / group size⌉, against the staged row.</summary>
+    internal static void TopKGroupKernel(ArrayView<float> x, ArrayView<int> top, ArrayView<float> values, int n, int k, int hasValues)
     {
-        int chunks = (n + chunk - 1) / chunk;
-        int row = index / chunks, i0 = index % chunks * chunk;
-        TopKRanks(x, top, values, row * n, row * k, n, k, i0, Math.Min(n, i0 + chunk), hasValues);
+        var staged = SharedMemory.Allocate<float>(TopKSharedRow);
+        int row = Grid.IdxX;
+        int chunk = (n + Group.DimX - 1) / Group.DimX, i0 = Math.Min(n, Group.IdxX * chunk), i1 = Math.Min(n, i0 + chunk);
+        // One branch per source rather than one variable for both: shared and global memory are different address
+        // spaces in OpenCL C. n is the same for the whole group, so every thread meets the barrier.
+        if (n <= TopKSharedRow)
+        {
+            for (int j = Group.IdxX; j < n; j += Group.DimX) staged[j] = x[row * n + j];
+            Group.Barrier();
+            TopKRanksPortable(staged, top, values, 0, row * k, n, k, i0, i1, hasValues);
+        }
+        else TopKRanksPortable(x, top, values, row * n, row * k, n, k, i0, i1, hasValues);
     }
 
     /// <summary>Ranks x[xOffset + i] for i in [i0, i1) within its row of n; writes those with rank &lt; k.</summary>

@@ -2,14 +2,16 @@
 // columns [q | k | v], head h at columns h·d .. h·d + d − 1 of each part (timm's and torch's layout).
 //   Forward:   S = s Q Kᵀ,  P = softmax(S + keyBias[b, :]) per row,  O = P V      (per image and head)
 //   Backward:  dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = s dS K,  dK = s dSᵀ Q.
-// P (B, H, T, T) is written by the forward: the backward and the token reducers read it. The key bias
+// P (B, H, T, T) is written by the forward when asked for: the backward and the token reducers read it;
+// inference without a reducer that reads attention passes none, which lets GPUs run the fused kernel. The key bias
 // (log sizes, ToMe / VPA) is a constant and gets no gradient. Gradient convention: dQkv is an
 // activation gradient, overwritten unless `accumulate` (then added to).
 // Two implementations of one contract, chosen by device:
 //   CPU: AttentionCpu.cs - one kernel index per run of (image, head) pairs, each head done in
 //        L1-sized scratch with Vector512 (FlashAttention's "one head per program", not its tiling).
 //   GPU: strided batched Ops.Gemm over every (image, head) plus Ops.Softmax / SoftmaxBackward,
-//        which is also the fused path's test oracle (run on the GPU simulator).
+//        which is also the fused path's test oracle (run on the GPU simulator). Without P the forward
+//        is one fused kernel instead (AttentionFused.cs: online softmax over key tiles, FlashAttention's).
 
 using IlgpuVit.Runtime;
 
@@ -19,36 +21,46 @@ public static partial class Ops
 {
     /// <summary>
     /// Attention of <paramref name="heads"/> heads over <paramref name="qkv"/> (B, T, 3C): writes the probabilities
-    /// P = softmax(scale Q Kᵀ + keyBias) into <paramref name="probabilities"/> (B, H, T, T) and O = P V into
-    /// <paramref name="output"/> (B, T, C), head h in columns h·d..h·d+d−1.
+    /// P = softmax(scale Q Kᵀ + keyBias) into <paramref name="probabilities"/> (B, H, T, T) when given and O = P V into
+    /// <paramref name="output"/> (B, T, C), head h in columns h·d..h·d+d−1. Without probabilities GPUs run the fused
+    /// kernel (P never leaves the group; head dims up to <see cref="FusedAttentionMaxHeadDim"/>, larger ones compose
+    /// through a temporary P) and the CPU keeps P in its per-head scratch.
     /// </summary>
     /// <param name="qkv">Fused projections (B, T, 3C), columns [q | k | v].</param>
     /// <param name="heads">Number of heads H; C must be a multiple of H.</param>
     /// <param name="scale">Logit scale s, usually 1/√d.</param>
     /// <param name="keyBias">Optional additive logit bias per key (B, T), shared by every head and query.</param>
-    /// <param name="probabilities">Written: the attention probabilities (B, H, T, T).</param>
+    /// <param name="probabilities">Written when not null: the attention probabilities (B, H, T, T).</param>
     /// <param name="output">Written: the attended values (B, T, C).</param>
     /// <exception cref="ShapeMismatchException">qkv is not (B, T, 3C) with C divisible by H, or another shape does not fit it.</exception>
     public static void AttentionForward(Tensor<float> qkv, int heads, float scale, Tensor<float>? keyBias,
-        Tensor<float> probabilities, Tensor<float> output)
+        Tensor<float>? probabilities, Tensor<float> output)
     {
         const string op = "AttentionForward";
         var device = OnOneDevice(op, qkv, keyBias, probabilities, output);
         var g = AttentionArgs.Check(op, qkv, heads, scale, probabilities);
         ShapeMismatchException.ThrowIfDifferent(op, "output", new Shape(g.Batch, g.Tokens, g.Channels), output.Shape);
         if (keyBias is not null) ShapeMismatchException.ThrowIfDifferent(op, "key bias", new Shape(g.Batch, g.Tokens), keyBias.Shape);
+        g.HasBias = keyBias is null ? 0 : 1;
+        g.SkipsProbabilities = probabilities is null ? 1 : 0;
         if (!device.UsesCpuFastPath)
         {
-            AttentionForwardComposed(qkv, g, keyBias, probabilities, output);
+            if (probabilities is null && g.HeadDim <= FusedAttentionMaxHeadDim)
+            {
+                AttentionForwardFused(device, qkv, g, keyBias, output);
+                return;
+            }
+            using var temporary = probabilities is null ? Tensor<float>.Empty(device, g.Batch, g.Heads, g.Tokens, g.Tokens) : null;
+            AttentionForwardComposed(qkv, g, keyBias, probabilities ?? temporary!, output);
             return;
         }
-        g.HasBias = keyBias is null ? 0 : 1;
         g.Plan(device, g.ForwardScratch);
         using var scratch = Tensor<float>.Empty(device, g.Tasks, g.ScratchPerTask);
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs>(
             AttentionHeadKernel, group));
-        launch(device.Accelerator.DefaultStream, g.Tasks, qkv.View, (keyBias ?? qkv).View, probabilities.View, output.View, scratch.View, g);
+        launch(device.Accelerator.DefaultStream, g.Tasks, qkv.View, (keyBias ?? qkv).View, (probabilities ?? qkv).View, output.View,
+            scratch.View, g);
     }
 
     /// <summary>
@@ -136,16 +148,17 @@ internal struct AttentionArgs
     public int PaddedTokens, PaddedDim;   // T and d rounded up to 16 lanes: the row strides of the CPU scratch
     public float Scale;
     public int HasBias, Accumulate;
+    public int SkipsProbabilities;        // CPU forward: 1 keeps P in its scratch only (the portable twin always writes P)
     public int Tasks, PairsPerTask, ScratchPerTask;
 
-    /// <summary>Checks qkv (B, T, 3C) against the heads and the probabilities (B, H, T, T); the geometry.</summary>
-    public static AttentionArgs Check(string op, Tensor<float> qkv, int heads, float scale, Tensor<float> probabilities)
+    /// <summary>Checks qkv (B, T, 3C) against the heads and the probabilities (B, H, T, T), if any; the geometry.</summary>
+    public static AttentionArgs Check(string op, Tensor<float> qkv, int heads, float scale, Tensor<float>? probabilities)
     {
         var shape = qkv.Shape;
         ShapeMismatchException.Require(shape.Rank == 3 && shape[2] % 3 == 0 && heads >= 1 && shape[2] / 3 % heads == 0 && shape[2] > 0, op,
             $"qkv has shape {shape}; it needs (B, T, 3C) with C a multiple of {heads} heads.");
         int b = shape[0], t = shape[1], c = shape[2] / 3;
-        ShapeMismatchException.ThrowIfDifferent(op, "probabilities", new Shape(b, heads, t, t), probabilities.Shape);
+        if (probabilities is not null) ShapeMismatchException.ThrowIfDifferent(op, "probabilities", new Shape(b, heads, t, t), probabilities.Shape);
         ShapeMismatchException.Require((long)b * heads * t * t <= int.MaxValue && qkv.Length <= int.MaxValue, op,
             $"qkv {shape} with {heads} heads has more than {int.MaxValue} probabilities or inputs; split the batch.");
         int d = c / heads;

@@ -37,8 +37,8 @@ public static partial class Ops
             else new Span<float>(bs, t).Clear();
 
             AttentionProduct(q, t, ld, 1, kt, tp, d, tp, ps, tp);                         // S = Q Kᵀ
-            float* pOut = FastMath.Address(probabilities, g.POffset(z));
-            for (int i = 0; i < t; i++) AttentionSoftmaxRow(ps + i * tp, bs, t, tp, g.Scale, pOut + i * t);   // P = softmax(s S + bias)
+            float* pOut = g.SkipsProbabilities == 0 ? FastMath.Address(probabilities, g.POffset(z)) : null;
+            for (int i = 0; i < t; i++) AttentionSoftmaxRow(ps + i * tp, bs, t, tp, g.Scale, pOut is null ? null : pOut + i * t);   // P = softmax(s S + bias)
             AttentionProduct(ps, t, tp, 1, vs, dp, t, dp, os, dp);                         // O = P V
             StoreHead(os, dp, t, d, FastMath.Address(output, g.OOffset(z)), c, 1f, 0);
         }
@@ -246,7 +246,7 @@ public static partial class Ops
     }
 
     // One padded row: z = scale s + bias (−∞ in the padding), then s = exp(z − max) / Σ exp(z − max), also
-    // written to the probabilities row p (t elements, the tail masked: the next row may be another task's).
+    // written to the probabilities row p unless null (t elements, the tail masked: the next row may be another task's).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void AttentionSoftmaxRow(float* s, float* bias, int t, int tp, float scale, float* p)
     {
@@ -271,7 +271,7 @@ public static partial class Ops
         {
             var x = Vector512.Load(s + j) * vinv;
             x.Store(s + j);
-            StoreFirst(p + j, t - j, x);
+            if (p is not null) StoreFirst(p + j, t - j, x);
         }
     }
 

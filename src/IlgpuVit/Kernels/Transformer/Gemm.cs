@@ -62,6 +62,7 @@ internal struct GemmArgs
     public int Accumulate, HasBias, Gelu, HasResidual;
     public int Panels, RowBlocks, PackedBatches;
     public int RowBlocksPerTask;   // CPU: row blocks one kernel index computes, to amortise per-index cost
+    public int VectorA, VectorB;   // GPU: 1 where the operand's rows start on 16 bytes, so slices load as float4
 
     public static GemmArgs Create(int batch, int heads, int m, int n, int k, MatrixLayout la, MatrixLayout lb, MatrixLayout lc, GemmOptions o) => new()
     {

@@ -9,6 +9,7 @@
 // by one word so the transposing stores of a row-major operand hit distinct banks.
 // Tests run this kernel on the CPU accelerator shaped like a GPU (Device.OpenGpuSimulator).
 
+using ILGPU.Util;
 using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Kernels;
@@ -39,9 +40,15 @@ public static partial class Ops
         var launch = device.Kernel(static (acc, _) => acc.LoadKernel<
             ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiledKernel<TTile>));
         int bm = default(TTile).BlockM, bn = default(TTile).BlockN;
+        // float4 loads need every row of an operand to start on 16 bytes: the view, the offset, the strides.
+        g.VectorA = GemmAligned(a, g.AOffset, g.Lda, g.ABatch, g.AHead);
+        g.VectorB = GemmAligned(b, g.BOffset, g.Ldb, g.BBatch, g.BHead);
         var grid = new Index3D((g.N + bn - 1) / bn, (g.M + bm - 1) / bm, batches);
         launch(device.Accelerator.DefaultStream, new KernelConfig(grid, new Index3D(GemmThreads, GemmThreads, 1)), a, b, c, bias, residual, g);
     }
+
+    private static int GemmAligned(ArrayView<float> view, int offset, int ld, int batch, int head) =>
+        ((IContiguousArrayView)view).IndexInBytes % 16 == 0 && (offset | ld | batch | head) % 4 == 0 ? 1 : 0;
 
     internal static void GemmTiledKernel<TTile>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
         ArrayView<float> bias, ArrayView<float> residual, GemmArgs g)
@@ -97,20 +104,58 @@ public static partial class Ops
         ArrayView<float> tileA, ArrayView<float> tileB, int buffer, int k0, int aBase, int bBase,
         int i0, int j0, int lid, int bm, int bn, int pa, int pb)
     {
-        const int threads = GemmThreads * GemmThreads;
         int offA = buffer * GemmSlice * pa, offB = buffer * GemmSlice * pb;
-        for (int idx = lid; idx < GemmSlice * bm; idx += threads)
+        // Each operand is read along its stored rows (the contiguous index c), which are k for row-major A and i for
+        // transposed A, j for row-major B and k for transposed B. The tiles are [k][i] and [k][j], so row-major A and
+        // transposed B are stored transposed.
+        if (g.TransA != 0) GemmStage(a, aBase, g.Lda, g.VectorA, i0, bm, g.M, k0, GemmSlice, g.K, tileA, offA, pa, 0, lid);
+        else GemmStage(a, aBase, g.Lda, g.VectorA, k0, GemmSlice, g.K, i0, bm, g.M, tileA, offA, pa, 1, lid);
+        if (g.TransB != 0) GemmStage(b, bBase, g.Ldb, g.VectorB, k0, GemmSlice, g.K, j0, bn, g.N, tileB, offB, pb, 1, lid);
+        else GemmStage(b, bBase, g.Ldb, g.VectorB, j0, bn, g.N, k0, GemmSlice, g.K, tileB, offB, pb, 0, lid);
+    }
+
+    /// <summary>
+    /// Copies elements (c0 + c, r0 + r), c &lt; cCount, r &lt; rCount, of an operand stored at src[at + r·ld + c] into
+    /// tile[off + r·pad + c] (or tile[off + c·pad + r] with <paramref name="transpose"/>), zero past cExtent or rExtent.
+    /// With <paramref name="vector"/> (at, ld and the view's start are multiples of 4, checked by the launcher) each
+    /// thread moves 4 consecutive c at once, by one float4 load where all 4 lie inside the matrix and by scalars at its
+    /// edge; consecutive threads still take consecutive addresses.
+    /// </summary>
+    private static void GemmStage(ArrayView<float> src, int at, int ld, int vector, int c0, int cCount, int cExtent,
+        int r0, int rCount, int rExtent, ArrayView<float> tile, int off, int pad, int transpose, int lid)
+    {
+        const int threads = GemmThreads * GemmThreads;
+        int width = vector != 0 ? 4 : 1;
+        int perRow = cCount / width;   // cCount is 16 or a tile side: a multiple of 4
+        var quads = src.Cast<Float4>();
+        for (int idx = lid; idx < perRow * rCount; idx += threads)
         {
-            // Walk k fastest when A is row-major, i fastest when it is stored transposed.
-            int ai = g.TransA != 0 ? idx % bm : idx / GemmSlice;
-            int ak = g.TransA != 0 ? idx / bm : idx % GemmSlice;
-            tileA[offA + ak * pa + ai] = i0 + ai < g.M && k0 + ak < g.K ? a[g.AIndex(aBase, i0 + ai, k0 + ak)] : 0f;
-        }
-        for (int idx = lid; idx < GemmSlice * bn; idx += threads)
-        {
-            int bj = g.TransB != 0 ? idx / GemmSlice : idx % bn;
-            int bk = g.TransB != 0 ? idx % GemmSlice : idx / bn;
-            tileB[offB + bk * pb + bj] = j0 + bj < g.N && k0 + bk < g.K ? b[g.BIndex(bBase, k0 + bk, j0 + bj)] : 0f;
+            int c = idx % perRow * width, r = idx / perRow;
+            int gc = c0 + c, gr = r0 + r;
+            int start = at + gr * ld + gc;
+            float x0 = 0f, x1 = 0f, x2 = 0f, x3 = 0f;
+            if (gr < rExtent)
+            {
+                if (width == 4 && gc + 3 < cExtent)
+                {
+                    var q = quads[start / 4];
+                    x0 = q.X; x1 = q.Y; x2 = q.Z; x3 = q.W;
+                }
+                else
+                {
+                    if (gc < cExtent) x0 = src[start];
+                    if (width == 4 && gc + 1 < cExtent) x1 = src[start + 1];
+                    if (width == 4 && gc + 2 < cExtent) x2 = src[start + 2];
+                }
+            }
+            GemmPut(tile, off, pad, transpose, r, c, x0);
+            if (width == 1) continue;
+            GemmPut(tile, off, pad, transpose, r, c + 1, x1);
+            GemmPut(tile, off, pad, transpose, r, c + 2, x2);
+            GemmPut(tile, off, pad, transpose, r, c + 3, x3);
         }
     }
+
+    private static void GemmPut(ArrayView<float> tile, int off, int pad, int transpose, int r, int c, float x) =>
+        tile[off + (transpose != 0 ? c * pad + r : r * pad + c)] = x;
 }

@@ -11,7 +11,7 @@ namespace IlgpuVit.Tests.Kernels.TokenReduction;
 
 public class BestMatchTests
 {
-    private static void Run(Device device, float[] a, float[] b, int batch, int na, int nb, int d, int firstRow, int firstColumn, string what)
+    internal static void Run(Device device, float[] a, float[] b, int batch, int na, int nb, int d, int firstRow, int firstColumn, string what)
     {
         var index = new int[batch * na];
         var score = new double[batch * na];
@@ -37,7 +37,7 @@ public class BestMatchTests
         Check.Close(got.Where((_, i) => !double.IsNegativeInfinity(score[i])).ToArray(), score.Where(double.IsFinite).ToArray(), 1e-5, 1e-6, $"score {what}");
     }
 
-    private static float[] UnitRows(int seed, int rows, int d)
+    internal static float[] UnitRows(int seed, int rows, int d)
     {
         var x = TestData.Uniform(seed, rows * d);
         for (int r = 0; r < rows; r++)

@@ -32,7 +32,7 @@ public class TopKTests
     public static float[] Quantised(int seed, int length) =>
         Array.ConvertAll(TestData.Uniform(seed, length), v => MathF.Round(v * 4f) / 4f);
 
-    private static void Run(Device device, float[] x, int rows, int n, int k, string what)
+    internal static void Run(Device device, float[] x, int rows, int n, int k, string what)
     {
         using var tx = device.FromArray(x, rows, n);
         using var index = Tensor<int>.Zeros(device, rows, k);

@@ -57,19 +57,25 @@ public class GemmTests
     public void Gpu_tiled_kernel_matches_reference_on_the_group_simulator(int m, int n, int k, bool ta, bool tb) =>
         RunPlain(Backends.GpuSimulator, m, n, k, ta, tb);
 
-    /// <summary>Odd shapes for every GPU tile shape: edges in M, N and K (K not a multiple of the 16-wide slice).</summary>
-    public static TheoryData<string, int, int, int, bool, bool> TileCases()
+    /// <summary>
+    /// Odd shapes for every GPU tile shape: edges in M, N and K (K not a multiple of the 16-wide slice), at leading
+    /// dimensions and strides that are not multiples of 4 (scalar loads) and, for most, at ones that are (float4 loads,
+    /// with scalars at the matrices' edges).
+    /// </summary>
+    public static TheoryData<string, int, int, int, bool, bool, bool> TileCases()
     {
-        var data = new TheoryData<string, int, int, int, bool, bool>();
+        var data = new TheoryData<string, int, int, int, bool, bool, bool>();
         foreach (var tile in new[] { "Tile128x128", "Tile128x64", "Tile64x64" })
-        {
-            data.Add(tile, 1, 7, 1, false, false);
-            data.Add(tile, 197, 33, 37, false, true);
-            data.Add(tile, 31, 33, 7, true, false);
-            data.Add(tile, 33, 31, 17, true, true);
-        }
-        data.Add("Tile128x128", 385, 130, 31, false, true);
-        data.Add("Tile128x64", 385, 130, 31, true, false);
+            foreach (bool aligned in new[] { false, true })
+            {
+                if (!aligned) data.Add(tile, 1, 7, 1, false, false, aligned);
+                data.Add(tile, 197, 33, 37, false, true, aligned);
+                data.Add(tile, 31, 33, 7, true, false, aligned);
+                data.Add(tile, 33, 31, 17, true, true, aligned);
+            }
+        data.Add("Tile128x128", 385, 130, 31, false, true, false);
+        data.Add("Tile128x64", 385, 130, 31, true, false, true);
+        data.Add("Tile64x64", 70, 66, 40, false, false, true);
         return data;
     }
 
@@ -79,13 +85,15 @@ public class GemmTests
     /// </summary>
     [Theory]
     [MemberData(nameof(TileCases))]
-    public void Every_gpu_tile_matches_float64_when_batched_strided_with_bias_and_residual(string tile, int m, int n, int k, bool ta, bool tb)
+    public void Every_gpu_tile_matches_float64_when_batched_strided_with_bias_and_residual(string tile, int m, int n, int k, bool ta, bool tb,
+        bool aligned)
     {
         var device = Backends.GpuSimulator;
         const int batch = 2, pad = 3;
         int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
-        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
-        int aStride = aRows * lda + 5, bStride = bRows * ldb + 2, cStride = m * ldc + 1;
+        int Leading(int cols) => aligned ? (cols + pad + 3) / 4 * 4 : cols + pad;   // padded either way
+        int lda = Leading(aCols), ldb = Leading(bCols), ldc = n + pad;
+        int aStride = aRows * lda + (aligned ? 8 : 5), bStride = bRows * ldb + (aligned ? 4 : 2), cStride = m * ldc + 1;
         var a = TestData.Uniform(m + 11 * k, batch * aStride);
         var b = TestData.Uniform(n + 13 * k, batch * bStride);
         var bias = TestData.Uniform(7, n);
@@ -112,7 +120,7 @@ public class GemmTests
                     expected.Add(0.5 * s + bias[j] + res[at]);
                     actual.Add(got[at]);
                 }
-        Check.Close(actual.ToArray(), expected.ToArray(), 1e-4, 1e-4, $"{tile} {m}x{n}x{k} ta={ta} tb={tb}");
+        Check.Close(actual.ToArray(), expected.ToArray(), 1e-4, 1e-4, $"{tile} {m}x{n}x{k} ta={ta} tb={tb} aligned={aligned}");
         for (int z = 0; z < batch; z++)
             got[z * cStride + m * ldc - pad].Should().Be(0f, "padding columns of C stay untouched");
     }

@@ -51,7 +51,7 @@ public sealed class TomePlannerTests : IDisposable
         using var sizes = device.FromArray(_fixture.ReadSingles(c + "sizes"), batch, tokens);
         var state = new TokenState { Sizes = sizes };
         using var tape = new Tape();
-        var context = new ReductionContext(0, new AttentionOutput(x, qkvVar, probabilities), state);
+        var context = new ReductionContext(0, new AttentionOutput(x, qkvVar, heads, probabilities), state);
         var merged = new TokenReduction(new ReductionSpec(new TomePlanner(LambdaSchedule.One), new MergeCount(r)), depth: 1).Reduce(tape, x, context);
 
         merged.Shape.Should().Be(new Shape(batch, tokens - r, channels));

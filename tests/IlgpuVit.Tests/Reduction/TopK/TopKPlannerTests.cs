@@ -59,7 +59,7 @@ public class TopKPlannerTests
         using var tape = Tape.NoGrad();
         // The block's own attention, then the expected selection on the host.
         var attention = block.Attn.Forward(tape, block.Norm1.Forward(tape, input), input);
-        var p = attention.Probabilities.ToArray();
+        var p = attention.RequireProbabilities().ToArray();
         var residual = attention.Output.Value.ToArray();
         var expectedRows = new List<float>();
         for (int i = 0; i < b; i++)
