@@ -3,6 +3,8 @@
 // (Ops.BestMatch, CLS excluded); the r A tokens with the best scores merge into their partners by
 // size-weighted mean (TomeMatching; sizes add); unmerged A tokens in order, then B. Proportional
 // attention adds λ log(size) to the next block's logits (λ = 1 by default; 0 turns it off).
+// "cls=0" is ToMe without a class token (docs/methods.md, method 6): token 0 may merge like any other,
+// r ≤ ⌊T/2⌋, and the unmerged A tokens go on in descending score order, as merge.py leaves them.
 
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
@@ -11,16 +13,31 @@ namespace IlgpuVit.Reduction;
 
 /// <summary>Token merging (ToMe's r, or any other rate, at most half the non-CLS tokens present per layer).</summary>
 /// <param name="Lambda">λ of proportional attention per block.</param>
-public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
+/// <param name="ClassToken">Whether token 0 is a class token that never merges and stays first (ToMe's class_token=True);
+/// false for models without one: every A token may merge and the unmerged ones keep ToMe's descending score order.</param>
+public sealed record TomePlanner(LambdaSchedule Lambda, bool ClassToken = true) : ITokenPlanner
 {
-    /// <summary>"tome", option lambda.</summary>
-    public static MethodDefinition Definition { get; } = new("tome", [LambdaSchedule.Option], options => new TomePlanner(options.Lambda()));
+    /// <summary>"tome", options lambda and cls (1, the default, protects token 0; 0 for a model without a class token).</summary>
+    public static MethodDefinition Definition { get; } = new("tome", [LambdaSchedule.Option, new("cls", "cls=1|0")],
+        options => new TomePlanner(options.Lambda(), options.Take("cls") switch
+        {
+            null or "1" => true,
+            "0" => false,
+            var other => throw new FormatException($"tome's cls is 1 (token 0 is a class token, the default) or 0 (no class token), got '{other}'."),
+        }));
 
     /// <inheritdoc/>
     public string Name => Definition.Name;
 
     /// <inheritdoc/>
-    public IEnumerable<string> Options => Lambda == LambdaSchedule.One ? [] : [$"lambda={Lambda}"];
+    public IEnumerable<string> Options
+    {
+        get
+        {
+            if (Lambda != LambdaSchedule.One) yield return $"lambda={Lambda}";
+            if (!ClassToken) yield return "cls=0";
+        }
+    }
 
     /// <inheritdoc/>
     public bool TracksSizes => true;
@@ -30,7 +47,7 @@ public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
     {
         int batch = context.Batch, tokens = context.Tokens;
         int a = (tokens + 1) / 2, b = tokens / 2;
-        int r = Math.Min(context.Removed, a - 1);
+        int r = Math.Min(context.Removed, ClassToken ? a - 1 : b);
         var plan = ReductionPlan.Unchanged;
         if (r > 0)
         {
@@ -41,15 +58,26 @@ public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
             using var keysB = Tensor<float>.Empty(device, batch, b, d);
             using var partner = Tensor<int>.Empty(device, batch, a);
             using var best = Tensor<float>.Empty(device, batch, a);
-            using var merged = Tensor<int>.Empty(device, batch, r);
-            using var mask = Tensor<int>.Empty(device, batch, a);
             Ops.SplitAlternate(keys, keysA, keysB);
-            Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);     // CLS scores −inf: never merges
-            Ops.TopK(best, merged);
             var destination = Tensor<int>.Empty(device, batch, tokens);
             var weight = Tensor<float>.Empty(device, batch, tokens);
-            TomeMatching.TomePlan(partner, merged, context.Sizes!, mask, destination, weight);
-            plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Macs = (double)(a - 1) * b * d };
+            if (ClassToken)
+            {
+                using var merged = Tensor<int>.Empty(device, batch, r);
+                using var mask = Tensor<int>.Empty(device, batch, a);
+                Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);     // CLS scores −inf: never merges
+                Ops.TopK(best, merged);
+                TomeMatching.TomePlan(partner, merged, context.Sizes!, mask, destination, weight);
+            }
+            else
+            {
+                using var order = Tensor<int>.Empty(device, batch, a);
+                Ops.BestMatch(keysA, keysB, firstRow: 0, firstColumn: 0, partner, best);
+                Ops.TopK(best, order);                                                       // every A token, best score first
+                TomeMatching.TomePlanInScoreOrder(partner, order, r, context.Sizes!, destination, weight);
+            }
+            int scored = ClassToken ? a - 1 : a;
+            plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Macs = (double)scored * b * d };
         }
         return plan with { Lambda = Lambda.At(context.Layer + 1, context.Depth) };
     }

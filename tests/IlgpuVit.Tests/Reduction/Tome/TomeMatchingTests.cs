@@ -146,4 +146,57 @@ public class TomeMatchingTests
         var badMerged = () => TomeMatching.TomePlan(partner, tooMany, weight, mask, destination, weight);
         badMerged.Should().Throw<ShapeMismatchException>().WithMessage("TomePlan: merged has shape (2, 4); it needs (2, r) with r < 4.");
     }
+
+    /// <summary>
+    /// Without a class token (tome:cls=0), as ToMe's merge.py with class_token=False: A = even tokens, token 0
+    /// among them may merge; the r best-scored A tokens merge into their partners, the unmerged A tokens come
+    /// first in descending score order (merge.py's argsort, ties to the lower index), then every B token.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
+    public void Without_a_class_token_unmerged_a_tokens_come_in_descending_score_order(string backend)
+    {
+        var device = TokenPlanFixtures.Get(backend);
+        foreach (var (batch, tokens, r) in new[] { (1, 2, 1), (2, 7, 1), (2, 8, 4), (3, 31, 15), (2, 32, 5), (1, 33, 16), (2, 197, 50) })
+        {
+            string what = $"({batch}, {tokens}, r {r})";
+            int a = (tokens + 1) / 2, bs = tokens / 2;
+            var random = new Random(tokens * 11 + r);
+            var partner = Enumerable.Range(0, batch * a).Select(_ => random.Next(bs)).ToArray();
+            // Scores with ties (a few values), so the tie order shows.
+            var best = Enumerable.Range(0, batch * a).Select(_ => (float)random.Next(5)).ToArray();
+            var sizes = TokenPlanFixtures.Positive(tokens + r, batch * tokens, 1f, 5f);
+            using var tp = Tensor<int>.FromArray(device, partner, batch, a);
+            using var tb = device.FromArray(best, batch, a);
+            using var order = Tensor<int>.Zeros(device, batch, a);
+            using var ts = device.FromArray(sizes, batch, tokens);
+            Ops.TopK(tb, order);
+            var (destination, weight) = RunPlan(device, batch, tokens, (dst, w) => TomeMatching.TomePlanInScoreOrder(tp, order, r, ts, dst, w));
+
+            var expected = new int[batch * tokens];
+            for (int b = 0; b < batch; b++)
+            {
+                var byScore = Enumerable.Range(0, a).OrderByDescending(i => best[b * a + i]).ThenBy(i => i).ToArray();
+                for (int p = 0; p < a; p++)
+                    expected[b * tokens + 2 * byScore[p]] = p < r ? a - r + partner[b * a + byScore[p]] : p - r;
+                for (int i = 0; i < bs; i++) expected[b * tokens + 2 * i + 1] = a - r + i;
+            }
+            Check.Equal(destination, expected, $"destination {what}");
+            Check.Close(weight, sizes.ToDouble(), 0, 0, $"weight {what}");
+        }
+        using var d = Tensor<int>.Zeros(device, 1, 7);
+        using var w = device.Zeros(1, 7);
+        using var p4 = Tensor<int>.Zeros(device, 1, 4);
+        var tooMany = () => TomeMatching.TomePlanInScoreOrder(p4, p4, 4, w, d, w);
+        tooMany.Should().Throw<ShapeMismatchException>().WithMessage("TomePlanInScoreOrder: r is 4; 7 tokens merge at most 3.");
+    }
+
+    [Fact]
+    public void Tome_spec_takes_cls_0_for_models_without_a_class_token()
+    {
+        ((TomePlanner)ReductionSpec.Parse("tome:r=4,cls=0")!.Planner).ClassToken.Should().BeFalse();
+        ((TomePlanner)ReductionSpec.Parse("tome:r=4")!.Planner).ClassToken.Should().BeTrue();
+        var bad = () => ReductionSpec.Parse("tome:r=4,cls=yes");
+        bad.Should().Throw<FormatException>().WithMessage("*cls is 1*or 0*got 'yes'*");
+    }
 }
