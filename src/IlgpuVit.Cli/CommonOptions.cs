@@ -55,4 +55,38 @@ internal static class CommonOptions
             return 1;
         }
     }
+
+    /// <summary>The architecture of pretrained weights (eval and predict).</summary>
+    public static Option<string?> Arch() => new("--arch")
+    {
+        Description = $"With --weights: the architecture, one of {string.Join(", ", Nn.ModelRegistry.Names)}, or a JSON configuration file " +
+            $"(fields the tensor shapes give may be left out; {string.Join(", ", IO.ModelConfigs.NotInferable)} cannot be inferred); " +
+            "absent: the configuration stored in the weights' metadata.",
+    };
+}
+
+/// <summary>The preprocessing flags of pretrained weights (eval --weights and predict): a preset and its overrides.</summary>
+internal sealed class PreprocessFlags
+{
+    private readonly Option<string> _preset = new("--preprocess")
+    {
+        DefaultValueFactory = _ => "augreg",
+        Description = "Preprocessing preset: augreg (resize to size / 0.9, centre crop, mean = std = 0.5), deit (the same with ImageNet mean and std) " +
+            "or none (no resize, mean 0, std 1: images at the model's size go in as they are).",
+    };
+    private readonly Option<int?> _resize = new("--resize") { Description = "Resize the short side to N pixels (bicubic) before the crop; 0: no resize." };
+    private readonly Option<int?> _crop = new("--crop") { Description = "Side of the centre crop (the model's image size, the default)." };
+    private readonly Option<string?> _interpolation = new("--interpolation") { Description = "Resampling of the resize: bicubic (Pillow's, as timm)." };
+    private readonly Option<string?> _mean = new("--mean") { Description = "Per-channel mean R,G,B of pixel / 255, e.g. 0.485,0.456,0.406." };
+    private readonly Option<string?> _std = new("--std") { Description = "Per-channel std R,G,B, e.g. 0.229,0.224,0.225." };
+
+    /// <summary>The options, to add to a command.</summary>
+    public IEnumerable<Option> All => [_preset, _resize, _crop, _interpolation, _mean, _std];
+
+    /// <summary>The settings given.</summary>
+    /// <exception cref="ArgumentException">--mean or --std is not three numbers.</exception>
+    public Experiments.PreprocessSettings Read(ParseResult result) => new(result.GetValue(_preset)!, result.GetValue(_resize), result.GetValue(_crop),
+        result.GetValue(_interpolation),
+        result.GetValue(_mean) is { } mean ? Experiments.PreprocessSettings.ParseChannels("--mean", mean) : null,
+        result.GetValue(_std) is { } std ? Experiments.PreprocessSettings.ParseChannels("--std", std) : null);
 }

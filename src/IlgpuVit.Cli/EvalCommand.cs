@@ -25,14 +25,16 @@ internal static class EvalCommand
     {
         var checkpoint = new Option<string?>("--checkpoint") { Description = "A checkpoint written by `ilgpuvit train`, evaluated on a data set's test split." };
         var weights = new Option<string?>("--weights") { Description = "Pretrained weights (safetensors, timm or torchvision names), evaluated on an ImageNet-layout folder." };
-        var arch = new Option<string?>("--arch") { Description = $"With --weights: the architecture, one of {string.Join(", ", ModelRegistry.Names)}." };
+        var arch = CommonOptions.Arch();
         var data = new Option<string?>("--data") { Description = "With --checkpoint: data set, fashion-mnist (default) or cifar10. With --weights: the image folder (one sub-folder per class)." };
         var dataDir = new Option<string?>("--data-dir") { Description = "With --checkpoint: folder of the data set's files." };
         var batch = new Option<int?>("--batch-size", "--batch") { Description = "Images per forward (default 256 with --checkpoint, 64 with --weights)." };
         var limit = new Option<int?>("--test-limit", "--limit") { Description = "Evaluate on only the first N images (with --weights: readable images, in folder order); all when absent." };
         var method = new Option<string?>("--method") { Description = "Token reduction at inference: none, or METHOD:RATE such as tome:r=4 (with --checkpoint the default is the method it was trained with, at its final rate)." };
         var compare = new Option<string?>("--compare") { Description = "With --weights: several specs separated by ';' (e.g. \"topk-vpa:rate=0.06;tome:r=8\"), one table row each, beside the unpruned model." };
-        var preprocess = new Option<string>("--preprocess") { DefaultValueFactory = _ => "augreg", Description = "With --weights: normalisation of the weights, augreg (mean = std = 0.5) or deit (ImageNet mean and std)." };
+        var preprocess = new PreprocessFlags();
+        var classMap = new Option<string?>("--class-map") { Description = "With --weights: a JSON object from class folder name to class index (a subset of the head's classes)." };
+        var indexFolders = new Option<bool>("--class-index-folders") { Description = "With --weights: the class folders are named by their class index (0, 1, ...)." };
         var allowNewHead = new Option<bool>("--allow-new-head") { Description = "With --weights: a head of another class count is replaced by an untrained one sized to the folder instead of failing." };
         var latencyRuns = new Option<int>("--latency-runs") { DefaultValueFactory = _ => 20, Description = "With --weights: timed forwards of the first batch per spec." };
         var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Load weights holding NaN or Inf (with a warning naming the tensors) instead of refusing them." };
@@ -40,8 +42,9 @@ internal static class EvalCommand
         var json = CommonOptions.Json();
         var command = new Command("eval", "Evaluate a checkpoint on a data set's test split, or pretrained weights on an ImageNet-layout folder.")
         {
-            checkpoint, weights, arch, data, dataDir, batch, limit, method, compare, preprocess, allowNewHead, latencyRuns, allowNonFinite, device, json,
+            checkpoint, weights, arch, data, dataDir, batch, limit, method, compare, classMap, indexFolders, allowNewHead, latencyRuns, allowNonFinite, device, json,
         };
+        foreach (var option in preprocess.All) command.Options.Add(option);
         command.SetAction(r => CommonOptions.Guard(() =>
         {
             string? checkpointPath = r.GetValue(checkpoint), weightsPath = r.GetValue(weights);
@@ -54,20 +57,29 @@ internal static class EvalCommand
             if (checkpointPath is not null)
             {
                 foreach (var (name, given) in new[] { ("--arch", r.GetValue(arch) is not null), ("--compare", r.GetValue(compare) is not null),
-                             ("--allow-new-head", r.GetValue(allowNewHead)) })
+                             ("--allow-new-head", r.GetValue(allowNewHead)), ("--class-map", r.GetValue(classMap) is not null),
+                             ("--class-index-folders", r.GetValue(indexFolders)) })
                     if (given) throw new ArgumentException($"{name} goes with --weights, not --checkpoint.");
                 return Run(new CheckpointEvalSettings(checkpointPath, r.GetValue(data) ?? "fashion-mnist", r.GetValue(dataDir), batchSize ?? 256,
                     testLimit, r.GetValue(method), r.GetValue(device)!, r.GetValue(allowNonFinite)), r.GetValue(json));
             }
-            var settings = new PretrainedEvalSettings(weightsPath!,
-                r.GetValue(arch) ?? throw new ArgumentException("--weights needs --arch NAME: " + string.Join(", ", ModelRegistry.Names) + "."),
-                r.GetValue(data) ?? throw new ArgumentException("--weights needs --data DIR, an ImageNet-layout folder (one sub-folder of images per class)."),
-                Specs(r.GetValue(method), r.GetValue(compare)), batchSize ?? 64, testLimit, r.GetValue(preprocess)!,
-                r.GetValue(allowNewHead), runs, r.GetValue(device)!, r.GetValue(allowNonFinite));
+            string folder = r.GetValue(data) ?? throw new ArgumentException("--weights needs --data DIR, an ImageNet-layout folder (one sub-folder of images per class).");
+            var settings = new PretrainedEvalSettings(weightsPath!, r.GetValue(arch), folder,
+                Specs(r.GetValue(method), r.GetValue(compare)), batchSize ?? 64, testLimit, preprocess.Read(r),
+                r.GetValue(allowNewHead), runs, r.GetValue(device)!, r.GetValue(allowNonFinite), ClassMap(r.GetValue(classMap), r.GetValue(indexFolders), folder));
             return RunPretrained(settings, r.GetValue(json));
         }));
         return command;
     }
+
+    /// <summary>The class map --class-map or --class-index-folders give for <paramref name="folder"/>, or null.</summary>
+    internal static IReadOnlyDictionary<string, int>? ClassMap(string? file, bool indexFolders, string folder) => (file, indexFolders) switch
+    {
+        (not null, true) => throw new ArgumentException("--class-map and --class-index-folders are exclusive: give a map, or name the folders by index."),
+        (not null, false) => Images.ImageFolder.ReadClassMap(file),
+        (null, true) => Images.ImageFolder.IndexNamedFolders(folder),
+        _ => null,
+    };
 
     /// <summary>The rows: --method's spec alone, or "none" then the --compare specs.</summary>
     internal static IReadOnlyList<string> Specs(string? method, string? compare)

@@ -7,6 +7,7 @@ var root = new RootCommand("IlgpuVit: Vision Transformers with dynamic token red
     InfoCommand.Create(),
     TrainCommand.Create(),
     EvalCommand.Create(),
+    PredictCommand.Create(),
     BenchCommand.Create(),
     ExperimentCommand.Create(),
     CheckCommand.Create(),

@@ -6,7 +6,9 @@
 // decoded once: each batch runs every spec in turn (Training.Evaluation.Compare, scored on the host for
 // top-5). Corrupt images are skipped and counted (ImageFolderLoader).
 // Labels are the folder's class indices (sorted sub-folder names, as torchvision's ImageFolder), which is
-// timm's ImageNet order when the class folders are the synset ids (n01440764 ...).
+// timm's ImageNet order when the class folders are the synset ids (n01440764 ...), or a class map's
+// (a subset of the classes). The architecture and the preprocessing are resolved as for `predict`
+// (IO.ModelConfigs, PreprocessSettings; docs/models.md).
 
 using IlgpuVit.Data;
 using IlgpuVit.Images;
@@ -21,18 +23,21 @@ namespace IlgpuVit.Experiments;
 
 /// <summary>What `eval --weights` evaluates (pretrained weights on an image folder).</summary>
 /// <param name="Weights">A safetensors weights file (timm or torchvision names).</param>
-/// <param name="Arch">A ModelRegistry name; the class count comes from the file's head (or the folder, with a new head).</param>
+/// <param name="Arch">A ModelRegistry name or a JSON configuration; null: the configuration in the file's metadata. The class count
+/// comes from the file's head (or the folder, with a new head).</param>
 /// <param name="Data">An ImageNet-layout folder: one sub-folder of images per class.</param>
 /// <param name="Specs">Reduction specs, one row each ("none" for the unpruned model).</param>
 /// <param name="Batch">Images per forward (also the latency batch).</param>
 /// <param name="Limit">Evaluate only the first N readable images in folder order (null: all).</param>
-/// <param name="Preprocess">"augreg" (mean = std = 0.5) or "deit" (ImageNet mean and std).</param>
+/// <param name="Preprocess">The preset and its overrides (null: augreg).</param>
 /// <param name="AllowNewHead">Import a head of another class count as a new, untrained head instead of failing.</param>
 /// <param name="LatencyRuns">Timed forwards per spec.</param>
 /// <param name="Device">A Device.Open spec.</param>
 /// <param name="AllowNonFinite">Load weights holding NaN or ±Inf (listed in the import report) instead of refusing them.</param>
-public sealed record PretrainedEvalSettings(string Weights, string Arch, string Data, IReadOnlyList<string> Specs, int Batch = 64, int? Limit = null,
-    string Preprocess = "augreg", bool AllowNewHead = false, int LatencyRuns = 20, string Device = "auto", bool AllowNonFinite = false);
+/// <param name="ClassMap">Folder name to class index (ImageFolder.ReadClassMap, IndexNamedFolders); null: sorted folder positions.</param>
+public sealed record PretrainedEvalSettings(string Weights, string? Arch, string Data, IReadOnlyList<string> Specs, int Batch = 64, int? Limit = null,
+    PreprocessSettings? Preprocess = null, bool AllowNewHead = false, int LatencyRuns = 20, string Device = "auto", bool AllowNonFinite = false,
+    IReadOnlyDictionary<string, int>? ClassMap = null);
 
 /// <summary>One spec's results.</summary>
 /// <param name="Method">The reduction spec.</param>
@@ -57,9 +62,6 @@ public sealed record PretrainedEvalRow(string Method, double Top1, double Top5, 
 /// <summary>Evaluates pretrained weights on an image folder under several reduction specs (`eval --weights`).</summary>
 public static class PretrainedEvaluation
 {
-    /// <summary>timm's crop_pct for ViTs: resize the short side to floor(size / 0.9), then centre-crop size.</summary>
-    private const double CropFraction = 0.9;
-
     private const int LatencyWarmup = 2;
 
     /// <summary>Evaluates as <paramref name="settings"/> say; <paramref name="log"/> hears the import report before the evaluation starts.</summary>
@@ -74,31 +76,25 @@ public static class PretrainedEvaluation
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Limit ?? 1, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.LatencyRuns, 1);
         if (settings.Specs.Count == 0) throw new ArgumentException("No reduction spec to evaluate.");
-        var normalization = settings.Preprocess switch
-        {
-            "augreg" => PreprocessOptions.AugRegNormalization,
-            "deit" => PreprocessOptions.ImageNetNormalization,
-            _ => throw new ArgumentException($"Unknown --preprocess '{settings.Preprocess}'. Known: augreg (mean = std = 0.5), deit (ImageNet mean and std)."),
-        };
-        var architecture = ModelRegistry.Get(settings.Arch);
+        using var weights = SafeTensorsFile.Open(settings.Weights);
+        var architecture = ModelConfigs.Resolve(settings.Arch, weights);
+        var preprocess = (settings.Preprocess ?? new PreprocessSettings()).For(architecture.ImageSize);
         foreach (var spec in settings.Specs) ReductionMethod.Parse(spec, architecture.Depth);     // a typo fails before any work
         if (architecture.InChannels != 3)
             throw new ArgumentException($"Model '{architecture.Name}' takes {architecture.InChannels}-channel images; image folders are decoded to RGB.");
-        var folder = ImageFolder.Scan(settings.Data);
-        using var weights = SafeTensorsFile.Open(settings.Weights);
-        var config = architecture with { Classes = settings.AllowNewHead ? folder.Classes : HeadClasses(weights) ?? architecture.Classes };
+        var folder = ImageFolder.Scan(settings.Data, settings.ClassMap);
+        var config = architecture with { Classes = settings.AllowNewHead ? folder.Classes : ModelConfigs.HeadClasses(weights) ?? architecture.Classes };
         if (folder.Classes > config.Classes)
-            throw new ArgumentException($"{folder.Root} has {folder.Classes} class folders but the head of {settings.Weights} predicts {config.Classes} classes.");
+            throw new ArgumentException(settings.ClassMap is null
+                ? $"{folder.Root} has {folder.Classes} class folders but the head of {settings.Weights} predicts {config.Classes} classes " +
+                  "(a subset of the classes needs a class map: --class-map or --class-index-folders)."
+                : $"The class map gives index {folder.Classes - 1} but the head of {settings.Weights} predicts {config.Classes} classes (0..{config.Classes - 1}).");
 
         using var device = Runtime.Device.Open(settings.Device);
         using var model = new VisionTransformer(config, device, seed: 0);
         var import = WeightImporter.Import(weights, model, new WeightImportOptions { AllowNewHead = settings.AllowNewHead, AllowNonFinite = settings.AllowNonFinite });
         log?.Invoke(import);
 
-        var preprocess = new PreprocessOptions
-        {
-            Crop = config.ImageSize, ResizeTo = (int)Math.Floor(config.ImageSize / CropFraction), Normalization = normalization,
-        };
         var loader = new ImageFolderLoader(folder, new ImageFolderLoaderOptions { BatchSize = settings.Batch, Preprocess = preprocess });
         var variants = settings.Specs.Select(spec =>
         {
@@ -142,14 +138,6 @@ public static class PretrainedEvaluation
         }).ToArray();
         return new PretrainedEvalReport(settings.Weights, config.Name, config.Classes, folder.Root, device.Info.Spec, results[0].Images, failures,
             latencyBatch.Count, settings.LatencyRuns, import, rows);
-    }
-
-    /// <summary>The class count of the file's head.weight (timm or torchvision name), or null without one.</summary>
-    private static int? HeadClasses(SafeTensorsFile weights)
-    {
-        foreach (var (key, info) in weights.Tensors)
-            if ((key == "head.weight" || TorchvisionNames.ToTimm(key) == "head.weight") && info.Shape.Length == 2) return info.Shape[0];
-        return null;
     }
 
     /// <summary>The failures up to the last image used (the loader decodes ahead of a --limit that stops it).</summary>

@@ -21,9 +21,9 @@ public sealed class ImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(options.Normalization, nameof(options));
-        if (options.Crop < 1 || options.ResizeTo < 1)
-            throw new ArgumentException($"Resize {options.ResizeTo} and crop {options.Crop} must be at least 1.", nameof(options));
-        if (options.Crop > options.ResizeTo)
+        if (options.Crop < 1 || options.ResizeTo < 0)
+            throw new ArgumentException($"Resize {options.ResizeTo} must be at least 0 (0: no resize) and crop {options.Crop} at least 1.", nameof(options));
+        if (options.ResizeTo > 0 && options.Crop > options.ResizeTo)
             throw new ArgumentException(
                 $"Crop {options.Crop} is larger than the resized short side {options.ResizeTo}; the crop must fit inside.", nameof(options));
         var normalization = options.Normalization;
@@ -59,6 +59,7 @@ public sealed class ImagePreprocessor
     {
         CheckDestination(destination);
         using var rgba = ImageDecoder.DecodeRgba(File.ReadAllBytes(path), path);
+        if (TooSmall(rgba.Width, rgba.Height) is { } problem) throw new DatasetFormatException(path, problem);
         Transform(rgba.Pixels, rgba.Width, rgba.Height, pixelStride: 4, destination);
     }
 
@@ -67,6 +68,7 @@ public sealed class ImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(image);
         CheckDestination(destination);
+        if (TooSmall(image.Width, image.Height) is { } problem) throw new ArgumentException($"The image {problem}", nameof(image));
         Transform(image.Pixels, image.Width, image.Height, pixelStride: 3, destination);
     }
 
@@ -76,6 +78,7 @@ public sealed class ImagePreprocessor
     /// </summary>
     internal static (int Width, int Height, int Left, int Top) Plan(int width, int height, int resizeTo, int crop)
     {
+        if (resizeTo == 0) return (width, height, (int)Math.Round((width - crop) / 2.0), (int)Math.Round((height - crop) / 2.0));
         int shortSide = Math.Min(width, height), longSide = Math.Max(width, height);
         // Python's int(a * b / c): the true quotient rounded to double, then truncated.
         int longResized = (int)((double)resizeTo * longSide / shortSide);
@@ -92,7 +95,8 @@ public sealed class ImagePreprocessor
         try
         {
             var window = rented.AsSpan(0, plane * 3);
-            BicubicResampler.Resize(pixels, width, height, pixelStride, w, h, left, top, crop, crop, window);
+            if (Options.ResizeTo == 0) Copy(pixels, width, pixelStride, left, top, crop, window);
+            else BicubicResampler.Resize(pixels, width, height, pixelStride, w, h, left, top, crop, crop, window);
             // (Crop, Crop, 3) bytes to planar (3, Crop, Crop) floats through the normalisation table.
             for (int i = 0; i < plane; i++)
             {
@@ -106,6 +110,25 @@ public sealed class ImagePreprocessor
             ArrayPool<byte>.Shared.Return(rented);
         }
     }
+
+    /// <summary>The crop x crop window at (left, top) of an image <paramref name="width"/> wide, as (crop, crop, 3) bytes: no resampling.</summary>
+    private static void Copy(ReadOnlySpan<byte> pixels, int width, int pixelStride, int left, int top, int crop, Span<byte> window)
+    {
+        for (int y = 0; y < crop; y++)
+            for (int x = 0; x < crop; x++)
+            {
+                int from = ((top + y) * width + left + x) * pixelStride, to = (y * crop + x) * 3;
+                window[to] = pixels[from];
+                window[to + 1] = pixels[from + 1];
+                window[to + 2] = pixels[from + 2];
+            }
+    }
+
+    /// <summary>Why a width x height image cannot be cropped without resizing; null when it can (or is resized).</summary>
+    private string? TooSmall(int width, int height) =>
+        Options.ResizeTo == 0 && (width < Options.Crop || height < Options.Crop)
+            ? $"is {width}x{height}, smaller than the {Options.Crop}x{Options.Crop} crop, and resizing is off (resize 0): resize it, or give a resize."
+            : null;
 
     private void CheckDestination(Span<float> destination)
     {

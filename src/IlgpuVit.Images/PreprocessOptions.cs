@@ -2,6 +2,8 @@
 // resize the short side to floor(224 / crop_pct) with bicubic sampling, centre-crop 224, scale to [0, 1]
 // and normalise per channel. timm's ViT configurations use crop_pct 0.9, hence 248 and 224
 // (docs/models.md); the mean and std come from the weights: AugReg 0.5 / 0.5, DeiT ImageNet's.
+// ResizeTo 0 leaves the image's size as it is (only the centre crop), so an image already at the
+// model's size goes in unchanged (docs/models.md, "Preprocessing").
 using IlgpuVit.Data;
 
 namespace IlgpuVit.Images;
@@ -9,7 +11,7 @@ namespace IlgpuVit.Images;
 /// <summary>Resize, crop and normalisation of an image for a model, fixed by the weights' configuration.</summary>
 public sealed record PreprocessOptions
 {
-    /// <summary>Length the short side is resized to (keeping the aspect ratio); at least <see cref="Crop"/>.</summary>
+    /// <summary>Length the short side is resized to (keeping the aspect ratio); at least <see cref="Crop"/>; 0: not resized.</summary>
     public int ResizeTo { get; init; } = 248;
 
     /// <summary>Side of the square centre crop: the model's image size.</summary>

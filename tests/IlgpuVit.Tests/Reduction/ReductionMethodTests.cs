@@ -79,7 +79,7 @@ public class ReductionMethodTests
     {
         var act = () => ReductionSpec.Parse("prune:r=8");
         act.Should().Throw<FormatException>().WithMessage("*(e.g. topk-vpa:rate=0.06, tome:r=8, evit:keep=0.7@3,6,9, etps:rate=0.1); " +
-            "options: lambda=L|L1..L2 (topk-vpa, tome), mode=host|attention|uniform (topk-vpa), tau=T (etps).");
+            "options: lambda=L|L1..L2 (topk-vpa, tome), mode=host|attention|uniform (topk-vpa), tau=T (etps), cls=1|0 (tome).");
     }
 
     [Fact]

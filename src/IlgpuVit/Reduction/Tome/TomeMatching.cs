@@ -5,11 +5,13 @@
 // token's size as its weight (IndexPlan normalises: the size-weighted mean). One index per image.
 // Source: ToMe, tome/merge.py (bipartite_soft_matching, merge_wavg). As merge.py does for a model
 // with a class token (it sorts the unmerged indices), unmerged A tokens keep their token order
-// (docs/methods.md), so CLS stays first.
+// (docs/methods.md), so CLS stays first. Without a class token (TomePlanInScoreOrder) merge.py leaves the
+// unmerged A tokens in its argsort's order, best score first; that plan takes every A token by
+// descending score and keeps that order (docs/methods.md, method 6).
 // Match runs the whole chain from the fused qkv projection (head-mean keys, normalise, split, best
-// match, top r, plan, the plan's gather form (Ops.IndexPlan) and the next block's key bias): on GPUs as those launches, on
-// the CPU as one kernel index per image that calls the same row helpers in the same order (the
-// launches cost more than the work there).
+// match, top r, plan, the plan's gather form (Ops.IndexPlan) and the next block's key bias): on GPUs
+// as those launches, on the CPU as one kernel index per image that calls the same row helpers in the
+// same order (the launches cost more than the work there).
 
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
@@ -26,19 +28,22 @@ public static class TomeMatching
     /// <paramref name="weight"/> (B, T) as <see cref="TomePlan"/> gives them, with <paramref name="sizes"/> (B, T) as weights;
     /// then the plan's gather form as <see cref="Ops.IndexPlan"/> with normalize gives it: <paramref name="index"/>'s
     /// offsets (B, T − r + 1), sources (B, T) and sizes (B, T − r), the weights normalised in place; and when the index has
-    /// room for it, the next block's key bias <paramref name="lambda"/> log(size) (B, T − r).
+    /// room for it, the next block's key bias <paramref name="lambda"/> log(size) (B, T − r). Without
+    /// <paramref name="classToken"/>, token 0 may merge too and the plan is <see cref="TomePlanInScoreOrder"/>'s.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The shapes do not fit.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">r is not in [1, ⌈T/2⌉ − 1].</exception>
+    /// <exception cref="ArgumentOutOfRangeException">r is not in [1, ⌈T/2⌉ − 1] (with a class token) or [1, ⌊T/2⌋] (without).</exception>
     public static void Match(Tensor<float> qkv, int heads, Tensor<float> sizes, int r, Tensor<int> destination, Tensor<float> weight, PlanIndex index,
-        float lambda = 1f)
+        float lambda = 1f, bool classToken = true)
     {
         var device = Ops.OnOneDevice("TomeMatch", qkv, sizes, destination, weight, index.Offsets, index.Sources, index.Sizes, index.KeyBias);
         ShapeMismatchException.Require(qkv.Shape.Rank == 3 && heads >= 1 && qkv.Shape[2] % (3 * heads) == 0 && qkv.Shape[1] >= 2, "TomeMatch",
             $"qkv has shape {qkv.Shape}; it needs (B, T, 3C) with T ≥ 2 and C a multiple of {heads} heads.");
         int batch = qkv.Shape[0], tokens = qkv.Shape[1], d = qkv.Shape[2] / 3 / heads;
         int a = (tokens + 1) / 2, b = tokens / 2;
-        if (r < 1 || r >= a) throw new ArgumentOutOfRangeException(nameof(r), r, $"TomeMatch: r must lie in [1, {a - 1}] for {tokens} tokens.");
+        int most = classToken ? a - 1 : b, ranked = classToken ? r : a;     // without CLS every A token is ranked
+        if (r < 1 || r > most)
+            throw new ArgumentOutOfRangeException(nameof(r), r, $"TomeMatch: r must lie in [1, {most}] for {tokens} tokens{(classToken ? " with a class token" : "")}.");
         var rows = new Shape(batch, tokens);
         foreach (var (name, shape) in new[] { ("sizes", sizes.Shape), ("destination", destination.Shape), ("weight", weight.Shape),
                      ("index sources", index.Sources.Shape) })
@@ -46,7 +51,7 @@ public static class TomeMatching
         ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index offsets", new Shape(batch, tokens - r + 1), index.Offsets.Shape);
         ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index sizes", new Shape(batch, tokens - r), index.Sizes.Shape);
         if (index.KeyBias is { } bias) ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index key bias", index.Sizes.Shape, bias.Shape);
-        var g = new MatchArgs(batch, tokens, heads, d, r, lambda, index.KeyBias is null ? 0 : 1);
+        var g = new MatchArgs(batch, tokens, heads, d, r, lambda, index.KeyBias is null ? 0 : 1, classToken ? 1 : 0);
         if (!device.UsesCpuFastPath)
         {
             using var keys = Tensor<float>.Empty(device, batch, tokens, d);
@@ -54,20 +59,21 @@ public static class TomeMatching
             using var keysB = Tensor<float>.Empty(device, batch, b, d);
             using var partner = Tensor<int>.Empty(device, batch, a);
             using var best = Tensor<float>.Empty(device, batch, a);
-            using var merged = Tensor<int>.Empty(device, batch, r);
+            using var merged = Tensor<int>.Empty(device, batch, ranked);
             using var mask = Tensor<int>.Empty(device, batch, a);
             Ops.HeadMeanKeys(qkv, heads, keys, normalize: true);
             Ops.SplitAlternate(keys, keysA, keysB);
-            Ops.BestMatch(keysA, keysB, firstRow: 1, firstColumn: 0, partner, best);     // CLS scores −inf: never merges
+            Ops.BestMatch(keysA, keysB, firstRow: classToken ? 1 : 0, firstColumn: 0, partner, best);     // CLS scores −inf: never merges
             Ops.TopK(best, merged);
-            TomePlan(partner, merged, sizes, mask, destination, weight);
+            if (classToken) TomePlan(partner, merged, sizes, mask, destination, weight);
+            else TomePlanInScoreOrder(partner, merged, r, sizes, destination, weight);
             Ops.IndexPlan(destination, weight, sizes, normalize: true, index.Offsets, index.Sources, index.Sizes);
             if (index.KeyBias is not null) Ops.Map(index.Sizes, index.KeyBias, new ScaledLogOp(lambda));
             return;
         }
-        // CPU scratch in two buffers: floats [keys A | keys B | best], ints [partner | merged | mask].
+        // CPU scratch in two buffers: floats [keys A | keys B | best], ints [partner | ranked | mask].
         using var floats = Tensor<float>.Empty(device, batch * (tokens * d + a));
-        using var ints = Tensor<int>.Empty(device, batch * (2 * a + r));
+        using var ints = Tensor<int>.Empty(device, batch * (2 * a + ranked));
         var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
             ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, MatchArgs>(MatchKernel, group));
@@ -81,12 +87,13 @@ public static class TomeMatching
         ArrayView<float> keyBias, MatchArgs g)
     {
         int d = g.HeadDim, c = g.Heads * d, t = g.Tokens, a = (t + 1) / 2, b = t / 2, r = g.R, batch = g.Batch;
+        int ranked = g.ClassToken != 0 ? r : a;
         var keysA = floats.SubView(0, (long)batch * a * d);
         var keysB = floats.SubView((long)batch * a * d, (long)batch * b * d);
         var best = floats.SubView((long)batch * t * d, (long)batch * a);
         var partner = ints.SubView(0, (long)batch * a);
-        var merged = ints.SubView((long)batch * a, (long)batch * r);
-        var mask = ints.SubView((long)batch * (a + r), (long)batch * a);
+        var merged = ints.SubView((long)batch * a, (long)batch * ranked);
+        var mask = ints.SubView((long)batch * (a + ranked), (long)batch * a);
         for (int j = 0; j < t; j++)
         {
             var keys = j % 2 == 0 ? keysA : keysB;
@@ -94,16 +101,17 @@ public static class TomeMatching
             Ops.SumRows(qkv, keys, ((long)image.X * t + j) * 3 * c + c, d, g.Heads, row * d, d, 1f / g.Heads);
             Ops.NormalizeRow(keys, keys, row * d, d, 1e-12f);
         }
-        Ops.BestMatchKernel(image, keysA, keysB, partner, best, a, b, d, 1, 0, a);      // rows image·a .. image·a + a − 1
-        Ops.TopKRanks(best, merged, best, image * a, image * r, a, r, 0, a, 0);
-        TomePlanKernel(image, partner, merged, sizes, mask, destination, weight, t, r);
+        Ops.BestMatchKernel(image, keysA, keysB, partner, best, a, b, d, g.ClassToken, 0, a);      // rows image·a .. image·a + a − 1
+        Ops.TopKRanks(best, merged, best, image * a, image * ranked, a, ranked, 0, a, 0);
+        if (g.ClassToken != 0) TomePlanKernel(image, partner, merged, sizes, mask, destination, weight, t, r);
+        else TomePlanInScoreOrderKernel(image, partner, merged, sizes, destination, weight, t, r);
         Ops.IndexPlanKernel(image, destination, weight, sizes, offsets, sources, newSizes, t, t - r, 1);
         if (g.WriteKeyBias != 0)
             for (int m = image * (t - r); m < (image + 1) * (t - r); m++) keyBias[m] = g.Lambda * MathF.Log(newSizes[m]);
     }
 
-    /// <summary>One matching launch: batch, tokens, heads, head width, merges, and the key bias's λ if it is written.</summary>
-    internal readonly record struct MatchArgs(int Batch, int Tokens, int Heads, int HeadDim, int R, float Lambda, int WriteKeyBias);
+    /// <summary>One matching launch: batch, tokens, heads, head width, merges, the key bias's λ if it is written, and whether token 0 is a class token.</summary>
+    internal readonly record struct MatchArgs(int Batch, int Tokens, int Heads, int HeadDim, int R, float Lambda, int WriteKeyBias, int ClassToken);
 
     /// <summary>
     /// Fills ToMe's token plan (T − r output rows) for T tokens: <paramref name="merged"/> (B, r) are the merging A
@@ -141,6 +149,43 @@ public static class TomeMatching
         int unmerged = a - r, next = 0;
         for (int i = 0; i < a; i++)
             destination[row + 2 * i] = mask[b * a + i] == 0 ? next++ : unmerged + partner[b * a + i];
+        for (int i = 0; 2 * i + 1 < t; i++) destination[row + 2 * i + 1] = unmerged + i;
+        for (int j = 0; j < t; j++) weight[row + j] = sizes[row + j];
+    }
+
+    /// <summary>
+    /// ToMe's plan without a class token (T − r output rows): <paramref name="order"/> (B, |A|) holds every A token by
+    /// descending best score (<see cref="Ops.TopK"/> with k = |A|); the first <paramref name="r"/> merge into their
+    /// <paramref name="partner"/> (B, |A|), the others go first in that order, then every B token;
+    /// <paramref name="sizes"/> (B, T) are the weights. Index it with <see cref="Ops.IndexPlan"/>, normalize on.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not fit, or r is not in [0, |A|].</exception>
+    public static void TomePlanInScoreOrder(Tensor<int> partner, Tensor<int> order, int r, Tensor<float> sizes, Tensor<int> destination, Tensor<float> weight)
+    {
+        Ops.OnOneDevice("TomePlanInScoreOrder", partner, order, sizes, destination, weight);
+        ShapeMismatchException.Require(destination.Shape.Rank == 2 && destination.Shape[1] >= 2, "TomePlanInScoreOrder",
+            $"destination has shape {destination.Shape}; it needs (B, T) with T ≥ 2.");
+        int b = destination.Shape[0], t = destination.Shape[1], a = (t + 1) / 2;
+        ShapeMismatchException.ThrowIfDifferent("TomePlanInScoreOrder", "partner", new Shape(b, a), partner.Shape);
+        ShapeMismatchException.ThrowIfDifferent("TomePlanInScoreOrder", "order", new Shape(b, a), order.Shape);
+        ShapeMismatchException.Require(r >= 0 && r <= t / 2, "TomePlanInScoreOrder", $"r is {r}; {t} tokens merge at most {t / 2}.");
+        foreach (var (name, shape) in new[] { ("sizes", sizes.Shape), ("weight", weight.Shape) })
+            ShapeMismatchException.ThrowIfDifferent("TomePlanInScoreOrder", name, destination.Shape, shape);
+        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
+            Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(
+            TomePlanInScoreOrderKernel, group));
+        launch(weight.Device.Accelerator.DefaultStream, b, partner.View, order.View, sizes.View, destination.View, weight.View, t, r);
+    }
+
+    internal static void TomePlanInScoreOrderKernel(Index1D b, ArrayView<int> partner, ArrayView<int> order, ArrayView<float> sizes,
+        ArrayView<int> destination, ArrayView<float> weight, int t, int r)
+    {
+        int a = (t + 1) / 2, row = b * t, unmerged = a - r;
+        for (int p = 0; p < a; p++)
+        {
+            int i = order[b * a + p];
+            destination[row + 2 * i] = p < r ? unmerged + partner[b * a + i] : p - r;
+        }
         for (int i = 0; 2 * i + 1 < t; i++) destination[row + 2 * i + 1] = unmerged + i;
         for (int j = 0; j < t; j++) weight[row + j] = sizes[row + j];
     }

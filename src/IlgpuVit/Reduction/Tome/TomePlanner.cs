@@ -3,6 +3,8 @@
 // (Ops.BestMatch, CLS excluded); the r A tokens with the best scores merge into their partners by
 // size-weighted mean (TomeMatching; sizes add); unmerged A tokens in order, then B. Proportional
 // attention adds λ log(size) to the next block's logits (λ = 1 by default; 0 turns it off).
+// "cls=0" is ToMe without a class token (docs/methods.md, method 6): token 0 may merge like any other,
+// r ≤ ⌊T/2⌋, and the unmerged A tokens go on in descending score order, as merge.py leaves them.
 
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
@@ -11,16 +13,31 @@ namespace IlgpuVit.Reduction;
 
 /// <summary>Token merging (ToMe's r, or any other rate, at most half the non-CLS tokens present per layer).</summary>
 /// <param name="Lambda">λ of proportional attention per block.</param>
-public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
+/// <param name="ClassToken">Whether token 0 is a class token that never merges and stays first (ToMe's class_token=True);
+/// false for models without one: every A token may merge and the unmerged ones keep ToMe's descending score order.</param>
+public sealed record TomePlanner(LambdaSchedule Lambda, bool ClassToken = true) : ITokenPlanner
 {
-    /// <summary>"tome", option lambda.</summary>
-    public static MethodDefinition Definition { get; } = new("tome", [LambdaSchedule.Option], options => new TomePlanner(options.Lambda()));
+    /// <summary>"tome", options lambda and cls (1, the default, protects token 0; 0 for a model without a class token).</summary>
+    public static MethodDefinition Definition { get; } = new("tome", [LambdaSchedule.Option, new("cls", "cls=1|0")],
+        options => new TomePlanner(options.Lambda(), options.Take("cls") switch
+        {
+            null or "1" => true,
+            "0" => false,
+            var other => throw new FormatException($"tome's cls is 1 (token 0 is a class token, the default) or 0 (no class token), got '{other}'."),
+        }));
 
     /// <inheritdoc/>
     public string Name => Definition.Name;
 
     /// <inheritdoc/>
-    public IEnumerable<string> Options => Lambda == LambdaSchedule.One ? [] : [$"lambda={Lambda}"];
+    public IEnumerable<string> Options
+    {
+        get
+        {
+            if (Lambda != LambdaSchedule.One) yield return $"lambda={Lambda}";
+            if (!ClassToken) yield return "cls=0";
+        }
+    }
 
     /// <inheritdoc/>
     public bool TracksSizes => true;
@@ -30,7 +47,7 @@ public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
     {
         int batch = context.Batch, tokens = context.Tokens;
         int a = (tokens + 1) / 2, b = tokens / 2;
-        int r = Math.Min(context.Removed, a - 1);
+        int r = Math.Min(context.Removed, ClassToken ? a - 1 : b);
         var plan = ReductionPlan.Unchanged;
         if (r > 0)
         {
@@ -39,9 +56,9 @@ public sealed record TomePlanner(LambdaSchedule Lambda) : ITokenPlanner
             var weight = Tensor<float>.Empty(device, batch, tokens);
             float lambda = Lambda.At(context.Layer + 1, context.Depth);
             var index = PlanIndex.Empty(device, batch, tokens, tokens - r, keyBias: lambda != 0f);
-            TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight, index, lambda);
-            int d = context.Attention.Qkv.Shape[2] / 3 / context.Heads;
-            plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Index = index, Macs = (double)(a - 1) * b * d };
+            TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight, index, lambda, ClassToken);
+            int d = context.Attention.Qkv.Shape[2] / 3 / context.Heads, scored = ClassToken ? a - 1 : a;
+            plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Index = index, Macs = (double)scored * b * d };
         }
         return plan with { Lambda = Lambda.At(context.Layer + 1, context.Depth) };
     }

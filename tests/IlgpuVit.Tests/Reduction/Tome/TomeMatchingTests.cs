@@ -152,7 +152,10 @@ public class TomeMatchingTests
     [InlineData(2, 7, 2, 2, 3)]
     [InlineData(3, 50, 4, 4, 16)]
     [InlineData(2, 197, 98, 3, 24)]
-    public void Match_on_the_cpu_in_one_launch_gives_the_plan_of_the_six_kernels_on_the_gpu_simulator(int batch, int tokens, int r, int heads, int d)
+    [InlineData(2, 7, 3, 2, 3, false)]
+    [InlineData(3, 50, 25, 4, 16, false)]
+    public void Match_on_the_cpu_in_one_launch_gives_the_plan_of_the_six_kernels_on_the_gpu_simulator(int batch, int tokens, int r, int heads, int d,
+        bool classToken = true)
     {
         int c = heads * d;
         var qkv = TestData.Uniform(tokens + c, batch * tokens * 3 * c, 1f);
@@ -164,7 +167,7 @@ public class TomeMatchingTests
             using var destination = Tensor<int>.FromArray(device, Enumerable.Repeat(-7, batch * tokens).ToArray(), batch, tokens);
             using var weight = device.FromArray(Enumerable.Repeat(float.NaN, batch * tokens).ToArray(), batch, tokens);
             var index = PlanIndex.Empty(device, batch, tokens, tokens - r, keyBias: true);
-            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight, index, lambda: 0.5f);
+            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight, index, lambda: 0.5f, classToken);
             var result = (destination.ToArray(), weight.ToArray(), index.Offsets.ToArray(), index.Sources.ToArray(), index.Sizes.ToArray(),
                 index.KeyBias!.ToArray());
             index.KeyBias.Dispose();
@@ -184,8 +187,62 @@ public class TomeMatchingTests
         Check.Close(simulator.Bias, cpu.Sizes.Select(v => 0.5 * Math.Log(v)).ToArray(), 1e-6, 1e-6, "λ log(size) on the simulator");
         cpu.Destination.Should().OnlyContain(v => v >= 0 && v < tokens - r, "every token goes to one of the T − r output rows");
         cpu.Sizes.Sum().Should().BeApproximately(sizes.Sum(), 1e-3f * sizes.Sum(), "sizes are conserved");
-        var bad = () => TomeMatching.Match(Backends.Cpu.Zeros(batch, tokens, 3 * c), heads, Backends.Cpu.Zeros(batch, tokens), (tokens + 1) / 2,
-            Tensor<int>.Empty(Backends.Cpu, batch, tokens), Backends.Cpu.Zeros(batch, tokens), PlanIndex.Empty(Backends.Cpu, batch, tokens, 1));
+        var bad = () => TomeMatching.Match(Backends.Cpu.Zeros(batch, tokens, 3 * c), heads, Backends.Cpu.Zeros(batch, tokens), tokens / 2 + 1,
+            Tensor<int>.Empty(Backends.Cpu, batch, tokens), Backends.Cpu.Zeros(batch, tokens), PlanIndex.Empty(Backends.Cpu, batch, tokens, 1),
+            classToken: classToken);
         bad.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*r must lie in*");
+    }
+
+    /// <summary>
+    /// Without a class token (tome:cls=0), as ToMe's merge.py with class_token=False: A = even tokens, token 0
+    /// among them may merge; the r best-scored A tokens merge into their partners, the unmerged A tokens come
+    /// first in descending score order (merge.py's argsort, ties to the lower index), then every B token.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
+    public void Without_a_class_token_unmerged_a_tokens_come_in_descending_score_order(string backend)
+    {
+        var device = TokenPlanFixtures.Get(backend);
+        foreach (var (batch, tokens, r) in new[] { (1, 2, 1), (2, 7, 1), (2, 8, 4), (3, 31, 15), (2, 32, 5), (1, 33, 16), (2, 197, 50) })
+        {
+            string what = $"({batch}, {tokens}, r {r})";
+            int a = (tokens + 1) / 2, bs = tokens / 2;
+            var random = new Random(tokens * 11 + r);
+            var partner = Enumerable.Range(0, batch * a).Select(_ => random.Next(bs)).ToArray();
+            // Scores with ties (a few values), so the tie order shows.
+            var best = Enumerable.Range(0, batch * a).Select(_ => (float)random.Next(5)).ToArray();
+            var sizes = TokenPlanFixtures.Positive(tokens + r, batch * tokens, 1f, 5f);
+            using var tp = Tensor<int>.FromArray(device, partner, batch, a);
+            using var tb = device.FromArray(best, batch, a);
+            using var order = Tensor<int>.Zeros(device, batch, a);
+            using var ts = device.FromArray(sizes, batch, tokens);
+            Ops.TopK(tb, order);
+            var (destination, weight) = RunPlan(device, batch, tokens, (dst, w) => TomeMatching.TomePlanInScoreOrder(tp, order, r, ts, dst, w));
+
+            var expected = new int[batch * tokens];
+            for (int b = 0; b < batch; b++)
+            {
+                var byScore = Enumerable.Range(0, a).OrderByDescending(i => best[b * a + i]).ThenBy(i => i).ToArray();
+                for (int p = 0; p < a; p++)
+                    expected[b * tokens + 2 * byScore[p]] = p < r ? a - r + partner[b * a + byScore[p]] : p - r;
+                for (int i = 0; i < bs; i++) expected[b * tokens + 2 * i + 1] = a - r + i;
+            }
+            Check.Equal(destination, expected, $"destination {what}");
+            Check.Close(weight, sizes.ToDouble(), 0, 0, $"weight {what}");
+        }
+        using var d = Tensor<int>.Zeros(device, 1, 7);
+        using var w = device.Zeros(1, 7);
+        using var p4 = Tensor<int>.Zeros(device, 1, 4);
+        var tooMany = () => TomeMatching.TomePlanInScoreOrder(p4, p4, 4, w, d, w);
+        tooMany.Should().Throw<ShapeMismatchException>().WithMessage("TomePlanInScoreOrder: r is 4; 7 tokens merge at most 3.");
+    }
+
+    [Fact]
+    public void Tome_spec_takes_cls_0_for_models_without_a_class_token()
+    {
+        ((TomePlanner)ReductionSpec.Parse("tome:r=4,cls=0")!.Planner).ClassToken.Should().BeFalse();
+        ((TomePlanner)ReductionSpec.Parse("tome:r=4")!.Planner).ClassToken.Should().BeTrue();
+        var bad = () => ReductionSpec.Parse("tome:r=4,cls=yes");
+        bad.Should().Throw<FormatException>().WithMessage("*cls is 1*or 0*got 'yes'*");
     }
 }
