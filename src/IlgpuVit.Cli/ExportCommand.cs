@@ -21,7 +21,7 @@ internal static class ExportCommand
         var checkpoint = new Option<string?>("--checkpoint") { Description = "A checkpoint written by `ilgpuvit train` (it carries its architecture and method)." };
         var weights = new Option<string?>("--weights") { Description = "Pretrained weights (safetensors, timm or torchvision names); needs --arch." };
         var arch = new Option<string?>("--arch") { Description = $"With --weights: the architecture, one of {string.Join(", ", ModelRegistry.Names)}." };
-        var method = new Option<string?>("--method") { Description = "Token reduction to export: none, or topk, topk-vpa or evit with a rate, e.g. topk-vpa:rate=0.06 (default: the checkpoint's method, else none)." };
+        var method = new Option<string?>("--method") { Description = "Token reduction to export: none, or topk, topk-vpa, evit or etps with a rate, e.g. topk-vpa:rate=0.06 (default: the checkpoint's method, else none)." };
         var output = new Option<string>("--out", "-o") { Description = "The ONNX file to write.", Required = true };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists." };
         var kept = new Option<bool>("--kept-tokens") { Description = "Also output each reducing block's kept token indices (kept.{layer}, int64), for debugging." };

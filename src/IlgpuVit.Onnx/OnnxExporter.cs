@@ -8,7 +8,8 @@
 //   x = x + fc2(GELU(fc1(LN2(x))))              GELU exact, as 0.5 x (1 + erf(x / √2))
 // Top-K + VPA moves dropped sizes with ArgMax (host), ScatterElements(reduction=add) and the score shares
 // (docs/methods.md, method 3); EViT appends Σ score_j x_j over the dropped tokens as one MatMul (method 4).
-// eTPS and ToMe are refused by name (docs/onnx.md says why).
+// eTPS squeezes each pruned token into its most similar kept one with ArgMax and ScatterElements(add)
+// (method 5). ToMe is refused by name (docs/onnx.md says why).
 
 using Onnx;
 using IlgpuVit.Nn;
@@ -101,6 +102,10 @@ public static class OnnxExporter
                         float lambda = vpa.Lambda.At(l + 1, reduction.Depth);
                         bias = lambda == 0 ? null : g.Node("Mul", [g.Node("Log", [sizes!]), g.Scalar(lambda)]);
                         break;
+                    case EtpsPlanner etps when removed > 0:
+                        (x, kept, sizes) = w.Etps(x, attention.Probabilities, tokens, tokens - 1 - removed, sizes!, etps.Tau);
+                        tokens -= removed;
+                        break;
                     case EvitPlanner:
                         int evitKeep = Math.Max(1, tokens - 2 - removed);
                         if (removed == 0 || evitKeep + 1 >= tokens - 1) break;
@@ -152,13 +157,10 @@ public static class OnnxExporter
 
     private static TokenReduction Check(TokenReduction reduction) => reduction.Spec.Planner switch
     {
-        TopKPlanner or TopKVpaPlanner or EvitPlanner => reduction,
-        EtpsPlanner => throw new OnnxExportException(
-            "ONNX export of eTPS is not supported: its squeeze (a per-host softmax-weighted merge of every pruned token) is not exported yet; " +
-            "use topk, topk-vpa or evit (docs/onnx.md)."),
+        TopKPlanner or TopKVpaPlanner or EvitPlanner or EtpsPlanner => reduction,
         TomePlanner => throw new OnnxExportException(
             "ONNX export of ToMe is not supported: its bipartite soft matching (per-token partner, top-r merge, size-weighted mean and the " +
-            "re-ordering of merged rows) is not exported yet; use topk, topk-vpa or evit (docs/onnx.md)."),
+            "re-ordering of merged rows) is not exported yet; use topk, topk-vpa, evit or etps (docs/onnx.md)."),
         var p => throw new OnnxExportException($"ONNX export of method '{p.Name}' is not supported (docs/onnx.md)."),
     };
 
@@ -278,6 +280,34 @@ public static class OnnxExporter
             else share = g.Node("Expand", [uniform, g.Node("Shape", [g.Node("Slice", [kept, g.Longs([1]), g.Longs([keep + 1]), g.Longs([1])])])]);
             string zero = g.Node("Mul", [g.Node("Slice", [keptSizes, g.Longs([0]), g.Longs([1]), g.Longs([1])]), g.Scalar(0f)]);
             return g.Node("Add", [keptSizes, g.Node("Concat", [zero, share], ("axis", 1L))]);
+        }
+
+        /// <summary>
+        /// eTPS (docs/methods.md, method 5): each dropped token's host is the kept non-CLS token with the most cosine-similar row
+        /// (norms floored at 1e-6); r_i' = (e r_i + Σ exp(c_j / τ) p_j) / (e + Σ exp(c_j / τ)) over its guests; sizes add to the host.
+        /// </summary>
+        public (string X, string Kept, string Sizes) Etps(string x, string probabilities, int tokens, int keep, string sizes, float tau)
+        {
+            var (kept, dropped) = Select(Scores(probabilities, tokens), tokens, keep);
+            string norm = g.Node("Max", [g.Node("Sqrt", [g.Node("ReduceSum", [g.Node("Mul", [x, x]), g.Longs([-1])], ("keepdims", 1L))]), g.Scalar(1e-6f)]);
+            string unit = g.Node("Div", [x, norm]);
+            string guests = g.Node("Slice", [unit, g.Longs([1]), g.Longs([tokens]), g.Longs([1])]);
+            string hosts = Gather(unit, g.Node("Slice", [kept, g.Longs([1]), g.Longs([keep + 1]), g.Longs([1])]));
+            string similarity = g.Node("MatMul", [guests, g.Node("Transpose", [hosts], ("perm", new long[] { 0, 2, 1 }))]);   // (B, T − 1, K)
+            string host = g.Node("Add", [g.Node("ArgMax", [similarity], ("axis", -1L), ("keepdims", 0L)), g.Longs([1])]);      // kept row in [1, K]
+            string best = g.Node("ReduceMax", [similarity], ("axes", new long[] { -1 }), ("keepdims", 0L));
+            string weight = g.Node("Mul", [g.Node("Exp", [g.Node("Mul", [best, g.Scalar(1f / tau)])]), dropped]);              // 0 on kept tokens
+            string rest = g.Node("Slice", [x, g.Longs([1]), g.Longs([tokens]), g.Longs([1])]);
+            string hostRows = g.Node("Expand", [g.Node("Unsqueeze", [host, g.Longs([2])]), g.Node("Shape", [rest])]);
+            string e = g.Scalar(MathF.E);
+            string numerator = g.Node("ScatterElements", [g.Node("Mul", [Gather(x, kept), e]), hostRows,
+                g.Node("Mul", [rest, g.Node("Unsqueeze", [weight, g.Longs([2])])])], ("axis", 1L), ("reduction", "add"));
+            string keptSizes = g.Node("GatherElements", [sizes, kept], ("axis", 1L));
+            string denominator = g.Node("ScatterElements", [g.Node("Add", [g.Node("Mul", [keptSizes, g.Scalar(0f)]), e]), host, weight],
+                ("axis", 1L), ("reduction", "add"));
+            string moved = g.Node("Mul", [g.Node("Slice", [sizes, g.Longs([1]), g.Longs([tokens]), g.Longs([1])]), dropped]);
+            return (g.Node("Div", [numerator, g.Node("Unsqueeze", [denominator, g.Longs([2])])]), kept,
+                g.Node("ScatterElements", [keptSizes, host, moved], ("axis", 1L), ("reduction", "add")));
         }
 
         /// <summary>EViT (docs/methods.md, method 4): the kept rows, then Σ score_j x_j over the dropped tokens appended last; sizes likewise.</summary>

@@ -33,6 +33,8 @@ public class OnnxExportTests
         { "vit_micro_patch4_28", "topk-vpa:keep=0.7@1,3" },
         { "onnx-tiny", "evit:rate=0.25" },
         { "vit_micro_patch4_28", "evit:keep=0.7@1,3" },
+        { "onnx-tiny", "etps:rate=0.25" },
+        { "vit_micro_patch4_28", "etps:rate=0.1,tau=0.5" },
     };
 
     [Theory]
@@ -78,7 +80,6 @@ public class OnnxExportTests
 
     [Theory]
     [InlineData("tome:r=2", "ToMe")]
-    [InlineData("etps:rate=0.25", "eTPS")]
     public void Methods_onnx_cannot_express_are_refused_by_name(string method, string name)
     {
         using var model = RandomModel(Tiny);
