@@ -1,6 +1,7 @@
 // IlgpuVit benchmarks: `kernels|train-step [--json PATH] [--device SPEC] [--quick]` (train-step also --model, --batch);
 // `profile [--model NAME] [--batch N] [--method SPEC] [--runs N] [--json PATH]` (time per kernel family);
-// `ratios [--json PATH] [--rounds N] [--runs N] [--only NAME,...]` against the libtorch peer (docs/benchmarks.md).
+// `ratios [--json PATH] [--rounds N] [--runs N] [--only NAME,...]` against the libtorch peer (docs/benchmarks.md);
+// `onnx [--model NAME] [--batch N] [--method SPEC] [--rounds N] [--runs N] [--json PATH]` against ONNX Runtime (docs/onnx.md).
 using IlgpuVit.Benchmarks;
 
 var arguments = args.ToList();
@@ -22,7 +23,10 @@ switch (arguments.FirstOrDefault())
             int.Parse(Option("--runs") ?? "10"), Option("--json"));
     case "ratios":
         return PeerRatios.Run(Option("--json"), int.Parse(Option("--rounds") ?? "2"), int.Parse(Option("--runs") ?? "10"), Option("--only"));
+    case "onnx":
+        return OnnxRatios.Run(Option("--model") ?? "vit_small_patch16_224", int.Parse(Option("--batch") ?? "1"), Option("--method") ?? "none",
+            int.Parse(Option("--rounds") ?? "3"), int.Parse(Option("--runs") ?? "10"), Option("--json"));
     default:
-        Console.Error.WriteLine("usage: IlgpuVit.Benchmarks kernels|train-step [--json PATH] [--device cpu|cuda|opencl] [--quick] [--model NAME] [--batch N]\n       IlgpuVit.Benchmarks ratios [--json PATH] [--rounds N] [--runs N] [--only NAME,...]\n       IlgpuVit.Benchmarks profile [--model NAME] [--batch N] [--method SPEC] [--runs N] [--json PATH]");
+        Console.Error.WriteLine("usage: IlgpuVit.Benchmarks kernels|train-step [--json PATH] [--device cpu|cuda|opencl] [--quick] [--model NAME] [--batch N]\n       IlgpuVit.Benchmarks ratios [--json PATH] [--rounds N] [--runs N] [--only NAME,...]\n       IlgpuVit.Benchmarks profile [--model NAME] [--batch N] [--method SPEC] [--runs N] [--json PATH]\n       IlgpuVit.Benchmarks onnx [--model NAME] [--batch N] [--method SPEC] [--rounds N] [--runs N] [--json PATH]");
         return 2;
 }

@@ -11,5 +11,6 @@ var root = new RootCommand("IlgpuVit: Vision Transformers with dynamic token red
     BenchCommand.Create(),
     ExperimentCommand.Create(),
     CheckCommand.Create(),
+    ExportCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -1,11 +1,12 @@
 // The layering of the code, checked on the compiled assemblies (NetArchTest reads their IL): a
 // namespace may use the namespaces of the layers below its own and nothing else of the project, so
 // no layer reaches up and none of a layer's namespaces uses another of the same layer. Lowest first:
-//   Runtime, Data < Kernels < Autodiff < Nn < Reduction, IO < Metrics < Training < Experiments < Cli
+//   Runtime, Data < Kernels < Autodiff < Nn < Reduction, IO < Metrics, Onnx < Training < Experiments < Cli
 // Data (host-only readers, loaders, the Batch every model input comes in) uses nothing of the project,
 // so anything above may use it. IO (safetensors, run folders, weight import into a model) sits beside
 // Reduction, above Nn: it knows modules, never training. Metrics (FLOPs, latency under reduction
-// specs, logs) sits above both; Training above all of those; Experiments is the app layer (its own
+// specs, logs) sits above both, beside Onnx (the ONNX exporter, its own assembly: model and reducers
+// to an ONNX graph); Training above all of those; Experiments is the app layer (its own
 // assembly) and Cli only parses and prints. IlgpuVit.Images stands apart: it uses only the core's Data
 // types, and only the app layer and the CLI use it. Every namespace of the project must appear here,
 // so a new one is placed on purpose (docs/architecture.md, "Layers").
@@ -27,7 +28,7 @@ public class LayeringTests
         ["IlgpuVit.Autodiff"],
         ["IlgpuVit.Nn"],
         ["IlgpuVit.Reduction", "IlgpuVit.IO"],
-        ["IlgpuVit.Metrics"],
+        ["IlgpuVit.Metrics", "IlgpuVit.Onnx"],
         ["IlgpuVit.Training"],
         ["IlgpuVit.Experiments"],
         ["IlgpuVit.Cli"],
@@ -44,6 +45,7 @@ public class LayeringTests
     private static readonly Types Project = Types.InAssemblies(
     [
         typeof(global::IlgpuVit.Runtime.Device).Assembly, typeof(ImageFolder).Assembly, typeof(ExperimentRunner).Assembly, typeof(global::IlgpuVit.Cli.EvalCommand).Assembly,
+        typeof(global::IlgpuVit.Onnx.OnnxExporter).Assembly,
     ]);
 
     private static IEnumerable<string> AllNamespaces => Layers.SelectMany(layer => layer).Append(Images);
