@@ -140,7 +140,7 @@ public sealed record ExperimentConfig(
         foreach (var a in adjust)
         {
             if (a.Trim() == "none") throw top.Error("adjust", "'none' is not an adjuster; manual rates go in \"rates\"");
-            Try(top, "adjust", () => RateAdjuster.Create(a, training.Gas, stepsPerEpoch: 10, totalSteps: 100));
+            Try(top, "adjust", () => RateAdjuster.Create(a, training.Gas, stepsPerEpoch: 10, totalSteps: 100, training.Gap));
         }
         Distinct(top, "adjust", adjust);
         var seeds = top.Ints("seeds", [0]);
