@@ -72,6 +72,13 @@ public sealed record ExperimentConfig(
     /// <exception cref="ArgumentException">The file is missing, not a checkpoint, or of another architecture.</exception>
     public ExperimentConfig WithInit(string checkpoint) => this with { Init = CheckInit(checkpoint, ModelRegistry.Get(Model), "--init") };
 
+    /// <summary>Checks the "init" checkpoint, if any (the runner's first step; <see cref="Load"/> does it unless told not to).</summary>
+    /// <exception cref="ArgumentException">The file is missing, not a checkpoint, or of another architecture.</exception>
+    public void CheckInit()
+    {
+        if (Init is not null) CheckInit(Init, ModelRegistry.Get(Model), $"{Name}: init");
+    }
+
     /// <summary>Checks that <paramref name="path"/> is a checkpoint of <paramref name="model"/>'s architecture; returns the path.</summary>
     private static string CheckInit(string path, VitConfig model, string where)
     {
@@ -101,18 +108,22 @@ public sealed record ExperimentConfig(
     /// <summary>Reads and checks the experiment file at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="ArgumentException">The file is not valid JSON or breaks a rule (the message names the file and the key).</exception>
-    public static ExperimentConfig Load(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="checkInit">Also check the "init" checkpoint (exists, same architecture); false only to check a committed file whose
+    /// checkpoint another experiment has yet to train (the runner checks it before anything trains).</param>
+    public static ExperimentConfig Load(string path, bool checkInit = true)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Experiment file '{path}' not found.", path);
-        return Parse(File.ReadAllText(path), path, Path.GetFileNameWithoutExtension(path));
+        return Parse(File.ReadAllText(path), path, Path.GetFileNameWithoutExtension(path), checkInit);
     }
 
     /// <summary>Parses and checks <paramref name="json"/>; errors name <paramref name="source"/>.</summary>
     /// <param name="json">The file's text.</param>
     /// <param name="source">The file's name, for messages.</param>
     /// <param name="defaultName">The experiment's name when the file gives none.</param>
+    /// <param name="checkInit">Also check the "init" checkpoint (see <see cref="Load"/>).</param>
     /// <exception cref="ArgumentException">The text is not valid JSON or breaks a rule.</exception>
-    public static ExperimentConfig Parse(string json, string source, string? defaultName = null)
+    public static ExperimentConfig Parse(string json, string source, string? defaultName = null, bool checkInit = true)
     {
         JsonNode? root;
         try
@@ -178,7 +189,8 @@ public sealed record ExperimentConfig(
         foreach (var run in ExperimentPlan.Runs(methods, [], adjust, [0]))
             Try(top, "adjust", () => (training with { Method = run.Spec, Adjust = run.Adjust }).Validate());
 
-        string? init = top.String("init", null) is { } initPath ? CheckInit(initPath, config, $"{source}: init") : null;
+        string? init = top.String("init", null);
+        if (init is not null && checkInit) CheckInit(init, config, $"{source}: init");
         return new ExperimentConfig(name, model, data, top.String("dataDir", null), training, baseline, methods, rates, adjust, seeds,
             trainLimit, testLimit, inference, latency, init);
     }

@@ -42,6 +42,7 @@ public sealed class ExperimentRunner(ExperimentConfig config, string folder, str
     /// <exception cref="ArgumentException">The folder holds runs of other settings.</exception>
     public ExperimentReport Run()
     {
+        config.CheckInit();
         Directory.CreateDirectory(folder);
         PinSettings();
         var runs = ExperimentPlan.Runs(config);

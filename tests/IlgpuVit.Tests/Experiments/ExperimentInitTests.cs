@@ -45,6 +45,10 @@ public class ExperimentInitTests : IDisposable
         System.IO.File.WriteAllText(text, "not a checkpoint");
         var garbage = () => ExperimentConfig.Parse(File(text), "ft.json");
         garbage.Should().Throw<ArgumentException>().WithMessage("ft.json: init: * is not an IlgpuVit checkpoint*");
+        ExperimentConfig.Parse(File(_folder.File("later.safetensors")), "ft.json", checkInit: false).Init.Should().EndWith("later.safetensors",
+            "a committed grid may name a checkpoint another config has yet to train");
+        var atRun = () => ExperimentConfig.Parse(File(_folder.File("later.safetensors")), "ft.json", checkInit: false).CheckInit();
+        atRun.Should().Throw<ArgumentException>().WithMessage("ft: init: checkpoint '*later.safetensors' not found.");
         string other = Checkpoint("vit_mini_patch4_28");
         var wrong = () => ExperimentConfig.Parse("""{ "name": "ft" }""", "ft.json").WithInit(other);
         wrong.Should().Throw<ArgumentException>().WithMessage("--init: * holds a vit_mini_patch4_28 (28 px, patch 4, width 128, depth 6), not the experiment's vit_micro_patch4_28*");
