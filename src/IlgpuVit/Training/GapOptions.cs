@@ -9,8 +9,11 @@
 namespace IlgpuVit.Training;
 
 /// <summary>Pruning-gap controller settings.</summary>
-public sealed record GapOptions
+public sealed record GapOptions : AdjusterOptions
 {
+    /// <summary>Settings at their defaults (pMax 0.4).</summary>
+    public GapOptions() => RateMax = 0.4;
+
     /// <summary>The relative gap the controller holds the rate at.</summary>
     public double Tolerance { get; init; } = 0.02;
 
@@ -23,18 +26,6 @@ public sealed record GapOptions
     /// <summary>Optimizer steps between probes (the step's batch run again without reduction).</summary>
     public int ProbeEvery { get; init; } = 5;
 
-    /// <summary>Window length in epochs.</summary>
-    public double WindowEpochs { get; init; } = 0.1;
-
-    /// <summary>Initial p.</summary>
-    public double RateStart { get; init; }
-
-    /// <summary>Smallest p.</summary>
-    public double RateMin { get; init; }
-
-    /// <summary>Largest p (a bound of the method, not a target: 0.4 leaves about a tenth of the tokens after six layers).</summary>
-    public double RateMax { get; init; } = 0.4;
-
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value is out of range (names which).</exception>
     public GapOptions Validate()
@@ -44,9 +35,7 @@ public sealed record GapOptions
         Require(Gain > 0 && double.IsFinite(Gain), $"the gain must be positive, got {Gain}");
         Require(MaxStep > 0 && MaxStep < 1, $"the largest step must lie in (0, 1), got {MaxStep}");
         Require(ProbeEvery >= 1, $"probes must come every 1 step or more, got {ProbeEvery}");
-        Require(WindowEpochs > 0, $"the window must be positive, got {WindowEpochs} epochs");
-        Require(RateMin >= 0 && RateMin <= RateMax && RateMax < 1, $"rates must satisfy 0 <= min <= max < 1, got [{RateMin}, {RateMax}]");
-        Require(RateStart >= RateMin && RateStart <= RateMax, $"the start rate must lie in [{RateMin}, {RateMax}], got {RateStart}");
+        ValidateWindowAndRates(Require);
         return this;
     }
 }

@@ -4,7 +4,6 @@
 // state round trip, the spelling and its bad options; and the trainer's probe: the same batch's loss
 // without reduction, equal to the step's own loss when nothing is reduced.
 using FluentAssertions;
-using IlgpuVit.Data;
 using IlgpuVit.Nn;
 using IlgpuVit.Reduction;
 using IlgpuVit.Tests.Support;
@@ -89,7 +88,7 @@ public class GapAdjusterTests
     {
         // Two blocks: a reduction in the last block alone never changes CLS (the MLP is per token), so the probe needs one before it.
         using var model = new VisionTransformer(TinyRun.Config with { Depth = 2 }, Backends.Cpu, 3);
-        using var trainer = new Trainer(model, TinyRun.Data(), TinyRun.Options(), Normalization.Identity(3));
+        using var trainer = new Trainer(model, TinyRun.Data(), TinyRun.Options(), IlgpuVit.Data.Normalization.Identity(3));
         {
             trainer.ProbeEvery = 2;
             var plain = trainer.RunEpoch().Take(2).ToArray();
