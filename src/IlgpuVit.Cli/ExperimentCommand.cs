@@ -22,12 +22,14 @@ internal static class ExperimentCommand
         var file = new Argument<string>("config") { Description = "The experiment file (JSON; see configs/ and the header of ExperimentConfig.cs)." };
         var output = new Option<string?>("--out") { Description = "Experiment folder (default runs/<name of the experiment>)." };
         var plan = new Option<bool>("--plan") { Description = "Check the file, list the runs and inference specs, and stop." };
+        var init = new Option<string?>("--init") { Description = "Fine-tune: start every run from this checkpoint of the experiment's model (head kept); overrides the file's \"init\"." };
         var device = CommonOptions.Device();
         var command = new Command("experiment", "Train a grid of token-reduction runs from a file (resumable), measure them, and write results tables and plots.")
-            { file, output, plan, device };
+            { file, output, plan, init, device };
         command.SetAction(r => CommonOptions.Guard(() =>
         {
             var config = ExperimentConfig.Load(r.GetValue(file)!);
+            if (r.GetValue(init) is { } checkpoint) config = config.WithInit(checkpoint);
             string folder = r.GetValue(output) ?? Path.Combine("runs", config.Name);
             if (r.GetValue(plan)) return Plan(config, folder);
             using var stop = StopSignal.Listen();
@@ -62,7 +64,8 @@ internal static class ExperimentCommand
     private static int Plan(ExperimentConfig config, string folder)
     {
         var runs = ExperimentPlan.Runs(config);
-        Console.WriteLine($"{config.Name}: {runs.Count} training runs of {config.Model} on {config.Data}, {config.Training.Epochs} epochs each, into {folder}");
+        Console.WriteLine($"{config.Name}: {runs.Count} training runs of {config.Model} on {config.Data}, {config.Training.Epochs} epochs each" +
+                          (config.Init is null ? "" : $", fine-tuned from {config.Init}") + $", into {folder}");
         foreach (var run in runs)
         {
             bool done = File.Exists(Path.Combine(folder, run.Id, ExperimentRunner.SummaryFile));

@@ -52,7 +52,7 @@ internal static class TrainCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run the --out folder holds (its checkpoint, metrics and summary)." };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N steps (it is always written after each epoch and on Ctrl-C)." };
         var method = new Option<string>("--method") { DefaultValueFactory = _ => d.Method, Description = "Token reduction while training: none, METHOD:RATE (e.g. topk:rate=0.06, tome:r=4), or a bare METHOD with --adjust." };
-        var adjust = new Option<string>("--adjust") { DefaultValueFactory = _ => d.Adjust, Description = "Who sets the pruning rate of a bare --method: gas, or ramp:P0..P1 (a linear schedule)." };
+        var adjust = new Option<string>("--adjust") { DefaultValueFactory = _ => d.Adjust, Description = "Who sets the pruning rate of a bare --method: gas, gap (the pruning-gap controller, docs/adjusters.md), or ramp:P0..P1 (a linear schedule)." };
         var gasEta = new Option<double>("--gas-eta") { DefaultValueFactory = _ => d.Gas.Eta, Description = "GAS: base rate step per window." };
         var gasTol = new Option<double>("--gas-tol") { DefaultValueFactory = _ => d.Gas.Tolerance, Description = "GAS: relative loss change counted as falling or rising." };
         var gasBackoff = new Option<double>("--gas-backoff") { DefaultValueFactory = _ => d.Gas.Backoff, Description = "GAS: step-down factor when the loss rises." };

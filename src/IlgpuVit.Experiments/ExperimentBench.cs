@@ -37,7 +37,16 @@ public sealed record ExperimentTiming(string Spec, string Device, int Batch, int
 /// <param name="Loss">Test loss.</param>
 /// <param name="MacsPerImage">Multiply-accumulates per image counted from what ran.</param>
 /// <param name="Timing">Its latency.</param>
-public sealed record ExperimentInferenceResult(string Spec, double Accuracy, double Loss, double MacsPerImage, ExperimentTiming Timing);
+/// <param name="Correct">Per test image, in order, '1' where it was classified right and '0' where not (the paired bootstrap's
+/// input; null in files written before it was recorded, which are measured again).</param>
+public sealed record ExperimentInferenceResult(string Spec, double Accuracy, double Loss, double MacsPerImage, ExperimentTiming Timing, string? Correct = null)
+{
+    /// <summary>Flags written by <see cref="Encode"/>, read back.</summary>
+    public static bool[] Decode(string correct) => correct.Select(c => c == '1').ToArray();
+
+    /// <summary>Flags as <see cref="Correct"/> writes them.</summary>
+    public static string Encode(IReadOnlyList<bool> flags) => string.Concat(flags.Select(f => f ? '1' : '0'));
+}
 
 /// <summary>Measures checkpoints on one device and one data set's test split.</summary>
 internal sealed class ExperimentBench(ExperimentConfig config, string deviceSpec) : IDisposable
@@ -65,7 +74,8 @@ internal sealed class ExperimentBench(ExperimentConfig config, string deviceSpec
         }).ToArray();
         ReductionMethod.Apply(model, "none");
         var timings = Time(model, specs);
-        return specs.Select((spec, i) => new ExperimentInferenceResult(spec, evaluations[i].Accuracy, evaluations[i].Loss, evaluations[i].MacsPerImage, timings[i]))
+        return specs.Select((spec, i) => new ExperimentInferenceResult(spec, evaluations[i].Accuracy, evaluations[i].Loss, evaluations[i].MacsPerImage, timings[i],
+                ExperimentInferenceResult.Encode(evaluations[i].Correct!)))
             .ToArray();
     }
 

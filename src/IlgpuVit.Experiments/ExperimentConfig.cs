@@ -6,6 +6,8 @@
 //     "model": "vit_micro_patch4_28",            // a registered model (ModelRegistry)
 //     "data": "fashion-mnist",                   // fashion-mnist or cifar10
 //     "dataDir": null,                           // folder of the data set's files (default: the data set's own)
+//     "init": "runs/base/none-s0/checkpoint.safetensors",  // fine-tune: every run starts from this checkpoint of the same
+//                                                // architecture, head kept (relative to the working folder; CLI --init overrides)
 //     "training": { "epochs": 6, "gas": { } },   // overrides of TrainingOptions (camelCase names), shared by every run
 //     "baseline": true,                          // train the unpruned model (method none) once per seed
 //     "methods": ["topk", "etps", "tome"],       // reduction methods trained (options allowed: "topk-vpa:lambda=0.5") with ...
@@ -57,13 +59,45 @@ public sealed record ExperimentLatency(int Batch = 64, int Runs = 10);
 /// <param name="TestLimit">Use only the first N test images (0: all).</param>
 /// <param name="Inference">Specs applied to the trained baseline without retraining.</param>
 /// <param name="Latency">How latency is measured.</param>
+/// <param name="Init">A trained checkpoint of the same architecture every run starts from (fine-tuning, head kept), or null to train from scratch.</param>
 public sealed record ExperimentConfig(
     string Name, string Model, string Data, string? DataDir, TrainingOptions Training,
     bool Baseline, IReadOnlyList<string> Methods, IReadOnlyList<double> Rates, IReadOnlyList<string> Adjust, IReadOnlyList<int> Seeds,
-    int TrainLimit, int TestLimit, ExperimentInference Inference, ExperimentLatency Latency)
+    int TrainLimit, int TestLimit, ExperimentInference Inference, ExperimentLatency Latency, string? Init = null)
 {
     private static readonly string[] Keys =
-        ["name", "model", "data", "dataDir", "training", "baseline", "methods", "rates", "adjust", "seeds", "trainLimit", "testLimit", "inference", "latency"];
+        ["name", "model", "data", "dataDir", "init", "training", "baseline", "methods", "rates", "adjust", "seeds", "trainLimit", "testLimit", "inference", "latency"];
+
+    /// <summary>This experiment fine-tuning from <paramref name="checkpoint"/> (the CLI's --init).</summary>
+    /// <exception cref="ArgumentException">The file is missing, not a checkpoint, or of another architecture.</exception>
+    public ExperimentConfig WithInit(string checkpoint) => this with { Init = CheckInit(checkpoint, ModelRegistry.Get(Model), "--init") };
+
+    /// <summary>Checks the "init" checkpoint, if any (the runner's first step; <see cref="Load"/> does it unless told not to).</summary>
+    /// <exception cref="ArgumentException">The file is missing, not a checkpoint, or of another architecture.</exception>
+    public void CheckInit()
+    {
+        if (Init is not null) CheckInit(Init, ModelRegistry.Get(Model), $"{Name}: init");
+    }
+
+    /// <summary>Checks that <paramref name="path"/> is a checkpoint of <paramref name="model"/>'s architecture; returns the path.</summary>
+    private static string CheckInit(string path, VitConfig model, string where)
+    {
+        if (Directory.Exists(path)) throw new ArgumentException($"{where}: {path} is a folder; give its checkpoint file (e.g. {Path.Combine(path, "checkpoint.safetensors")}).");
+        if (!File.Exists(path)) throw new ArgumentException($"{where}: checkpoint '{path}' not found.");
+        VitConfig found;
+        try
+        {
+            found = TrainingCheckpoint.ReadInfo(path).Config;
+        }
+        catch (Exception e) when (e is IO.SafeTensorsFormatException or IOException or ArgumentException)
+        {
+            throw new ArgumentException($"{where}: {path} is not an IlgpuVit checkpoint ({e.Message}).");
+        }
+        if (found with { Name = model.Name } != model)
+            throw new ArgumentException($"{where}: {path} holds a {found.Name} ({found.ImageSize} px, patch {found.PatchSize}, width {found.EmbedDim}, depth {found.Depth}), " +
+                                        $"not the experiment's {model.Name}; fine-tuning keeps the architecture and the head.");
+        return path;
+    }
 
     // The grid sets these per run; a "training" override of them would be silently overwritten.
     private static readonly Dictionary<string, string> GridOwned = new(StringComparer.OrdinalIgnoreCase)
@@ -74,18 +108,22 @@ public sealed record ExperimentConfig(
     /// <summary>Reads and checks the experiment file at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="ArgumentException">The file is not valid JSON or breaks a rule (the message names the file and the key).</exception>
-    public static ExperimentConfig Load(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="checkInit">Also check the "init" checkpoint (exists, same architecture); false only to check a committed file whose
+    /// checkpoint another experiment has yet to train (the runner checks it before anything trains).</param>
+    public static ExperimentConfig Load(string path, bool checkInit = true)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Experiment file '{path}' not found.", path);
-        return Parse(File.ReadAllText(path), path, Path.GetFileNameWithoutExtension(path));
+        return Parse(File.ReadAllText(path), path, Path.GetFileNameWithoutExtension(path), checkInit);
     }
 
     /// <summary>Parses and checks <paramref name="json"/>; errors name <paramref name="source"/>.</summary>
     /// <param name="json">The file's text.</param>
     /// <param name="source">The file's name, for messages.</param>
     /// <param name="defaultName">The experiment's name when the file gives none.</param>
+    /// <param name="checkInit">Also check the "init" checkpoint (see <see cref="Load"/>).</param>
     /// <exception cref="ArgumentException">The text is not valid JSON or breaks a rule.</exception>
-    public static ExperimentConfig Parse(string json, string source, string? defaultName = null)
+    public static ExperimentConfig Parse(string json, string source, string? defaultName = null, bool checkInit = true)
     {
         JsonNode? root;
         try
@@ -113,7 +151,7 @@ public sealed record ExperimentConfig(
         foreach (var a in adjust)
         {
             if (a.Trim() == "none") throw top.Error("adjust", "'none' is not an adjuster; manual rates go in \"rates\"");
-            Try(top, "adjust", () => RateAdjuster.Create(a, training.Gas, stepsPerEpoch: 10, totalSteps: 100));
+            Try(top, "adjust", () => RateAdjuster.Create(a, training.Gas, stepsPerEpoch: 10, totalSteps: 100, training.Gap));
         }
         Distinct(top, "adjust", adjust);
         var seeds = top.Ints("seeds", [0]);
@@ -151,8 +189,10 @@ public sealed record ExperimentConfig(
         foreach (var run in ExperimentPlan.Runs(methods, [], adjust, [0]))
             Try(top, "adjust", () => (training with { Method = run.Spec, Adjust = run.Adjust }).Validate());
 
+        string? init = top.String("init", null);
+        if (init is not null && checkInit) CheckInit(init, config, $"{source}: init");
         return new ExperimentConfig(name, model, data, top.String("dataDir", null), training, baseline, methods, rates, adjust, seeds,
-            trainLimit, testLimit, inference, latency);
+            trainLimit, testLimit, inference, latency, init);
     }
 
     /// <summary>TrainingOptions defaults (with the data set's augmentation) overridden by the "training" object, key by key.</summary>

@@ -2,7 +2,8 @@
 // the trained runs (per method a line through its manual rates, its adjusted runs as a separate
 // series of large open markers in the same colour, the unpruned baseline as a black diamond) and the
 // inference-only points on the trained baseline (per method a line from the baseline through its
-// rates), each in its own labelled panel. Seeds are averaged per point. <run>/rate_and_loss.png of
+// rates), each in its own labelled panel. Seeds are averaged per point, with error bars of the 95% t
+// interval where a point has two seeds or more. <run>/rate_and_loss.png of
 // each adjusted run stacks the pruning rate and the window's training loss against the step, from
 // the "window" lines of the run's metrics.jsonl. Drawing conventions are PlotFigure's.
 
@@ -18,7 +19,10 @@ internal static class ExperimentPlot
     public const string FlopsFile = "accuracy_vs_flops.png", LatencyFile = "accuracy_vs_latency.png", RateFile = "rate_and_loss.png";
 
     /// <summary>One point of a series: seeds averaged.</summary>
-    private sealed record Point(double X, double Accuracy);
+    /// <param name="X">Mean GMACs or latency.</param>
+    /// <param name="Accuracy">Mean accuracy in percent.</param>
+    /// <param name="Half">Half the 95% t interval of the accuracy over the seeds, in points (0 for one seed).</param>
+    private sealed record Point(double X, double Accuracy, double Half = 0);
 
     /// <summary>One window of an adjusted run's log.</summary>
     /// <param name="Step">Optimizer step at the window's end.</param>
@@ -95,7 +99,8 @@ internal static class ExperimentPlot
         for (int i = 0; i < methods.Length; i++)
         {
             var manual = Mean(rows.Where(r => r.Method == methods[i] && !r.Adjusted), x);
-            if (manual.Count > 0) PlotFigure.Line(plot, manual.Select(p => p.X).ToArray(), manual.Select(p => p.Accuracy).ToArray(), $"{methods[i]} (manual rates)", i);
+            if (manual.Count > 0)
+                Bars(plot, manual, PlotFigure.Line(plot, manual.Select(p => p.X).ToArray(), manual.Select(p => p.Accuracy).ToArray(), $"{methods[i]} (manual rates)", i));
             foreach (var group in rows.Where(r => r.Method == methods[i] && r.Adjusted).GroupBy(r => r.Rate))
             {
                 var adjusted = Mean(group, x);
@@ -104,6 +109,7 @@ internal static class ExperimentPlot
                 series.MarkerShape = MarkerShape.OpenCircleWithDot;
                 series.MarkerSize = 16;
                 series.MarkerLineWidth = 2;
+                Bars(plot, adjusted, series);
             }
         }
         MarkBaseline(plot, baseline, x);
@@ -118,7 +124,7 @@ internal static class ExperimentPlot
         for (int i = 0; i < methods.Length; i++)
         {
             var line = start.Concat(Mean(rows.Where(r => r.Method == methods[i]), x)).OrderBy(p => p.X).ToArray();
-            PlotFigure.Line(plot, line.Select(p => p.X).ToArray(), line.Select(p => p.Accuracy).ToArray(), methods[i], i);
+            Bars(plot, line, PlotFigure.Line(plot, line.Select(p => p.X).ToArray(), line.Select(p => p.Accuracy).ToArray(), methods[i], i));
         }
         MarkBaseline(plot, baseline, x);
         return PlotFigure.Label(plot, title, axis, "test accuracy (%)");
@@ -132,7 +138,20 @@ internal static class ExperimentPlot
         marker.LegendText = "unpruned baseline";
     }
 
-    /// <summary>The rows' points, seeds averaged per rate, ordered along the x axis.</summary>
+    /// <summary>The rows' points, seeds averaged per rate with their 95% t intervals, ordered along the x axis.</summary>
     private static IReadOnlyList<Point> Mean(IEnumerable<ExperimentRow> rows, Func<ExperimentRow, double> x) =>
-        rows.GroupBy(r => (r.Method, r.Rate)).Select(g => new Point(g.Average(x), 100 * g.Average(r => r.Accuracy))).OrderBy(p => p.X).ToArray();
+        rows.GroupBy(r => (r.Method, r.Rate)).Select(g =>
+        {
+            var interval = ExperimentStatistics.Mean(g.Select(r => 100 * r.Accuracy).ToArray());
+            return new Point(g.Average(x), interval.Mean, interval.Formed ? interval.High - interval.Mean : 0);
+        }).OrderBy(p => p.X).ToArray();
+
+    /// <summary>Error bars (the 95% t intervals over seeds) on the points that have them, in the series' color.</summary>
+    private static void Bars(Plot plot, IReadOnlyList<Point> points, ScottPlot.Plottables.Scatter series)
+    {
+        var spread = points.Where(p => p.Half > 0).ToArray();
+        if (spread.Length == 0) return;
+        var bars = plot.Add.ErrorBar(spread.Select(p => p.X).ToArray(), spread.Select(p => p.Accuracy).ToArray(), spread.Select(p => p.Half).ToArray());
+        bars.Color = series.Color;
+    }
 }

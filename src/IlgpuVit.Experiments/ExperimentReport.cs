@@ -9,6 +9,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using IlgpuVit.IO;
 using IlgpuVit.Metrics;
 using IlgpuVit.Training;
@@ -34,10 +35,13 @@ namespace IlgpuVit.Experiments;
 /// <param name="FinalRate">The pruning rate in force at the end (0 for the unpruned model).</param>
 /// <param name="TrainSeconds">Training wall time (null for inference rows).</param>
 /// <param name="Steps">Optimizer steps (null for inference rows).</param>
+/// <param name="Correct">Inference rows: per test image '1' where it was classified right, '0' where not (the paired bootstrap's
+/// input, <see cref="ExperimentInferenceResult.Correct"/>; not written to the result files, its source is the baseline's inference.json).</param>
 public sealed record ExperimentRow(
     string Kind, string Run, string Method, string Rate, string Adjust, int Seed, string Spec,
     double Accuracy, double? AccuracyChangePoints, double TestLoss, double GmacsPerImage, double FlopsChangePercent,
-    double LatencyMs, double LatencyChangePercent, string Device, double FinalRate, double? TrainSeconds, int? Steps)
+    double LatencyMs, double LatencyChangePercent, string Device, double FinalRate, double? TrainSeconds, int? Steps,
+    [property: JsonIgnore] string? Correct = null)
 {
     /// <summary>The row of a trained run.</summary>
     public static ExperimentRow Trained(ExperimentRun run, RunSummary summary, ExperimentTiming timing, double baseMacs, double? baselineAccuracy) =>
@@ -50,7 +54,7 @@ public sealed record ExperimentRow(
         double baselineAccuracy) =>
         new("inference", baseline.Id, point.Method, ExperimentPlan.Number(point.Rate), "none", baseline.Seed, point.Spec, result.Accuracy,
             Change(result.Accuracy, baselineAccuracy), result.Loss, result.MacsPerImage / 1e9, 100 * (result.MacsPerImage / baseMacs - 1),
-            result.Timing.MedianMs, result.Timing.ChangePercent, result.Timing.Device, point.Rate, null, null);
+            result.Timing.MedianMs, result.Timing.ChangePercent, result.Timing.Device, point.Rate, null, null, result.Correct);
 
     /// <summary>Whether an adjuster chose this run's rate.</summary>
     public bool Adjusted => Adjust != "none";
@@ -121,8 +125,33 @@ public sealed record ExperimentReport(ExperimentConfig Config, string Device, IR
         if (inferred.Length > 0)
             tables.Add(new ResultTable("inference only (the trained baseline, no retraining)", ["checkpoint", "method", "rate", .. measured],
                 inferred.Select(r => (string[])[r.Run, r.Method, r.Rate, .. Measured(r)]).ToArray()));
+        if (Rows.Count > 0) tables.Add(Means());
         return tables;
     }
+
+    /// <summary>
+    /// One line per configuration (kind, method, rate or adjuster) over its seeds: mean accuracy and mean Δ acc (each seed against its
+    /// own unpruned run, so a paired difference) with 95% t intervals (ExperimentStatistics), mean GMACs, FLOPs change and final rate.
+    /// </summary>
+    public ResultTable Means()
+    {
+        var groups = Rows.GroupBy(r => (r.Kind, r.Method, r.Rate)).ToArray();
+        return new ResultTable("means over seeds (95% t intervals; n seeds)",
+            ["kind", "method", "rate", "n", "accuracy %", "Δ acc (paired)", "GMACs/img", "FLOPs %", "final rate"],
+            groups.Select(g =>
+            {
+                var rows = g.ToArray();
+                var accuracy = ExperimentStatistics.Mean(rows.Select(r => r.Accuracy).ToArray()).Times(100);
+                var changes = rows.Where(r => r.AccuracyChangePoints is not null).Select(r => r.AccuracyChangePoints!.Value).ToArray();
+                string change = changes.Length == 0 ? "-" : Spread(ExperimentStatistics.Mean(changes), "+0.00;-0.00;0.00");
+                return (string[])[g.Key.Kind, g.Key.Method, g.Key.Rate, I(rows.Length), Spread(accuracy, "F2"), change,
+                    F(rows.Average(r => r.GmacsPerImage), "G4"), F(rows.Average(r => r.FlopsChangePercent), "+0.0;-0.0;0.0"), F(rows.Average(r => r.FinalRate), "0.####")];
+            }).ToArray());
+    }
+
+    /// <summary>"86.40 [86.10, 86.70]", or the mean alone when one seed gives no interval.</summary>
+    private static string Spread(Interval interval, string format) =>
+        interval.Formed ? $"{F(interval.Mean, format)} [{F(interval.Low, format)}, {F(interval.High, format)}]" : F(interval.Mean, format);
 
     private static string[] Measured(ExperimentRow r) =>
         [F(100 * r.Accuracy, "F2"), F(r.AccuracyChangePoints, "+0.00;-0.00;0.00"), F(r.GmacsPerImage, "G4"), F(r.FlopsChangePercent, "+0.0;-0.0;0.0"),

@@ -5,8 +5,8 @@
 // under its final method against the unpruned model (<run>/latency.json), and the baseline of each
 // seed is evaluated and timed under every inference spec (<baseline>/inference.json). Measurements
 // on disk are reused, so running a finished experiment again only rebuilds the reports. The
-// settings every run shares (model, data set, training options, limits; not the data folder, which
-// may move) are pinned in settings.json:
+// settings every run shares (model, data set, training options, limits, the checkpoint fine-tuned from;
+// not the data folder, which may move) are pinned in settings.json:
 // a folder's runs are never mixed with runs of other settings, while the grid itself may grow.
 
 using System.Text.Json;
@@ -42,6 +42,7 @@ public sealed class ExperimentRunner(ExperimentConfig config, string folder, str
     /// <exception cref="ArgumentException">The folder holds runs of other settings.</exception>
     public ExperimentReport Run()
     {
+        config.CheckInit();
         Directory.CreateDirectory(folder);
         PinSettings();
         var runs = ExperimentPlan.Runs(config);
@@ -78,7 +79,8 @@ public sealed class ExperimentRunner(ExperimentConfig config, string folder, str
         bool resume = File.Exists(checkpoint);
         log.WriteLine($"{counter} {run.Id}: {(resume ? "resuming from its checkpoint" : "training")} ({run.Spec}{(run.Adjusted ? $", adjust {run.Adjust}" : "")}, seed {run.Seed})");
         var settings = new RunSettings(config.Model, config.Data, config.DataDir, Options(run), dir, config.TrainLimit, config.TestLimit,
-            resume ? checkpoint : null, deviceSpec, Overwrite: !resume);     // a folder without a checkpoint holds only a crashed start
+            resume ? checkpoint : null, deviceSpec, Init: resume ? null : config.Init,    // a resumed run's checkpoint records its init
+            Overwrite: !resume);     // a folder without a checkpoint holds only a crashed start
         RunSummary summary;
         try
         {
@@ -114,7 +116,7 @@ public sealed class ExperimentRunner(ExperimentConfig config, string folder, str
         IReadOnlyList<ExperimentInferencePoint> points)
     {
         string path = Path.Combine(folder, baseline.Id, InferenceFile);
-        var results = File.Exists(path) ? Read<ExperimentInferenceResult[]>(path).Where(r => Current(r.Timing)).ToList() : [];
+        var results = File.Exists(path) ? Read<ExperimentInferenceResult[]>(path).Where(r => Current(r.Timing) && r.Correct is not null).ToList() : [];
         var missing = points.Select(p => p.Spec).Where(spec => results.All(r => r.Spec != spec)).ToArray();
         if (missing.Length > 0)
         {
@@ -135,6 +137,7 @@ public sealed class ExperimentRunner(ExperimentConfig config, string folder, str
         var settings = JsonSerializer.SerializeToNode(new
         {
             config.Model, config.Data, config.TrainLimit, config.TestLimit, config.Training,
+            Init = config.Init is null ? null : Path.GetFullPath(config.Init),
         }, ReportJson.Options)!;
         string path = Path.Combine(folder, SettingsFile);
         if (File.Exists(path))

@@ -38,6 +38,9 @@ public static class WeightImporter
         return Import(file, model, options);
     }
 
+    /// <summary>Key prefixes of the optimizer state a training checkpoint holds beside the weights (AdamW, Sgd).</summary>
+    private static readonly string[] OptimizerStatePrefixes = ["adamw.", "sgd."];
+
     /// <summary>Imports the weights of the open <paramref name="file"/> into <paramref name="model"/>.</summary>
     /// <inheritdoc cref="Import(string, VisionTransformer, WeightImportOptions?)"/>
     public static ImportReport Import(SafeTensorsFile file, VisionTransformer model, WeightImportOptions? options = null)
@@ -61,6 +64,12 @@ public static class WeightImporter
             if (dropDistillation && (key == DistillationToken || key.StartsWith(DistillationHead, StringComparison.Ordinal)))
             {
                 skipped.Add(new SkippedKey(key, "distillation token dropped"));
+                continue;
+            }
+            // A training checkpoint of this project (an experiment's `init`) also holds its optimizer's state: not weights.
+            if (OptimizerStatePrefixes.Any(prefix => key.StartsWith(prefix, StringComparison.Ordinal)))
+            {
+                skipped.Add(new SkippedKey(key, "optimizer state of a training checkpoint"));
                 continue;
             }
             string? name = layout == WeightLayout.Torchvision ? TorchvisionNames.ToTimm(key) : key;

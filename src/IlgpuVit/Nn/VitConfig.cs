@@ -77,6 +77,9 @@ public static class ModelRegistry
         new("vit_micro_patch4_gap_28", 28, 4, 1, 64, 6, 4, 256, 10, GlobalPool: "avg"),
         new("vit_micro_conv4_28", 28, 4, 1, 64, 6, 4, 256, 10, Stem: "conv"),     // a convolutional stem in place of the patch projection
         new("vit_mini_patch4_28", 28, 4, 1, 128, 6, 4, 512, 10),
+        // 28 px grey, patch 2: 196 patches + CLS = 197 tokens, ViT-B/16's and ViT-L/16's token count at 224 px, at vit_micro's
+        // width (docs/models.md): 5.4x its MACs per image, the model of the inference-only claims (issue 17).
+        new("vit_micro_patch2_28", 28, 2, 1, 64, 6, 4, 256, 10),
         // 32 px RGB (CIFAR-10), patch 4: 64 patches + CLS.
         new("vit_micro_patch4_32", 32, 4, 3, 64, 6, 4, 256, 10),
         new("vit_mini_patch4_32", 32, 4, 3, 128, 6, 4, 512, 10),

@@ -26,8 +26,10 @@ namespace IlgpuVit.Training;
 /// <param name="MacsPerImage">Multiply-accumulates per image counted from the token counts that ran (docs/flops.md).</param>
 /// <param name="TokensAfterLayer">Tokens each block handed on (the same for every image).</param>
 /// <param name="Top5">Top-5 accuracy in [0, 1] when it was asked for, else null.</param>
+/// <param name="Correct">Whether each image, in order, was classified right (top-1; null with top-5, which ranks on the host):
+/// two variants on the same images are compared image by image (the experiments' paired bootstrap).</param>
 public readonly record struct EvaluationResult(double Accuracy, double Loss, int Images, double Seconds, double MacsPerImage = 0,
-    IReadOnlyList<int>? TokensAfterLayer = null, double? Top5 = null)
+    IReadOnlyList<int>? TokensAfterLayer = null, double? Top5 = null, IReadOnlyList<bool>? Correct = null)
 {
     /// <summary>Throughput.</summary>
     public double ImagesPerSecond => Images / Math.Max(Seconds, 1e-9);
@@ -94,6 +96,7 @@ public static class Evaluation
     private sealed class Score(bool topFive)
     {
         private readonly AccuracyTally? _host = topFive ? new AccuracyTally() : null;
+        private readonly List<bool> _right = [];
         private long _correct, _images;
         private double _lossSum;
         private TokenState? _first;
@@ -114,7 +117,12 @@ public static class Evaluation
             Ops.ArgMax(logits.Value, predictions);
             _lossSum += loss.Value.ToArray()[0] * (double)batch.Count;
             var predicted = predictions.ToArray();
-            for (int i = 0; i < batch.Count; i++) if (predicted[i] == batch.Labels[i]) _correct++;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                bool right = predicted[i] == batch.Labels[i];
+                _right.Add(right);
+                if (right) _correct++;
+            }
             _images += batch.Count;
         }
 
@@ -122,7 +130,7 @@ public static class Evaluation
         {
             double macs = _first is null ? 0 : Flops.Macs(config, _first);
             return _host is null
-                ? new EvaluationResult((double)_correct / _images, _lossSum / _images, (int)_images, seconds, macs, _first?.TokensAfterLayer)
+                ? new EvaluationResult((double)_correct / _images, _lossSum / _images, (int)_images, seconds, macs, _first?.TokensAfterLayer, Correct: _right)
                 : new EvaluationResult(_host.Top1, _host.Loss, _host.Images, seconds, macs, _first?.TokensAfterLayer, _host.Top5);
         }
     }

@@ -26,21 +26,23 @@ public sealed class GasAdjuster : RateAdjuster
     public override double Rate => _rate;
 
     /// <inheritdoc/>
-    protected override double CloseWindow(double loss, double gradNorm)
+    protected override (double Scale, double Signal) CloseWindow(double loss, double gradNorm)
     {
+        double signal = double.NaN;
         int windows = Tally.Windows;
         if (windows == 1) _referenceNorm = gradNorm;
         double scale = Math.Clamp(_referenceNorm / Math.Max(gradNorm, 1e-12), _options.ScaleMin, _options.ScaleMax);
         if (windows > _options.WarmupWindows && _previousLoss > 0)
         {
             double change = (loss - _previousLoss) / _previousLoss;
+            signal = change;
             double step = change <= -_options.Tolerance ? _options.Eta * scale
                 : change >= _options.Tolerance ? -_options.Backoff * _options.Eta * scale
                 : 0.5 * _options.Eta * scale;
             _rate = Math.Clamp(_rate + step, _options.RateMin, _options.RateMax);
         }
         _previousLoss = loss;
-        return scale;
+        return (scale, signal);
     }
 
     /// <inheritdoc/>

@@ -15,8 +15,11 @@
 namespace IlgpuVit.Training;
 
 /// <summary>GAS controller settings.</summary>
-public sealed record GasOptions
+public sealed record GasOptions : AdjusterOptions
 {
+    /// <summary>Settings at their defaults (pMax 0.3).</summary>
+    public GasOptions() => RateMax = 0.3;
+
     /// <summary>Base step of p per window (eta).</summary>
     public double Eta { get; init; } = 0.005;
 
@@ -32,20 +35,8 @@ public sealed record GasOptions
     /// <summary>Upper clamp of the gradient scale.</summary>
     public double ScaleMax { get; init; } = 2;
 
-    /// <summary>Window length in epochs (docs/methods.md: 1/10 of an epoch).</summary>
-    public double WindowEpochs { get; init; } = 0.1;
-
-    /// <summary>Windows at the start during which p stays at <see cref="RateStart"/> (the first also sets Gref).</summary>
+    /// <summary>Windows at the start during which p stays at <see cref="AdjusterOptions.RateStart"/> (the first also sets Gref).</summary>
     public int WarmupWindows { get; init; } = 1;
-
-    /// <summary>Initial p.</summary>
-    public double RateStart { get; init; }
-
-    /// <summary>Smallest p.</summary>
-    public double RateMin { get; init; }
-
-    /// <summary>Largest p.</summary>
-    public double RateMax { get; init; } = 0.3;
 
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value is out of range (names which).</exception>
@@ -56,10 +47,8 @@ public sealed record GasOptions
         Require(Tolerance >= 0, $"tolerance must not be negative, got {Tolerance}");
         Require(Backoff >= 0, $"backoff must not be negative, got {Backoff}");
         Require(ScaleMin > 0 && ScaleMin <= ScaleMax, $"the scale clamp must satisfy 0 < min <= max, got [{ScaleMin}, {ScaleMax}]");
-        Require(WindowEpochs > 0, $"the window must be positive, got {WindowEpochs} epochs");
         Require(WarmupWindows >= 1, $"warm-up windows must be at least 1 (the first sets the reference gradient norm), got {WarmupWindows}");
-        Require(RateMin >= 0 && RateMin <= RateMax && RateMax < 1, $"rates must satisfy 0 <= min <= max < 1, got [{RateMin}, {RateMax}]");
-        Require(RateStart >= RateMin && RateStart <= RateMax, $"the start rate must lie in [{RateMin}, {RateMax}], got {RateStart}");
+        ValidateWindowAndRates(Require);
         return this;
     }
 }

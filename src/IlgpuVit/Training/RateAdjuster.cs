@@ -6,6 +6,9 @@
 // Every window is reported (and logged by the training run); the state round-trips through
 // checkpoints as JSON so a resumed run continues the same trajectory.
 //   gas            Gradient-Aware Scaling (GasAdjuster)
+//   gap            the pruning-gap controller (GapAdjuster, docs/adjusters.md): every k steps the trainer also
+//                  runs the step's batch unpruned (ProbeEvery), and the rate is held where the pruned loss
+//                  exceeds the unpruned one by a tolerance
 //   ramp:P0..P1    a manual schedule: p goes linearly from P0 to P1 over the run (ramp:P is fixed)
 
 using System.Globalization;
@@ -18,8 +21,10 @@ namespace IlgpuVit.Training;
 /// <param name="Rate">p after the window's update.</param>
 /// <param name="Loss">Mean training loss over the window.</param>
 /// <param name="GradNorm">Mean global gradient norm over the window.</param>
-/// <param name="Scale">GAS's gradient scale s (1 for a schedule).</param>
-public sealed record AdjusterWindow(int Window, int Step, double Rate, double Loss, double GradNorm, double Scale);
+/// <param name="Scale">GAS's gradient scale s (1 for a schedule and the gap controller).</param>
+/// <param name="Signal">What the update acted on: GAS's relative loss change dL, the gap controller's relative pruning gap
+/// (NaN when the window held no probe, and for a schedule).</param>
+public sealed record AdjusterWindow(int Window, int Step, double Rate, double Loss, double GradNorm, double Scale, double Signal = double.NaN);
 
 /// <summary>The window bookkeeping of an adjuster, saved with its state.</summary>
 /// <param name="Steps">Optimizer steps seen.</param>
@@ -49,9 +54,16 @@ public abstract class RateAdjuster
     /// <summary>The window bookkeeping so far (adjusters save and restore it with their own state).</summary>
     protected WindowTally Tally { get; set; }
 
-    /// <summary>Feeds one optimizer step; returns the window it closed, if any (then <see cref="Rate"/> may have changed).</summary>
-    public AdjusterWindow? Observe(float loss, float gradNorm)
+    /// <summary>Steps between probes of the unpruned loss on the step's own batch (the trainer runs them; 0: the adjuster needs none).</summary>
+    public virtual int ProbeEvery => 0;
+
+    /// <summary>
+    /// Feeds one optimizer step; returns the window it closed, if any (then <see cref="Rate"/> may have changed).
+    /// <paramref name="unprunedLoss"/> is the same batch's loss without reduction, on the steps the trainer probed.
+    /// </summary>
+    public AdjusterWindow? Observe(float loss, float gradNorm, float? unprunedLoss = null)
     {
+        if (unprunedLoss is { } unpruned) Probe(loss, unpruned);
         var t = Tally;
         t = t with { Steps = t.Steps + 1, InWindow = t.InWindow + 1, LossSum = t.LossSum + loss, NormSum = t.NormSum + gradNorm };
         if (t.InWindow < WindowSteps)
@@ -61,15 +73,18 @@ public abstract class RateAdjuster
         }
         double meanLoss = t.LossSum / t.InWindow, meanNorm = t.NormSum / t.InWindow;
         Tally = t with { InWindow = 0, LossSum = 0, NormSum = 0, Windows = t.Windows + 1 };
-        double scale = CloseWindow(meanLoss, meanNorm);
-        return new AdjusterWindow(Tally.Windows, Tally.Steps, Rate, meanLoss, meanNorm, scale);
+        var (scale, signal) = CloseWindow(meanLoss, meanNorm);
+        return new AdjusterWindow(Tally.Windows, Tally.Steps, Rate, meanLoss, meanNorm, scale, signal);
     }
+
+    /// <summary>A probe: the step's pruned training loss and its batch's unpruned loss (adjusters that ask for probes override it).</summary>
+    protected virtual void Probe(double pruned, double unpruned) { }
 
     /// <summary>
     /// Decides the rate when a window closes (<see cref="Tally"/> already counts it) from its mean
-    /// <paramref name="loss"/> and mean <paramref name="gradNorm"/>; returns the gradient scale it used (1 for none).
+    /// <paramref name="loss"/> and mean <paramref name="gradNorm"/>; returns the gradient scale it used (1 for none) and the signal it acted on.
     /// </summary>
-    protected abstract double CloseWindow(double loss, double gradNorm);
+    protected abstract (double Scale, double Signal) CloseWindow(double loss, double gradNorm);
 
     /// <summary>The adjuster's state as JSON (checkpoints).</summary>
     public abstract string SaveState();
@@ -83,13 +98,18 @@ public abstract class RateAdjuster
     /// <paramref name="totalSteps"/> steps with <paramref name="stepsPerEpoch"/> per epoch.
     /// </summary>
     /// <exception cref="FormatException">The spec is none of these; the message lists them.</exception>
-    public static RateAdjuster? Create(string spec, GasOptions gas, int stepsPerEpoch, int totalSteps)
+    public static RateAdjuster? Create(string spec, GasOptions gas, int stepsPerEpoch, int totalSteps, GapOptions? gap = null)
     {
-        const string Valid = "none, gas, or ramp:P0..P1 (a linear schedule of the pruning rate; ramp:P keeps it fixed)";
+        const string Valid = "none, gas, gap (the pruning-gap controller), or ramp:P0..P1 (a linear schedule of the pruning rate; ramp:P keeps it fixed)";
         int window = Math.Max(1, (int)Math.Round(gas.WindowEpochs * stepsPerEpoch));
         spec = spec.Trim();
         if (spec == "none") return null;
         if (spec == "gas") return new GasAdjuster(gas.Validate(), window);
+        if (spec == "gap")
+        {
+            gap = (gap ?? new GapOptions()).Validate();
+            return new GapAdjuster(gap, Math.Max(1, (int)Math.Round(gap.WindowEpochs * stepsPerEpoch)));
+        }
         if (spec.StartsWith("ramp:", StringComparison.Ordinal))
         {
             var ends = spec[5..].Split("..");

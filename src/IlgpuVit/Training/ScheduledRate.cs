@@ -19,7 +19,7 @@ public sealed class ScheduledRate : RateAdjuster
     public override double Rate => _first + (_last - _first) * Math.Min(1.0, (double)Tally.Steps / _totalSteps);
 
     /// <inheritdoc/>
-    protected override double CloseWindow(double loss, double gradNorm) => 1;
+    protected override (double Scale, double Signal) CloseWindow(double loss, double gradNorm) => (1, double.NaN);
 
     /// <inheritdoc/>
     public override string SaveState()

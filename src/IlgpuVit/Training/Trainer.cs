@@ -22,7 +22,8 @@ namespace IlgpuVit.Training;
 /// <param name="GradNorm">Global gradient norm before clipping.</param>
 /// <param name="LearningRate">Rate the step used.</param>
 /// <param name="Images">Images in the batch.</param>
-public readonly record struct StepResult(int Step, int Epoch, int Batch, float Loss, float GradNorm, float LearningRate, int Images);
+/// <param name="UnprunedLoss">The same batch's loss without token reduction, on the steps <see cref="Trainer.ProbeEvery"/> picks (else null).</param>
+public readonly record struct StepResult(int Step, int Epoch, int Batch, float Loss, float GradNorm, float LearningRate, int Images, float? UnprunedLoss = null);
 
 /// <summary>Trains a <see cref="VisionTransformer"/> on an <see cref="ImageDataset"/>.</summary>
 public sealed class Trainer : IDisposable
@@ -70,6 +71,12 @@ public sealed class Trainer : IDisposable
     /// <summary>The learning-rate schedule.</summary>
     public CosineSchedule Schedule { get; }
 
+    /// <summary>
+    /// Every this many steps, also run the step's batch without token reduction (no gradients, the same weights, before the
+    /// update) and report its loss as <see cref="StepResult.UnprunedLoss"/> (the pruning-gap controller's probe); 0: never.
+    /// </summary>
+    public int ProbeEvery { get; set; }
+
     /// <summary>Optimizer steps in the whole run.</summary>
     public int TotalSteps => Options.Epochs * Loader.BatchesPerEpoch;
 
@@ -109,13 +116,30 @@ public sealed class Trainer : IDisposable
             loss = output.Value.ToArray()[0];
             tape.Backward(output);
         }
+        float? unpruned = ProbeEvery > 0 && (Optimizer.StepCount + 1) % ProbeEvery == 0 ? UnprunedLoss(images, labels) : null;
         float norm = GradientClipping.ClipByGlobalNorm(Optimizer.Parameters, Options.ClipNorm);
         if (!float.IsFinite(loss) || !float.IsFinite(norm))
             throw new TrainingDivergedException(Optimizer.StepCount + 1, loss, norm, FirstNonFiniteParameter(), firstStepOfRun: _stepsRun == 0);
         float lr = Schedule.At(Optimizer.StepCount);
         Optimizer.Step(lr);
         _stepsRun++;
-        return new StepResult(Optimizer.StepCount, epoch, index, loss, norm, lr, batch.Count);
+        return new StepResult(Optimizer.StepCount, epoch, index, loss, norm, lr, batch.Count, unpruned);
+    }
+
+    /// <summary>The loss of <paramref name="images"/> with every block's reducer off, recording nothing; the reducers are restored.</summary>
+    private float UnprunedLoss(Tensor<float> images, Tensor<int> labels)
+    {
+        var reducers = Model.Reducers;
+        try
+        {
+            Model.Reducers = new ITokenReducer?[reducers.Count];
+            using var tape = Tape.NoGrad();
+            return tape.CrossEntropy(Model.Forward(tape, images), labels, Options.LabelSmoothing).Value.ToArray()[0];
+        }
+        finally
+        {
+            Model.Reducers = reducers;
+        }
     }
 
     /// <summary>

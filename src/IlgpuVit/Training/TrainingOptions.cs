@@ -56,11 +56,14 @@ public sealed record TrainingOptions
     /// </summary>
     public string Method { get; init; } = "none";
 
-    /// <summary>Who sets the pruning rate: "none" (the method's own rate), "gas" or "ramp:P0..P1" (see RateAdjuster).</summary>
+    /// <summary>Who sets the pruning rate: "none" (the method's own rate), "gas", "gap" or "ramp:P0..P1" (see RateAdjuster).</summary>
     public string Adjust { get; init; } = "none";
 
     /// <summary>GAS settings (used when <see cref="Adjust"/> is "gas").</summary>
     public GasOptions Gas { get; init; } = new();
+
+    /// <summary>Pruning-gap controller settings (used when <see cref="Adjust"/> is "gap").</summary>
+    public GapOptions Gap { get; init; } = new();
 
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value is out of range (names which).</exception>
@@ -82,6 +85,7 @@ public sealed record TrainingOptions
         Require(Method.Trim() != "none" || !adjusted, $"adjust '{Adjust}' needs a reduction method (--method), got none");
         Require(!adjusted || !Reduction.ReductionMethod.HasRate(Method), $"with adjust '{Adjust}' the method names no rate of its own (e.g. 'etps'), got '{Method}'");
         if (adjusted) Gas.Validate();
+        if (Adjust.Trim() == "gap") Gap.Validate();
         return this;
     }
 }

@@ -182,7 +182,8 @@ public static class TrainingRun
             new WeightImportOptions { AllowNewHead = true, AllowNonFinite = settings.AllowNonFinite });
         if (imported is not null) observer?.Imported(imported);
         using var trainer = new Trainer(model, train, options, normalization);
-        var adjuster = RateAdjuster.Create(options.Adjust, options.Gas, trainer.Loader.BatchesPerEpoch, trainer.TotalSteps);
+        var adjuster = RateAdjuster.Create(options.Adjust, options.Gas, trainer.Loader.BatchesPerEpoch, trainer.TotalSteps, options.Gap);
+        trainer.ProbeEvery = adjuster?.ProbeEvery ?? 0;
         if (resumed is not null)
         {
             var loaded = TrainingCheckpoint.Load(settings.Resume!, model, trainer.Optimizer, settings.AllowNonFinite);
@@ -227,10 +228,12 @@ public static class TrainingRun
                 {
                     images += s.Images;
                     double rate = adjuster?.Rate ?? 0;
-                    log.Write(new { @event = "step", s.Step, s.Epoch, s.Batch, s.Loss, s.GradNorm, lr = s.LearningRate, rate, seconds = clock.Elapsed.TotalSeconds });
-                    if (adjuster?.Observe(s.Loss, s.GradNorm) is { } w)
+                    log.Write(new { @event = "step", s.Step, s.Epoch, s.Batch, s.Loss, s.GradNorm, lr = s.LearningRate, rate, s.UnprunedLoss,
+                        seconds = clock.Elapsed.TotalSeconds });
+                    if (adjuster?.Observe(s.Loss, s.GradNorm, s.UnprunedLoss) is { } w)
                     {
-                        log.Write(new { @event = "window", step = s.Step, s.Epoch, w.Window, w.Rate, w.Loss, w.GradNorm, w.Scale });
+                        log.Write(new { @event = "window", step = s.Step, s.Epoch, w.Window, w.Rate, w.Loss, w.GradNorm, w.Scale,
+                            signal = double.IsFinite(w.Signal) ? w.Signal : (double?)null });
                         reduction!.SetPruningRate(adjuster.Rate);
                     }
                     report(s, images / clock.Elapsed.TotalSeconds, adjuster?.Rate ?? 0);

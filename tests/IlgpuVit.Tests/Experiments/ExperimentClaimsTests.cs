@@ -71,4 +71,48 @@ public class ExperimentClaimsTests
         var text = string.Join("\n", ExperimentClaims.Lines(Rows[..3]));
         text.Should().Contain("**4.").And.NotContain("**1.").And.NotContain("**2.").And.NotContain("**3.");
     }
+
+    [Fact]
+    public void Adjusted_runs_are_decided_by_the_t_interval_of_their_seeds()
+    {
+        // Three seeds; the adjusted run sits 1.0, 1.2 and 0.8 points above the manual line: held. ToMe's sits -0.1, +0.1, 0: not distinguishable.
+        var rows = new List<ExperimentRow>();
+        foreach (var (seed, shift, tome) in new[] { (0, 0.010, -0.001), (1, 0.012, 0.001), (2, 0.008, 0.0) })
+        {
+            double noise = 0.003 * seed;
+            rows.Add(Row("train", "none", "0", 0.80 + noise, 1.0) with { Seed = seed });
+            rows.Add(Row("train", "topk", "0.3", 0.70 + noise, 0.6) with { Seed = seed });
+            rows.Add(Row("train", "topk", "gas", 0.75 + noise + shift, 0.8, adjust: "gas", finalRate: 0.1) with { Seed = seed });
+            rows.Add(Row("train", "tome", "0.3", 0.72 + noise, 0.6) with { Seed = seed });
+            rows.Add(Row("train", "tome", "gas", 0.76 + noise + tome, 0.8, adjust: "gas", finalRate: 0.1) with { Seed = seed });
+        }
+        var text = string.Join("\n", ExperimentClaims.Lines(rows));
+        text.Should().Contain("- topk + gas against manual topk at the same GMACs, paired by seed: +1.00 [+0.50, +1.50], n 3 points: held.");
+        text.Should().MatchRegex(@"- tome \+ gas against manual tome at the same GMACs, paired by seed: [-+]?0\.00 \[-0\.25, \+0\.25\], n 3 points: not distinguishable\.");
+        text.Should().Contain("- Verdict: **held** (held at 1, not held at 0, not distinguishable at 1 of 2).");
+        var one = string.Join("\n", ExperimentClaims.Lines(Rows));
+        one.Should().Contain("- Verdict: **not distinguishable** (held at 0, not held at 0, not distinguishable at 2 of 2).", "one seed forms no interval");
+    }
+
+    [Fact]
+    public void Inference_claims_are_decided_by_the_paired_bootstrap()
+    {
+        // 2,000 images: VPA right on 1,700, Top-K on the same 1,700 but 100 (clearly behind); ToMe on the same as VPA but 2 images
+        // (indistinguishable) at rate 0.1, and on 200 more than VPA at rate 0.3 (-45% FLOPs, the only large reduction).
+        bool[] Flags(int right, int offset = 0) => Enumerable.Range(0, 2000).Select(i => (i + offset) % 2000 < right).ToArray();
+        ExperimentRow Inferred(string method, string rate, double gmacs, bool[] correct) =>
+            Row("inference", method, rate, correct.Count(c => c) / 2000.0, gmacs) with { Correct = ExperimentInferenceResult.Encode(correct) };
+        ExperimentRow[] rows =
+        [
+            Inferred("topk-vpa", "0.1", 0.8, Flags(1700)), Inferred("topk", "0.1", 0.8, Flags(1600)), Inferred("tome", "0.1", 0.8, Flags(1698)),
+            Inferred("topk-vpa", "0.3", 0.55, Flags(1500)), Inferred("topk", "0.3", 0.55, Flags(1400)), Inferred("tome", "0.3", 0.55, Flags(1700)),
+        ];
+        var text = string.Join("\n", ExperimentClaims.Lines(rows));
+        text.Should().Contain("**2.").And.Contain("rate 0.1: +5.00 [");
+        var claim3 = text[text.IndexOf("**3.", StringComparison.Ordinal)..text.IndexOf("**4.", StringComparison.Ordinal)];
+        claim3.Should().Contain("(rates cutting FLOPs by 40% or more): rate 0.3: -10.00 [").And.NotContain("rate 0.1: -0.10 [");
+        claim3.Should().Contain("- Verdict: **not held** (held at 0, not held at 1, not distinguishable at 0 of 1).");
+        var claim2 = text[text.IndexOf("**2.", StringComparison.Ordinal)..text.IndexOf("**3.", StringComparison.Ordinal)];
+        claim2.Should().Contain("- Verdict: **held** (held at 2, not held at 0, not distinguishable at 0 of 2).");
+    }
 }

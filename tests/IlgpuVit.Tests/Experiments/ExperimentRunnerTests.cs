@@ -135,8 +135,12 @@ public class ExperimentRunnerTests(SyntheticFashionMnist data) : IClassFixture<S
         csv.Skip(1).Select(l => l.Split(',')[3]).Should().Equal("0", "0.1", "0.3", "0.1", "0.3", "gas", "gas", "0.1", "0.2", "0.1", "0.2");
 
         var tables = File.ReadAllText(_out.File("results.md")).Split("\n## ");
-        tables.Should().HaveCount(4);
-        tables[3].Should().StartWith("the paper's claims").And.Contain("topk + gas (seed 0)").And.Contain("topk-vpa ahead of topk at");
+        tables.Should().HaveCount(5);
+        tables[4].Should().StartWith("the paper's claims").And.Contain("topk + gas (seed 0)").And.Contain("topk-vpa ahead of topk at")
+            .And.Contain("paired bootstrap over test images: rate 0.1: ");
+        // One line per configuration: 7 trained, 4 inference (one seed: means without intervals).
+        tables[3].Should().StartWith("means over seeds");
+        tables[3].Split('\n').Count(l => l.StartsWith('|')).Should().Be(2 + 7 + 4);
         tables[1].Split('\n').Count(l => l.StartsWith('|')).Should().Be(2 + 7);
         tables[2].Should().StartWith("inference only").And.Contain("topk-vpa");
         tables[2].Split('\n').Count(l => l.StartsWith('|')).Should().Be(2 + 4);

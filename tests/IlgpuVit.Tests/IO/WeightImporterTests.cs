@@ -312,4 +312,22 @@ public sealed class WeightImporterTests : IDisposable
         foreach (var (name, values) in Values(model))
             values.AsSpan().SequenceEqual(expected[name]).Should().BeTrue(name);
     }
+
+    [Fact]
+    public void A_training_checkpoint_imports_its_weights_and_skips_its_optimizer_state()
+    {
+        // An experiment's `init` is a training checkpoint: weights plus AdamW's moments.
+        var config = new VitConfig("trained", 8, 4, 1, 8, 2, 2, 16, 3);
+        using var source = new VisionTransformer(config, Backends.Cpu, seed: 1);
+        using var optimizer = new AdamW(source.Parameters().ToArray(), 0.05f);
+        string path = _folder.File("trained.safetensors");
+        TrainingCheckpoint.Save(path, source, optimizer, new TrainingOptions());
+        using var model = new VisionTransformer(config, Backends.Cpu, seed: 2);
+        var report = WeightImporter.Import(path, model);
+        report.Unexpected.Should().BeEmpty();
+        report.Skipped.Should().NotBeEmpty().And.OnlyContain(k => k.Reason == "optimizer state of a training checkpoint");
+        var expected = Values(source);
+        foreach (var (name, values) in Values(model))
+            values.AsSpan().SequenceEqual(expected[name]).Should().BeTrue(name);
+    }
 }

@@ -103,7 +103,7 @@ public class RateAdjusterTests
     }
 
     [Theory]
-    [InlineData("gas2", "Unknown rate adjuster 'gas2'. Valid: none, gas, or ramp:P0..P1*")]
+    [InlineData("gas2", "Unknown rate adjuster 'gas2'. Valid: none, gas, gap (the pruning-gap controller), or ramp:P0..P1*")]
     [InlineData("ramp:0..1.5", "Bad rate schedule 'ramp:0..1.5'*")]
     [InlineData("ramp:x", "Bad rate schedule*")]
     public void Wrong_adjusters_list_the_valid_ones(string spec, string message)
