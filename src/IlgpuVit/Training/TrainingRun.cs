@@ -159,7 +159,7 @@ public static class TrainingRun
         {
             return ExecuteMember(settings, communicator, observer, cancellation);
         }
-        catch (Exception e) when (e is not CommunicatorException && communicator.Size > 1)
+        catch (Exception e) when (e is not (CommunicatorException or TrainingInterruptedException) && communicator.Size > 1)
         {
             communicator.Abort(e);
             throw;
