@@ -25,8 +25,14 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     private readonly IntPtr _comm, _float, _byte, _sum;
     private bool _finalized;
 
-    /// <summary>Largest piece of one all-reduce call, in floats.</summary>
-    public int MaxMessageFloats { get; init; } = 1 << 26;
+    /// <summary>Largest piece of one all-reduce call, in floats (the check sets a small one to test the cutting).</summary>
+    public int MaxMessageFloats
+    {
+        get => _maxMessageFloats;
+        set { ArgumentOutOfRangeException.ThrowIfLessThan(value, 1); _maxMessageFloats = value; }
+    }
+
+    private int _maxMessageFloats = 1 << 26;
 
     /// <inheritdoc/>
     public int Rank { get; }
@@ -131,3 +137,4 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         }
     }
 }
+
