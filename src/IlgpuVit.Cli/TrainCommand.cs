@@ -159,6 +159,8 @@ internal static class TrainCommand
     {
         if (distributed is not ("none" or "mpi"))
             throw new ArgumentException($"--distributed {distributed} is not known: give none or mpi.");
+        if (distributed == "none" && int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE"), out int ranks) && ranks > 1)
+            throw new ArgumentException($"This process is one of {ranks} ranks of an MPI job: add --distributed mpi (otherwise each rank would train alone).");
         var group = Runtime.Device.Group(settings.Device);
         if (distributed == "mpi" && group is not null)
             throw new ArgumentException($"--distributed mpi takes one device per process, not {settings.Device}: start one rank per device.");
