@@ -78,7 +78,7 @@ public sealed partial class MpiTests(ITestOutputHelper output) : IDisposable
         File.ReadLines(Path.Combine(folder, RunFolder.MetricsFile)).Select(l => JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(l)!)
             .Where(e => e["event"].GetString() == kind).ToList();
 
-    /// <summary>Losses within 1e-5 relative, gradient norms within 1e-3, the same windows with rates within 1e-3, parameters within 1e-4 (max norm).</summary>
+    /// <summary>Losses within lossTolerance relative, gradient norms within 1e-3, the same windows with rates within 1e-3, parameters within 10 x lossTolerance (max norm over the model).</summary>
     private static void ShouldMatch(string expected, string actual, double lossTolerance = 1e-5)
     {
         var (a, b) = (Events(expected, "step"), Events(actual, "step"));
@@ -110,12 +110,12 @@ public sealed partial class MpiTests(ITestOutputHelper output) : IDisposable
             double d = p.Zip(q, (u, v) => Math.Abs((double)u - v)).DefaultIfEmpty(0).Max();
             if (d > worst) (worst, worstName) = (d, name);
         }
-        worst.Should().BeLessThan(1e-4 * scale, $"the parameters agree (largest difference in {worstName})");
+        worst.Should().BeLessThan(10 * lossTolerance * scale, $"the parameters agree (largest difference in {worstName})");
     }
 
     /// <summary>
     /// With GAS the pruning rate is a continuous function of the losses, so their last-bit differences move the rate (by about
-    /// 1e-5 relative), which moves the token counts' weighting and the next losses: 1e-4 relative there, 1e-5 without it.
+    /// 1e-5 relative), which moves the next losses: 1e-4 relative there (1e-3 for parameters), 1e-5 without it (1e-4).
     /// </summary>
     private static double GasLossTolerance(string adjust) => adjust == "gas" ? 1e-4 : 1e-5;
 
