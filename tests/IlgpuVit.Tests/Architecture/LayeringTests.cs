@@ -6,7 +6,8 @@
 // so anything above may use it. IO (safetensors, run folders, weight import into a model) sits beside
 // Reduction, above Nn: it knows modules, never training. Metrics (FLOPs, latency under reduction
 // specs, logs) sits above both; Training above all of those; Experiments is the app layer (its own
-// assembly) and Cli only parses and prints. IlgpuVit.Images stands apart: it uses only the core's Data
+// assembly), beside it Mpi (its own assembly: the MPI communicator, native only when asked for), and Cli
+// only parses and prints. IlgpuVit.Images stands apart: it uses only the core's Data
 // types, and only the app layer and the CLI use it. Every namespace of the project must appear here,
 // so a new one is placed on purpose (docs/architecture.md, "Layers").
 
@@ -29,7 +30,7 @@ public class LayeringTests
         ["IlgpuVit.Reduction", "IlgpuVit.IO"],
         ["IlgpuVit.Metrics"],
         ["IlgpuVit.Training"],
-        ["IlgpuVit.Experiments"],
+        ["IlgpuVit.Experiments", "IlgpuVit.Mpi"],
         ["IlgpuVit.Cli"],
     ];
 
@@ -44,6 +45,7 @@ public class LayeringTests
     private static readonly Types Project = Types.InAssemblies(
     [
         typeof(global::IlgpuVit.Runtime.Device).Assembly, typeof(ImageFolder).Assembly, typeof(ExperimentRunner).Assembly, typeof(global::IlgpuVit.Cli.EvalCommand).Assembly,
+        typeof(global::IlgpuVit.Mpi.MpiCommunicator).Assembly,
     ]);
 
     private static IEnumerable<string> AllNamespaces => Layers.SelectMany(layer => layer).Append(Images);
