@@ -4,7 +4,8 @@
 // counts. --sweep measures a grid of methods x rates instead (LatencySweep) and writes a table, CSV,
 // JSON and a plot; --profile adds the reduction step's own time and its share of the forward.
 // --batch and --runs are checked before anything is built (at least 1 image, at least 10 runs for
-// the percentiles); the warm-up is fixed (LatencyBenchmark).
+// the percentiles); the warm-up is fixed (LatencyBenchmark). `ilgpuvit bench allreduce` checks and times the
+// all-reduce of data-parallel training over MPI (start it under mpirun; docs/distributed.md).
 
 using System.CommandLine;
 using System.Text.Json;
@@ -48,7 +49,37 @@ internal static class BenchCommand
             return Sweep(modelName, batchSize, r.GetValue(methods), r.GetValue(rates) ?? LatencySweep.DefaultRates, runCount,
                 r.GetValue(output) ?? "sweep", r.GetValue(profile), deviceSpec);
         }));
-        return new Command("bench", "Benchmarks of whole models.") { latency };
+        return new Command("bench", "Benchmarks of whole models, and of the all-reduce of data-parallel training.") { latency, AllReduce() };
+    }
+
+    private static Command AllReduce()
+    {
+        var sizes = new Option<string?>("--sizes") { Description = "Comma-separated floats per all-reduce (default 1K to 16M by powers of 4)." };
+        var runs = new Option<int>("--runs") { Description = "Timed runs per size.", DefaultValueFactory = _ => 20 };
+        var check = new Option<bool>("--check") { Description = "Only check: odd sizes, an empty buffer and one over a 1,000-float message limit; exit 1 on a wrong sum." };
+        var json = new Option<string?>("--json") { Description = "Also write the timings as JSON to this file (rank 0)." };
+        var command = new Command("allreduce", "All-reduce bandwidth over MPI (mpirun -np N ilgpuvit bench allreduce), after checking its sums.") { sizes, runs, check, json };
+        command.SetAction(r => CommonOptions.Guard(() =>
+        {
+            var list = r.GetValue(sizes) is { } s ? s.Split(',').Select(x => long.TryParse(x.Trim(), out long n) && n >= 1 ? n
+                : throw new ArgumentException($"--sizes: '{x}' is not a float count of at least 1.")).ToArray() : AllReduceBenchmark.DefaultSizes;
+            int runCount = r.AtLeast(runs, 1);
+            using var world = Mpi.MpiCommunicator.World();
+            world.MaxMessageFloats = 1000;
+            var errors = AllReduceBenchmark.Check(world, 2500);
+            world.MaxMessageFloats = 1 << 26;
+            foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
+            if (!Training.Collectives.Any(world, errors.Count > 0) && world.Rank == 0) Console.WriteLine($"all-reduce check passed on {world.Size} ranks (0, 1, 31, 33, 197 and 2,500 floats, 1,000 per message)");
+            if (errors.Count > 0) return 1;
+            if (r.GetValue(check)) return 0;
+            var timings = AllReduceBenchmark.Measure(world, list, runCount);
+            if (world.Rank != 0) return 0;
+            Console.WriteLine($"{"floats",12} {"bytes",12} {"us",10} {"algbw GB/s",11} {"busbw GB/s",11}");
+            foreach (var t in timings) Console.WriteLine($"{t.Floats,12} {t.Floats * 4,12} {t.Microseconds,10:F1} {t.AlgorithmGBps,11:F3} {t.BusGBps,11:F3}");
+            if (r.GetValue(json) is { } path) File.WriteAllText(path, JsonSerializer.Serialize(new { ranks = world.Size, timings }, ReportJson.Options));
+            return 0;
+        }));
+        return command;
     }
 
     private static int Latency(string modelName, int batch, string methodSpec, int runs, string? jsonPath, bool profile, string deviceSpec)

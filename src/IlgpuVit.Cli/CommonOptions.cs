@@ -13,7 +13,7 @@ namespace IlgpuVit.Cli;
 internal static class CommonOptions
 {
     public static Option<string> Device() =>
-        new("--device") { Description = "Accelerator: auto, cpu, cuda[:N] or opencl[:N].", DefaultValueFactory = _ => "auto" };
+        new("--device") { Description = "Accelerator: auto, cpu, cpu-N (N cores), cuda[:N] or opencl[:N].", DefaultValueFactory = _ => "auto" };
 
     public static Option<bool> Json() => new("--json") { Description = "Print a JSON summary for scripts (no progress display)." };
 
@@ -41,7 +41,7 @@ internal static class CommonOptions
         catch (Exception e) when (e is ArgumentException or DatasetFormatException or SafeTensorsFormatException or FileNotFoundException
                                       or DirectoryNotFoundException or BackendNotFoundException or DeviceOutOfMemoryException
                                       or ShapeMismatchException or Training.TrainingDivergedException or FormatException
-                                      or WeightImportException or NonFiniteWeightsException)
+                                      or WeightImportException or NonFiniteWeightsException or Training.CommunicatorException)
         {
             AnsiConsole.Console.Profile.Out.Writer.Flush();
             Console.Error.WriteLine($"error: {e.Message}");

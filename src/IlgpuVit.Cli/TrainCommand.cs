@@ -66,9 +66,18 @@ internal static class TrainCommand
         var init = new Option<string?>("--init") { Description = "Start from pretrained weights (safetensors, timm or torchvision names) with a new head where the class count differs; pos_embed is resampled for another image size." };
         var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Load --resume or --init weights that hold NaN or infinity (warned) instead of refusing them." };
         var device = CommonOptions.Device();
+        device.Description = "Accelerator: auto, cpu, cuda[:N] or opencl[:N]; several for data-parallel training in this process: a list " +
+                             "(cuda:0,cuda:1) or cpu:N (N CPU accelerators of one core each). --batch-size is the global batch, split across them.";
+        var distributed = new Option<string>("--distributed")
+        {
+            DefaultValueFactory = _ => "none",
+            Description = "none, or mpi: data-parallel across the processes of an MPI job (mpirun -np N ilgpuvit train --distributed mpi ...); " +
+                          "--batch-size is the global batch, split across the ranks. docs/distributed.md.",
+        };
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a ViT, evaluating on the test split after every epoch.")
         {
+            distributed,
             model, data, dataDir, epochs, batch, optimizer, lr, minLr, warmup, wd, smoothing, clip, pad, flip, erasing, seed, method, adjust,
             gasEta, gasTol, gasBackoff, gasWindow, gasMax, limit, testLimit, output, overwrite, checkpointEvery, resume, init, allowNonFinite, device, json,
         };
@@ -136,7 +145,7 @@ internal static class TrainCommand
                 if (settings.OutDir != defaultOut) notes.Add($"{defaultOut} holds an earlier run: writing to {settings.OutDir}.");
             }
             else settings = flags;
-            return Run(settings, r.GetValue(json), notes);
+            return Run(settings, r.GetValue(json), notes, r.GetValue(distributed)!.Trim().ToLowerInvariant());
         }));
         return command;
     }
@@ -150,15 +159,26 @@ internal static class TrainCommand
         _ => value.ToString() ?? "",
     };
 
-    private static int Run(RunSettings settings, bool json, List<string> notes)
+    private static int Run(RunSettings settings, bool json, List<string> notes, string distributed)
     {
-        var progress = new TrainingProgress(quiet: json);
-        foreach (var note in notes) progress.Note(note);
+        if (distributed is not ("none" or "mpi"))
+            throw new ArgumentException($"--distributed {distributed} is not known: give none or mpi.");
+        if (distributed == "none" && int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE"), out int ranks) && ranks > 1)
+            throw new ArgumentException($"This process is one of {ranks} ranks of an MPI job: add --distributed mpi (otherwise each rank would train alone).");
+        var group = Runtime.Device.Group(settings.Device);
+        if (distributed == "mpi" && group is not null)
+            throw new ArgumentException($"--distributed mpi takes one device per process, not {settings.Device}: start one rank per device.");
+        using var mpi = distributed == "mpi" ? Mpi.MpiCommunicator.World() : null;
+        bool lead = mpi is null || mpi.Rank == 0;
+        var progress = new TrainingProgress(quiet: json || !lead);
+        if (lead) foreach (var note in notes) progress.Note(note);
         using var stop = StopSignal.Listen();
         RunSummary summary;
         try
         {
-            summary = TrainingRun.Execute(settings, progress, stop.Token);
+            summary = mpi is not null ? TrainingRun.Execute(settings, mpi, progress, stop.Token)
+                : group is not null ? TrainingRun.ExecuteInProcess(settings, group, progress, stop.Token)
+                : TrainingRun.Execute(settings, progress, stop.Token);
         }
         catch (TrainingInterruptedException e)
         {
@@ -166,7 +186,13 @@ internal static class TrainCommand
             Console.Error.WriteLine($"{e.Message}\nResume with: ilgpuvit train --resume {e.Checkpoint}");
             return StopSignal.ExitCode;
         }
+        if (!lead) return 0;
         if (json) Console.WriteLine(JsonSerializer.Serialize(summary, ReportJson.Options));
+        else if (summary.WorldSize > 1) AnsiConsole.MarkupLine($"[bold]Test accuracy {summary.TestAccuracy:P2}[/] after {summary.Steps} steps on " +
+            $"{summary.WorldSize} ranks in {TimeSpan.FromSeconds(summary.TrainSeconds):hh\\:mm\\:ss}: " +
+            $"{summary.Steps * settings.Options.BatchSize / summary.TrainSeconds:F0} img/s, " +
+            $"{summary.Steps * settings.Options.BatchSize / summary.TrainSeconds / summary.WorldSize:F0} img/s per rank, " +
+            $"{summary.CommunicationSeconds / Math.Max(summary.Steps, 1) * 1e3:F2} ms all-reduce per step. Checkpoint: {Markup.Escape(summary.Checkpoint)}");
         else AnsiConsole.MarkupLine($"[bold]Test accuracy {summary.TestAccuracy:P2}[/] (loss {summary.TestLoss:F4}, {Markup.Escape(summary.Method)}, " +
             $"{summary.MacsPerImage / 1e9:F4} GMACs per image) after {summary.Steps} steps in {TimeSpan.FromSeconds(summary.TrainSeconds):hh\\:mm\\:ss}. " +
             $"Checkpoint: {Markup.Escape(summary.Checkpoint)}");

@@ -60,7 +60,10 @@ internal sealed class TrainingProgress(bool quiet) : ITrainingObserver
     {
         double eta = (trainer.TotalSteps - s.Step) * trainer.Options.BatchSize / Math.Max(speed, 1e-9);
         string pruning = trainer.Options.Adjust.Trim() == "none" ? "" : $"rate {rate:F3} ";
+        int world = trainer.Communicator.Size;
+        // Data-parallel: the world size, then images/s per rank and for the whole group (speed counts the global batches).
+        string rates = world == 1 ? $"{speed:F0} img/s" : $"{world} ranks {speed / world:F0} img/s/rank {speed:F0} img/s";
         return $"epoch {s.Epoch + 1}/{trainer.Options.Epochs} step {s.Step}/{trainer.TotalSteps} loss {s.Loss:F4} lr {s.LearningRate:0.0e+0} " +
-               $"{pruning}{speed:F0} img/s ETA {TimeSpan.FromSeconds(eta):hh\\:mm\\:ss}";
+               $"{pruning}{rates} ETA {TimeSpan.FromSeconds(eta):hh\\:mm\\:ss}";
     }
 }

@@ -32,6 +32,10 @@ public sealed class DataLoader
         if (options.Augmentation.Padding >= Math.Min(dataset.Height, dataset.Width) && options.Augmentation.Padding > 0)
             throw new ArgumentException(
                 $"Crop padding {options.Augmentation.Padding} must be smaller than the image ({dataset.Height} x {dataset.Width}).", nameof(options));
+        if (options.ShardCount < 1 || options.ShardIndex < 0 || options.ShardIndex >= options.ShardCount)
+            throw new ArgumentException($"Shard {options.ShardIndex} of {options.ShardCount} does not exist: the index must be in [0, count).", nameof(options));
+        if (options.BatchSize % options.ShardCount != 0)
+            throw new ArgumentException($"A global batch of {options.BatchSize} images does not split evenly across {options.ShardCount} members.", nameof(options));
         if (options.DropLast && dataset.Count < options.BatchSize)
             throw new ArgumentException(
                 $"Batch size {options.BatchSize} with DropLast leaves no batch of the {dataset.Count} images.", nameof(options));
@@ -42,6 +46,9 @@ public sealed class DataLoader
             ? dataset.Count / options.BatchSize
             : (dataset.Count + options.BatchSize - 1) / options.BatchSize;
     }
+
+    /// <summary>Images of one batch on this member: BatchSize / ShardCount.</summary>
+    public int ShardSize => Options.BatchSize / Options.ShardCount;
 
     /// <summary>The images being batched.</summary>
     public ImageDataset Dataset { get; }
@@ -132,7 +139,7 @@ public sealed class DataLoader
         {
             var (c, h, w) = Options.ResizeTo > 0 ? (Dataset.Channels, Options.ResizeTo, Options.ResizeTo) : (Dataset.Channels, Dataset.Height, Dataset.Width);
             buffers = new EpochBuffers(new int[Dataset.Count],
-                [new Batch(Options.BatchSize, c, h, w), new Batch(Options.BatchSize, c, h, w)]);
+                [new Batch(ShardSize, c, h, w), new Batch(ShardSize, c, h, w)]);
         }
         FillOrder(epoch, buffers.Order);
         return buffers;
@@ -150,19 +157,29 @@ public sealed class DataLoader
         }
     }
 
-    /// <summary>Writes batch <paramref name="k"/> of epoch <paramref name="epoch"/>: a pure function of (Seed, epoch, k).</summary>
+    /// <summary>
+    /// Writes this shard of batch <paramref name="k"/> of epoch <paramref name="epoch"/>: a pure function of (Seed, epoch, k). The
+    /// random draws of the images before the shard are made and discarded, so each image gets the draws of the whole batch.
+    /// </summary>
     private void Fill(Batch batch, int[] order, int epoch, int k)
     {
         int size = Options.BatchSize, first = k * size;
-        int count = Math.Min(size, Dataset.Count - first);
+        int whole = Math.Min(size, Dataset.Count - first);
+        int shardFirst = Options.ShardIndex * ShardSize;
+        int count = Math.Clamp(whole - shardFirst, 0, ShardSize);
         int imageSize = Dataset.ImageSize, outSize = Options.ResizeTo > 0 ? Dataset.Channels * Options.ResizeTo * Options.ResizeTo : imageSize;
         var augmentation = Options.Augmentation;
         var scratch = Options.ResizeTo > 0 ? new float[imageSize] : null;
         var random = new SeedMix(Options.Seed, epoch, k, AugmentStream);
         var labels = Dataset.Labels;
+        for (int skip = 0; skip < Math.Min(shardFirst, whole); skip++)
+        {
+            augmentation.Draw(ref random);
+            augmentation.DrawErasing(ref random, Dataset.Height, Dataset.Width);
+        }
         for (int i = 0; i < count; i++)
         {
-            int index = order[first + i];
+            int index = order[first + shardFirst + i];
             var (top, left, flip) = augmentation.Draw(ref random);
             var target = batch.Images.AsSpan(i * outSize, outSize);
             Augmentation.Apply(Dataset.Image(index), scratch ?? target, Dataset.Channels, Dataset.Height, Dataset.Width, augmentation.Padding, top, left, flip, _table);

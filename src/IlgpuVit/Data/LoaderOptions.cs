@@ -27,4 +27,13 @@ public sealed record LoaderOptions
 
     /// <summary>Resize every image (after augmentation) to this square side with bilinear sampling; 0 keeps its size.</summary>
     public int ResizeTo { get; init; }
+
+    /// <summary>
+    /// Data-parallel shard: this member takes images [ShardIndex * B / ShardCount, (ShardIndex + 1) * B / ShardCount) of every
+    /// global batch of B = BatchSize images (B must split evenly); the batch order and augmentation stay those of the whole batch.
+    /// </summary>
+    public int ShardIndex { get; init; }
+
+    /// <summary>Members the global batch is split across (1: no split).</summary>
+    public int ShardCount { get; init; } = 1;
 }

@@ -27,7 +27,7 @@ public static class ModelConfigs
         ["name"] = "name", ["imagesize"] = "imageSize", ["imgsize"] = "imageSize", ["patchsize"] = "patchSize",
         ["inchannels"] = "inChannels", ["inchans"] = "inChannels", ["embeddim"] = "embedDim", ["depth"] = "depth",
         ["heads"] = "heads", ["numheads"] = "heads", ["mlpdim"] = "mlpDim", ["classes"] = "classes", ["numclasses"] = "classes",
-        ["layernormeps"] = "layerNormEps", ["globalpool"] = "globalPool", ["backbone"] = "backbone",
+        ["layernormeps"] = "layerNormEps", ["globalpool"] = "globalPool", ["backbone"] = "backbone", ["stem"] = "stem",
     };
 
     /// <summary>VitConfig's derived properties, which its JSON carries too: read past.</summary>
@@ -107,7 +107,7 @@ public static class ModelConfigs
         }
         var config = new VitConfig(Field<string>("name", Path.GetFileNameWithoutExtension(source)), Field<int>("imageSize"), Field<int>("patchSize"),
             Field<int>("inChannels"), Field<int>("embedDim"), Field<int>("depth"), Field<int>("heads"), Field<int>("mlpDim"), Field<int>("classes"),
-            Field<float>("layerNormEps", 1e-6f), Field<string>("globalPool", "token"), Field<string>("backbone", ""));
+            Field<float>("layerNormEps", 1e-6f), Field<string>("globalPool", "token"), Field<string>("backbone", ""), Field<string>("stem", "patch"));
         return config.Validate();
     }
 

@@ -105,11 +105,52 @@ public sealed class Device : IDisposable
         return new Device(context, shape.CreateAccelerator(context), info, simulatesGpu: true);
     }
 
-    /// <summary>Opens a device by spelling: "cpu", "cuda", "cuda:1", "opencl:0", or "auto".</summary>
+    /// <summary>
+    /// A CPU accelerator of <paramref name="cores"/> workers (a data-parallel member of several in one process: docs/distributed.md).
+    /// Its spec is "cpu-N".
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than one core.</exception>
+    public static Device OpenCpu(int cores)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(cores, 1);
+        var shape = typeof(CPUDevice).GetConstructor(BindingFlags.NonPublic | BindingFlags.Instance, [typeof(int), typeof(int), typeof(int), typeof(bool)])
+            ?.Invoke([1, 1, cores, true]) as CPUDevice ?? new CPUDevice(2, 1, cores);
+        var context = CreateContext();
+        var info = new DeviceInfo(Backend.Cpu, 0, $"CPU ({cores} core{(cores == 1 ? "" : "s")})", GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, cores,
+            shape.MaxNumThreadsPerGroup) { SpecOverride = $"cpu-{cores}" };
+        return new Device(context, shape.CreateAccelerator(context), info);
+    }
+
+    /// <summary>
+    /// The devices of a data-parallel group in one process, or null when <paramref name="spec"/> names one device: "cpu:N" with N
+    /// at least 2 gives N CPU accelerators of one core each ("cpu-1"); a comma list ("cuda:0,cuda:1") gives its devices.
+    /// </summary>
+    /// <exception cref="ArgumentException">An empty list item, or the same device twice.</exception>
+    public static IReadOnlyList<string>? Group(string spec)
+    {
+        var trimmed = spec.Trim().ToLowerInvariant();
+        if (trimmed.Contains(','))
+        {
+            var items = trimmed.Split(',').Select(s => s.Trim()).ToArray();
+            if (items.Any(string.IsNullOrEmpty)) throw new ArgumentException($"Device list '{spec}' has an empty item.", nameof(spec));
+            if (items.Distinct().Count() != items.Length) throw new ArgumentException($"Device list '{spec}' names a device twice.", nameof(spec));
+            return items;
+        }
+        var parts = trimmed.Split(':');
+        if (parts.Length == 2 && parts[0] == "cpu" && int.TryParse(parts[1], out int n) && n >= 2)
+            return Enumerable.Repeat("cpu-1", n).ToArray();
+        return null;
+    }
+
+    /// <summary>Opens a device by spelling: "cpu", "cpu-N" (N cores), "cuda", "cuda:1", "opencl:0", or "auto".</summary>
     /// <exception cref="ArgumentException">The spelling is not one of those.</exception>
     public static Device Open(string spec)
     {
-        var parts = spec.Trim().ToLowerInvariant().Split(':');
+        var lower = spec.Trim().ToLowerInvariant();
+        if (lower.StartsWith("cpu-", StringComparison.Ordinal))
+            return int.TryParse(lower[4..], out int cores) && cores >= 1 ? OpenCpu(cores)
+                : throw new ArgumentException($"Bad core count in '{spec}': cpu-N takes N >= 1.", nameof(spec));
+        var parts = lower.Split(':');
         Backend? backend = parts[0] switch
         {
             "auto" or "" => null,

@@ -11,5 +11,8 @@ namespace IlgpuVit.Runtime;
 public sealed record DeviceInfo(Backend Backend, int Index, string Name, long MemoryBytes, int ComputeUnits, int MaxGroupSize)
 {
     /// <summary>The spelling <see cref="Device.Open(string)"/> accepts, for example "cuda:0" or "cpu".</summary>
-    public string Spec => Backend == Backend.Cpu ? "cpu" : $"{Backend.ToString().ToLowerInvariant()}:{Index}";
+    public string Spec => SpecOverride ?? (Backend == Backend.Cpu ? "cpu" : $"{Backend.ToString().ToLowerInvariant()}:{Index}");
+
+    /// <summary>A spelling other than the backend's own (a CPU accelerator of fewer cores: "cpu-1").</summary>
+    public string? SpecOverride { get; init; }
 }

@@ -2,7 +2,9 @@
 // global-norm clipping, a cosine-scheduled optimizer step. The position (epoch, batch, step) and
 // everything else a resume needs is in Checkpoint; the data order and augmentation are pure
 // functions of (seed, epoch, batch), so a resumed run repeats the uninterrupted loss curve exactly.
-// A non-finite loss or gradient norm stops the run; only then are the weights checked (one squared-sum
+// Data-parallel (docs/distributed.md): with a communicator of N members each member takes its shard of every
+// global batch, and the gradients and loss are averaged across members (GradientAverager) before clipping,
+// so every member clips and steps on the same gradient. A non-finite loss or gradient norm stops the run; only then are the weights checked (one squared-sum
 // kernel per parameter), to tell NaN weights apart from a loss that blew up.
 
 using IlgpuVit.Autodiff;
@@ -33,9 +35,18 @@ public sealed class Trainer : IDisposable
     private int _stepsRun;
 
     /// <summary>A trainer with a fresh optimizer; its loader shuffles and augments as <paramref name="options"/> say.</summary>
-    /// <exception cref="ArgumentException">The options are invalid or the data does not fit the model.</exception>
-    public Trainer(VisionTransformer model, ImageDataset train, TrainingOptions options, Normalization normalization)
+    /// <param name="model">The model (the caller's).</param>
+    /// <param name="train">The training images.</param>
+    /// <param name="options">The run's settings; BatchSize is the global batch, split across the members of <paramref name="communicator"/>.</param>
+    /// <param name="normalization">The data's normalisation.</param>
+    /// <param name="communicator">The data-parallel group (null: a single process).</param>
+    /// <exception cref="ArgumentException">The options are invalid, the data does not fit the model, or the batch does not split across the members.</exception>
+    public Trainer(VisionTransformer model, ImageDataset train, TrainingOptions options, Normalization normalization, ICommunicator? communicator = null)
     {
+        Communicator = communicator ?? SingleProcess.Instance;
+        if (options.BatchSize % Communicator.Size != 0)
+            throw new ArgumentException($"The global batch of {options.BatchSize} images does not split evenly across {Communicator.Size} ranks: " +
+                                        $"give a batch size that is a multiple of {Communicator.Size}.");
         Options = options.Validate();
         var cfg = model.Config;
         if (train.Channels != cfg.InChannels || train.Height != train.Width || train.Classes > cfg.Classes)
@@ -47,13 +58,41 @@ public sealed class Trainer : IDisposable
             BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, DropLast = true, Prefetch = true,
             Augmentation = new Augmentation(options.CropPadding, options.HorizontalFlip, options.RandomErasing), Normalization = normalization,
             ResizeTo = train.Height == cfg.ImageSize ? 0 : cfg.ImageSize,       // e.g. CIFAR-10 at 224 px to fine-tune a pretrained ViT
+            ShardIndex = Communicator.Rank, ShardCount = Communicator.Size,
         });
         var parameters = model.Parameters().ToArray();
         Optimizer = options.Optimizer == "sgd"
             ? new Sgd(parameters, options.Momentum, options.WeightDecay)
             : new AdamW(parameters, options.WeightDecay);
+        Averager = new GradientAverager(Communicator, parameters);
         int total = options.Epochs * Loader.BatchesPerEpoch;
         Schedule = new CosineSchedule(options.LearningRate, (int)Math.Round(options.WarmupEpochs * Loader.BatchesPerEpoch), total, options.MinLearningRate);
+    }
+
+    /// <summary>The data-parallel group (SingleProcess when alone).</summary>
+    public ICommunicator Communicator { get; }
+
+    /// <summary>Averages the members' gradients each step.</summary>
+    public GradientAverager Averager { get; }
+
+    /// <summary>Seconds this member spent in the gradient all-reduce so far.</summary>
+    public double CommunicationSeconds { get; private set; }
+
+    /// <summary>Copies every parameter and optimizer state of rank 0 to the other members (after a fresh start or a resume).</summary>
+    /// <exception cref="CommunicatorException">A member failed.</exception>
+    public void BroadcastState()
+    {
+        if (Communicator.Size == 1) return;
+        var tensors = Optimizer.Parameters.Select(p => p.Value).Concat(Optimizer.State().Select(s => s.Value));
+        foreach (var t in tensors)
+        {
+            var host = Communicator.Rank == 0 ? t.ToArray() : new float[t.Length];
+            Communicator.Broadcast(host.AsSpan(), 0);
+            if (Communicator.Rank != 0) t.CopyFrom(host);
+        }
+        Span<float> step = [Optimizer.StepCount];
+        Communicator.Broadcast(step, 0);
+        Optimizer.StepCount = (int)step[0];
     }
 
     /// <summary>The model being trained.</summary>
@@ -117,6 +156,14 @@ public sealed class Trainer : IDisposable
             tape.Backward(output);
         }
         float? unpruned = ProbeEvery > 0 && (Optimizer.StepCount + 1) % ProbeEvery == 0 ? UnprunedLoss(images, labels) : null;
+        if (Communicator.Size > 1)
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            loss = Averager.Average(loss);
+            // Every rank probes on the same steps, so the gap controller sees the global batch's unpruned loss too.
+            if (unpruned is { } own) unpruned = Averager.Average(own);
+            CommunicationSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
         float norm = GradientClipping.ClipByGlobalNorm(Optimizer.Parameters, Options.ClipNorm);
         if (!float.IsFinite(loss) || !float.IsFinite(norm))
             throw new TrainingDivergedException(Optimizer.StepCount + 1, loss, norm, FirstNonFiniteParameter(), firstStepOfRun: _stepsRun == 0);

@@ -6,6 +6,10 @@
 // after every epoch, every N steps if asked and on an interrupt (weights, optimizer, options, the
 // method at its current rate, the adjuster's state and the data settings: a resumed run continues
 // the same trajectory) and summary.json. How runs own their folders, resume and stop: docs/runs.md.
+// Data-parallel (docs/distributed.md): every member of a communicator calls Execute with the same settings
+// (checked at start); rank 0 alone owns the folder and writes the log, checkpoints, evaluations and the
+// summary; parameters and optimizer state go from rank 0 to all at start; the rate adjuster's windows and
+// a stop request are decided together. A member that throws aborts the group, so the others stop too.
 
 using System.Diagnostics;
 using System.Text.Json;
@@ -67,7 +71,14 @@ internal sealed record RunDefinition(string Data, string? DataDir, int TrainLimi
 /// <param name="Checkpoint">The checkpoint written.</param>
 /// <param name="Metrics">The metrics log.</param>
 public sealed record RunSummary(string Model, string Data, string Method, double FinalRate, double TestAccuracy, double TestLoss,
-    double MacsPerImage, int Steps, double TrainSeconds, string Checkpoint, string Metrics);
+    double MacsPerImage, int Steps, double TrainSeconds, string Checkpoint, string Metrics)
+{
+    /// <summary>Data-parallel members that trained the run (1: a single process).</summary>
+    public int WorldSize { get; init; } = 1;
+
+    /// <summary>Seconds rank 0 spent averaging gradients across the members.</summary>
+    public double CommunicationSeconds { get; init; }
+}
 
 /// <summary>Watches a run (the CLI's progress display); every member may do nothing.</summary>
 public interface ITrainingObserver
@@ -135,8 +146,31 @@ public static class TrainingRun
     /// <exception cref="TrainingInterruptedException">Cancelled; the checkpoint holds the last step done.</exception>
     /// <exception cref="IOException">A file could not be written (the last checkpoint written stays intact; IO.IoErrors words it).</exception>
     public static RunSummary Execute(RunSettings settings, ITrainingObserver? observer = null, CancellationToken cancellation = default)
+        => Execute(settings, SingleProcess.Instance, observer, cancellation);
+
+    /// <summary>
+    /// <see cref="Execute(RunSettings, ITrainingObserver?, CancellationToken)"/> as one member of a data-parallel group: every member
+    /// calls it with the same settings (bar the device); rank 0 writes the run folder. An exception on any member aborts the group.
+    /// </summary>
+    /// <exception cref="CommunicatorException">Another member failed, or the members' settings differ (names the ranks).</exception>
+    public static RunSummary Execute(RunSettings settings, ICommunicator communicator, ITrainingObserver? observer = null, CancellationToken cancellation = default)
+    {
+        try
+        {
+            return ExecuteMember(settings, communicator, observer, cancellation);
+        }
+        catch (Exception e) when (e is not (CommunicatorException or TrainingInterruptedException) && communicator.Size > 1)
+        {
+            communicator.Abort(e);
+            throw;
+        }
+    }
+
+    private static RunSummary ExecuteMember(RunSettings settings, ICommunicator comm, ITrainingObserver? observer, CancellationToken cancellation)
     {
         settings.Validate();
+        bool lead = comm.Rank == 0;
+        if (!lead) observer = null;
         var config = ModelRegistry.Get(settings.Model);
         var options = settings.Options;
         CheckpointInfo? resumed = null;
@@ -152,21 +186,22 @@ public static class TrainingRun
         // The method's spelling, parsed once: a malformed one fails here, before any data loads. A bare method for an adjuster
         // is read at a sample rate (its errors quote it so); the adjuster's rate replaces that before the first step.
         var method = options.Adjust.Trim() == "none" ? ReductionSpec.Parse(options.Method) : ReductionSpec.ParseBare(options.Method, 0.1);
+        RefuseMismatch(comm, settings with { Options = options, Device = "", Overwrite = false, CheckpointEvery = 0, AllowNonFinite = false }, resumed?.Step);
 
-        using var folder = RunFolder.Acquire(settings.OutDir);
-        bool continuing = resumed is not null && SameFile(folder.Checkpoint, settings.Resume!);
-        if (!continuing && folder.HoldsRun)
+        using var folder = lead ? RunFolder.Acquire(settings.OutDir) : null;
+        bool continuing = lead && resumed is not null && SameFile(folder!.Checkpoint, settings.Resume!);
+        if (lead && !continuing && folder!.HoldsRun)
         {
             if (!settings.Overwrite)
                 throw new RunFolderException($"{settings.OutDir} holds a run ({Describe(folder)}): pass --overwrite to replace it, " +
                                              $"--resume {folder.Checkpoint} to continue it, or give another folder.");
             folder.Clear();
         }
-        if (folder.StaleOwner is not null) observer?.Note($"{settings.OutDir}: took over the lock of a run that ended without releasing it ({folder.StaleOwner}).");
-        if (folder.RemovedTemporaryFiles.Count > 0)
+        if (folder?.StaleOwner is not null) observer?.Note($"{settings.OutDir}: took over the lock of a run that ended without releasing it ({folder.StaleOwner}).");
+        if (folder is not null && folder.RemovedTemporaryFiles.Count > 0)
             observer?.Note($"{settings.OutDir}: removed {folder.RemovedTemporaryFiles.Count} temporary file(s) of an interrupted write.");
         // The steps after the checkpoint are done again: the log forgets them (and a line torn by a kill).
-        if (continuing) MetricsLog.KeepThroughStep(folder.Metrics, resumed!.Step);
+        if (continuing) MetricsLog.KeepThroughStep(folder!.Metrics, resumed!.Step);
 
         var (train, normalization) = DataSets.Load(settings.Data, settings.DataDir, train: true);
         var (test, _) = DataSets.Load(settings.Data, settings.DataDir, train: false);
@@ -181,7 +216,7 @@ public static class TrainingRun
         var imported = settings.Init is null ? null : WeightImporter.Import(settings.Init, model,
             new WeightImportOptions { AllowNewHead = true, AllowNonFinite = settings.AllowNonFinite });
         if (imported is not null) observer?.Imported(imported);
-        using var trainer = new Trainer(model, train, options, normalization);
+        using var trainer = new Trainer(model, train, options, normalization, comm);
         var adjuster = RateAdjuster.Create(options.Adjust, options.Gas, trainer.Loader.BatchesPerEpoch, trainer.TotalSteps, options.Gap);
         trainer.ProbeEvery = adjuster?.ProbeEvery ?? 0;
         if (resumed is not null)
@@ -191,33 +226,37 @@ public static class TrainingRun
                 observer?.Note($"{settings.Resume} holds non-finite values, loaded as --allow-nonfinite asks: {string.Join("; ", loaded.NonFinite)}.");
             if (adjuster is not null && resumed.AdjusterState is not null) adjuster.RestoreState(resumed.AdjusterState);
         }
+        trainer.BroadcastState();
         var reduction = method?.Apply(model);
         if (adjuster is not null) reduction!.SetPruningRate(adjuster.Rate);
         string Spec() => reduction?.Spec.ToString() ?? "none";
         string definition = JsonSerializer.Serialize(new RunDefinition(settings.Data,
             settings.DataDir is null ? null : Path.GetFullPath(settings.DataDir), settings.TrainLimit, settings.TestLimit, settings.Init));
 
-        using var log = new MetricsLog(folder.Metrics);
-        log.Write(new { @event = "start", model = config.Name, parameters = model.ParameterCount, data = settings.Data, trainImages = train.Count,
-            testImages = test.Count, device = device.Info.Spec, resumedFromStep = resumed?.Step ?? 0, method = Spec(), options });
+        using var log = lead ? new MetricsLog(folder!.Metrics) : null;
+        log?.Write(new { @event = "start", model = config.Name, parameters = model.ParameterCount, data = settings.Data, trainImages = train.Count,
+            testImages = test.Count, device = device.Info.Spec, worldSize = comm.Size, distributed = comm.Kind, resumedFromStep = resumed?.Step ?? 0,
+            method = Spec(), options });
         if (imported is not null)
-            log.Write(new { @event = "init", weights = settings.Init, loaded = imported.Loaded.Count, skipped = imported.Skipped.Select(k => k.FileKey),
+            log?.Write(new { @event = "init", weights = settings.Init, loaded = imported.Loaded.Count, skipped = imported.Skipped.Select(k => k.FileKey),
                 converted = imported.Converted.Count, notes = imported.Notes });
 
         var clock = Stopwatch.StartNew();
         EvaluationResult last = default;
         int images = 0, saved = resumed?.Step ?? -1;
+        string checkpointPath = folder?.Checkpoint ?? Path.Combine(settings.OutDir, RunFolder.CheckpointFile);
         void Save()
         {
-            TrainingCheckpoint.Save(folder.Checkpoint, model, trainer.Optimizer, options, Spec(), adjuster?.SaveState(), definition);
+            if (lead) TrainingCheckpoint.Save(folder!.Checkpoint, model, trainer.Optimizer, options, Spec(), adjuster?.SaveState(), definition);
             saved = trainer.Optimizer.StepCount;
         }
         void StopIfCancelled()
         {
-            if (!cancellation.IsCancellationRequested) return;
+            // Decided together: a member that stopped alone would leave the others waiting in the next all-reduce.
+            if (!comm.Any(cancellation.IsCancellationRequested)) return;
             if (saved != trainer.Optimizer.StepCount) Save();
-            log.Write(new { @event = "interrupt", step = trainer.Optimizer.StepCount, epoch = trainer.Epoch, batch = trainer.BatchInEpoch, checkpoint = folder.Checkpoint });
-            throw new TrainingInterruptedException(trainer, folder.Checkpoint);
+            log?.Write(new { @event = "interrupt", step = trainer.Optimizer.StepCount, epoch = trainer.Epoch, batch = trainer.BatchInEpoch, checkpoint = checkpointPath });
+            throw new TrainingInterruptedException(trainer, checkpointPath);
         }
         void Body(Action<StepResult, double, double> report)
         {
@@ -226,13 +265,15 @@ public static class TrainingRun
             {
                 foreach (var s in trainer.RunEpoch())
                 {
-                    images += s.Images;
+                    images += s.Images * comm.Size;
                     double rate = adjuster?.Rate ?? 0;
-                    log.Write(new { @event = "step", s.Step, s.Epoch, s.Batch, s.Loss, s.GradNorm, lr = s.LearningRate, rate, s.UnprunedLoss,
+                    log?.Write(new { @event = "step", s.Step, s.Epoch, s.Batch, s.Loss, s.GradNorm, lr = s.LearningRate, rate, s.UnprunedLoss,
                         seconds = clock.Elapsed.TotalSeconds });
                     if (adjuster?.Observe(s.Loss, s.GradNorm, s.UnprunedLoss) is { } w)
                     {
-                        log.Write(new { @event = "window", step = s.Step, s.Epoch, w.Window, w.Rate, w.Loss, w.GradNorm, w.Scale,
+                        // Rank 0 decides: its adjuster's state replaces the others' (they saw the same loss and norm, so it agrees).
+                        FollowRankZero(comm, adjuster);
+                        log?.Write(new { @event = "window", step = s.Step, s.Epoch, w.Window, w.Rate, w.Loss, w.GradNorm, w.Scale,
                             signal = double.IsFinite(w.Signal) ? w.Signal : (double?)null });
                         reduction!.SetPruningRate(adjuster.Rate);
                     }
@@ -240,10 +281,10 @@ public static class TrainingRun
                     // The evaluation is logged before the checkpoint that follows it: a kill between the two resumes from the
                     // previous checkpoint, whose log ends before this evaluation, so it is neither lost nor written twice.
                     bool epochEnd = trainer.BatchInEpoch == 0;
-                    if (epochEnd)
+                    if (epochEnd && lead)
                     {
                         last = Evaluation.Evaluate(model, test, normalization);
-                        log.Write(new { @event = "eval", epoch = trainer.Epoch, step = trainer.Optimizer.StepCount, accuracy = last.Accuracy, loss = last.Loss,
+                        log!.Write(new { @event = "eval", epoch = trainer.Epoch, step = trainer.Optimizer.StepCount, accuracy = last.Accuracy, loss = last.Loss,
                             gmacsPerImage = last.MacsPerImage / 1e9, method = Spec(), seconds = clock.Elapsed.TotalSeconds });
                     }
                     if (epochEnd || settings.CheckpointEvery > 0 && s.Step % settings.CheckpointEvery == 0) Save();
@@ -254,12 +295,69 @@ public static class TrainingRun
         }
         if (observer is null) Body((_, _, _) => { });
         else observer.Run(trainer, Body);
-        if (last.Images == 0) last = Evaluation.Evaluate(model, test, normalization);     // resumed a finished run: report it
+        if (lead && last.Images == 0) last = Evaluation.Evaluate(model, test, normalization);     // resumed a finished run: report it
 
         var summary = new RunSummary(config.Name, settings.Data, Spec(), adjuster?.Rate ?? 0, last.Accuracy, last.Loss, last.MacsPerImage,
-            trainer.Optimizer.StepCount, clock.Elapsed.TotalSeconds, folder.Checkpoint, log.Path);
-        AtomicFile.WriteText(folder.Summary, JsonSerializer.Serialize(summary, ReportJson.Options));
+            trainer.Optimizer.StepCount, clock.Elapsed.TotalSeconds, checkpointPath, log?.Path ?? Path.Combine(settings.OutDir, RunFolder.MetricsFile))
+        {
+            WorldSize = comm.Size, CommunicationSeconds = trainer.CommunicationSeconds,
+        };
+        if (lead) AtomicFile.WriteText(folder!.Summary, JsonSerializer.Serialize(summary, ReportJson.Options));
+        comm.Barrier();
         return summary;
+    }
+
+    /// <summary>Refuses to start when the members' settings differ from rank 0's (the device aside), naming the ranks.</summary>
+    private static void RefuseMismatch(ICommunicator comm, RunSettings shared, int? resumedStep)
+    {
+        if (comm.Size == 1) return;
+        var fingerprint = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            JsonSerializer.Serialize(new { shared, resumedStep })));
+        var differing = comm.Disagreeing(fingerprint);
+        if (differing.Length > 0)
+            throw new CommunicatorException($"Rank(s) {string.Join(", ", differing)} of {comm.Size} were started with settings (model, data, limits, seed, " +
+                                            "options or checkpoint) other than rank 0's: every rank must be given the same ones.");
+    }
+
+    /// <summary>Replaces the adjuster's state by rank 0's.</summary>
+    private static void FollowRankZero(ICommunicator comm, RateAdjuster adjuster)
+    {
+        if (comm.Size == 1) return;
+        var state = comm.Rank == 0 ? System.Text.Encoding.UTF8.GetBytes(adjuster.SaveState()) : [];
+        Span<float> length = [state.Length];
+        comm.Broadcast(length, 0);
+        if (comm.Rank != 0) state = new byte[(int)length[0]];
+        comm.Broadcast(state, 0);
+        if (comm.Rank != 0) adjuster.RestoreState(System.Text.Encoding.UTF8.GetString(state));
+    }
+
+    /// <summary>
+    /// Trains as <paramref name="settings"/> say on several accelerators of this process, data-parallel: one thread and one member
+    /// of an <see cref="InProcessGroup"/> per device spec of <paramref name="devices"/>; returns rank 0's summary. A member that throws
+    /// stops the others; the error names it.
+    /// </summary>
+    /// <exception cref="CommunicatorException">A member failed (the message names its rank and error; the inner exception is its own).</exception>
+    public static RunSummary ExecuteInProcess(RunSettings settings, IReadOnlyList<string> devices, ITrainingObserver? observer = null,
+        CancellationToken cancellation = default, int maxMessageFloats = 1 << 22)
+    {
+        if (devices.Count == 0) throw new ArgumentException("ExecuteInProcess needs at least one device.", nameof(devices));
+        var group = new InProcessGroup(devices.Count, maxMessageFloats);
+        var summaries = new RunSummary?[devices.Count];
+        var threads = Enumerable.Range(0, devices.Count).Select(r => new Thread(() =>
+        {
+            try { summaries[r] = Execute(settings with { Device = devices[r] }, group.Members[r], r == 0 ? observer : null, cancellation); }
+            catch (Exception e) { group.Fail(r, e); }
+        }) { Name = $"ilgpuvit rank {r}", IsBackground = true }).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        if (group.Failure is { } f)
+        {
+            // The failing member's own exception type tells the caller what happened (an interrupt, a bad setting, ...).
+            if (f.Error is TrainingInterruptedException or ArgumentException or FormatException or RunFolderException or IOException or TrainingDivergedException)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(f.Error).Throw();
+            throw f.Error as CommunicatorException ?? new CommunicatorException($"rank {f.Rank} of {devices.Count} failed: {f.Error.Message}", f.Error);
+        }
+        return summaries[0]!;
     }
 
     private static bool SameFile(string a, string b) => string.Equals(Path.GetFullPath(a), Path.GetFullPath(b),

@@ -7,7 +7,7 @@
 // Reduction, above Nn: it knows modules, never training. Metrics (FLOPs, latency under reduction
 // specs, logs) sits above both, beside Onnx (the ONNX exporter, its own assembly: model and reducers
 // to an ONNX graph); Training above all of those; Experiments is the app layer (its own
-// assembly) and Cli only parses and prints. IlgpuVit.Images stands apart: it uses only the core's Data
+// assembly), beside it Mpi (its own assembly: the MPI communicator, native only when asked for), and Cli only parses and prints. IlgpuVit.Images stands apart: it uses only the core's Data
 // types, and only the app layer and the CLI use it. Every namespace of the project must appear here,
 // so a new one is placed on purpose (docs/architecture.md, "Layers").
 
@@ -30,7 +30,7 @@ public class LayeringTests
         ["IlgpuVit.Reduction", "IlgpuVit.IO"],
         ["IlgpuVit.Metrics", "IlgpuVit.Onnx"],
         ["IlgpuVit.Training"],
-        ["IlgpuVit.Experiments"],
+        ["IlgpuVit.Experiments", "IlgpuVit.Mpi"],
         ["IlgpuVit.Cli"],
     ];
 
@@ -46,6 +46,7 @@ public class LayeringTests
     [
         typeof(global::IlgpuVit.Runtime.Device).Assembly, typeof(ImageFolder).Assembly, typeof(ExperimentRunner).Assembly, typeof(global::IlgpuVit.Cli.EvalCommand).Assembly,
         typeof(global::IlgpuVit.Onnx.OnnxExporter).Assembly,
+        typeof(global::IlgpuVit.Mpi.MpiCommunicator).Assembly,
     ]);
 
     private static IEnumerable<string> AllNamespaces => Layers.SelectMany(layer => layer).Append(Images);
