@@ -27,9 +27,12 @@ for id in IlgpuVit IlgpuVit.Images IlgpuVit.Cli; do
     done
 done
 # Metadata, README and XML docs inside the core package.
-unzip -l "$feed/IlgpuVit.$version.nupkg" | grep -q "lib/net10.0/IlgpuVit.xml" || { echo "package_check: no XML docs in IlgpuVit" >&2; exit 1; }
-unzip -l "$feed/IlgpuVit.$version.nupkg" | grep -q " README.md" || { echo "package_check: no README in IlgpuVit" >&2; exit 1; }
-unzip -p "$feed/IlgpuVit.$version.nupkg" IlgpuVit.nuspec | grep -q "<license type=\"expression\">" || { echo "package_check: no license in IlgpuVit" >&2; exit 1; }
+# Listings go to files first: with pipefail, `unzip | grep -q` fails whenever grep stops reading before unzip ends.
+unzip -l "$feed/IlgpuVit.$version.nupkg" > "$work/listing.txt"
+unzip -p "$feed/IlgpuVit.$version.nupkg" IlgpuVit.nuspec > "$work/IlgpuVit.nuspec"
+grep -q "lib/net10.0/IlgpuVit.xml" "$work/listing.txt" || { echo "package_check: no XML docs in IlgpuVit" >&2; exit 1; }
+grep -q " README.md" "$work/listing.txt" || { echo "package_check: no README in IlgpuVit" >&2; exit 1; }
+grep -q "<license type=\"expression\">" "$work/IlgpuVit.nuspec" || { echo "package_check: no license in IlgpuVit" >&2; exit 1; }
 
 # The consumer: its own nuget.config (IlgpuVit* from the local feed only) and its own packages folder,
 # with the machine's cache as a read-only fallback for ILGPU and the rest.
