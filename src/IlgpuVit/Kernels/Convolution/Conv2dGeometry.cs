@@ -61,4 +61,18 @@ public readonly record struct Conv2dGeometry(int Batch, int Channels, int Height
 
 /// <summary>A window geometry flattened for kernels (passed by value), with the launch's rows and blocking.</summary>
 internal readonly record struct WindowArgs(int Rows, int RowsPerIndex, int Channels, int Height, int Width, int KernelHeight, int KernelWidth,
-    int Stride, int PadTop, int PadLeft, int OutHeight, int OutWidth, int Accumulate);
+    int Stride, int PadTop, int PadLeft, int OutHeight, int OutWidth, int Accumulate)
+{
+    /// <summary>
+    /// For kernel column <paramref name="kx"/>, output column ox reads input column ox·stride + shift; the output
+    /// columns [lo, hi) are the ones that land inside the image (0 ≤ ox·stride + shift &lt; Width). The CPU bodies
+    /// copy or add that run at once and leave the rest to the padding.
+    /// </summary>
+    internal (int Shift, int Lo, int Hi) InsideRun(int kx)
+    {
+        int shift = kx - PadLeft;
+        int lo = shift >= 0 ? 0 : Math.Min(OutWidth, (-shift + Stride - 1) / Stride);
+        int hi = Math.Clamp(Width - shift <= 0 ? 0 : (Width - shift + Stride - 1) / Stride, lo, OutWidth);
+        return (shift, lo, hi);
+    }
+}

@@ -52,10 +52,7 @@ public static partial class Ops
         int c = k / (a.KernelHeight * a.KernelWidth), ky = k / a.KernelWidth % a.KernelHeight, kx = k % a.KernelWidth;
         float* plane = FastMath.Address(images, (long)(b * a.Channels + c) * a.Height * a.Width);
         float* dst = FastMath.Address(columns, (long)row * a.OutHeight * a.OutWidth);
-        // Output columns [lo, hi) read inside the image: 0 <= ox s - left + kx < W.
-        int shift = kx - a.PadLeft;
-        int lo = shift >= 0 ? 0 : Math.Min(a.OutWidth, (-shift + a.Stride - 1) / a.Stride);
-        int hi = Math.Clamp(a.Width - shift <= 0 ? 0 : (a.Width - shift + a.Stride - 1) / a.Stride, lo, a.OutWidth);
+        var (shift, lo, hi) = a.InsideRun(kx);
         for (int oy = 0; oy < a.OutHeight; oy++, dst += a.OutWidth)
         {
             int y = oy * a.Stride - a.PadTop + ky;
@@ -134,10 +131,7 @@ public static partial class Ops
             if (sy < 0 || sy % a.Stride != 0 || sy / a.Stride >= a.OutHeight) continue;
             for (int kx = 0; kx < a.KernelWidth; kx++)
             {
-                // Output column ox reads x = ox s − left + kx: the same run as Im2ColRow's.
-                int shift = kx - a.PadLeft;
-                int lo = shift >= 0 ? 0 : Math.Min(a.OutWidth, (-shift + a.Stride - 1) / a.Stride);
-                int hi = Math.Clamp(a.Width - shift <= 0 ? 0 : (a.Width - shift + a.Stride - 1) / a.Stride, lo, a.OutWidth);
+                var (shift, lo, hi) = a.InsideRun(kx);
                 float* src = FastMath.Address(columns, (long)(bc * window + ky * a.KernelWidth + kx) * pixels + sy / a.Stride * a.OutWidth);
                 float* dst = sum + shift;
                 if (a.Stride == 1)
