@@ -5,7 +5,9 @@
 // rates), each in its own labelled panel. Seeds are averaged per point, with error bars of the 95% t
 // interval where a point has two seeds or more. <run>/rate_and_loss.png of
 // each adjusted run stacks the pruning rate and the window's training loss against the step, from
-// the "window" lines of the run's metrics.jsonl. Drawing conventions are PlotFigure's.
+// the "window" lines of the run's metrics.jsonl; rate_trajectories.png draws every adjusted run's
+// rate in one figure (a panel per method, a colour per adjuster, a line per seed), so adjusters and
+// seeds are compared at a glance. Drawing conventions are PlotFigure's.
 
 using System.Text.Json;
 using ScottPlot;
@@ -16,7 +18,8 @@ namespace IlgpuVit.Experiments;
 internal static class ExperimentPlot
 {
     /// <summary>The plot files in the experiment's folder, and in each adjusted run's folder.</summary>
-    public const string FlopsFile = "accuracy_vs_flops.png", LatencyFile = "accuracy_vs_latency.png", RateFile = "rate_and_loss.png";
+    public const string FlopsFile = "accuracy_vs_flops.png", LatencyFile = "accuracy_vs_latency.png", RateFile = "rate_and_loss.png",
+        TrajectoriesFile = "rate_trajectories.png";
 
     /// <summary>One point of a series: seeds averaged.</summary>
     /// <param name="X">Mean GMACs or latency.</param>
@@ -35,12 +38,30 @@ internal static class ExperimentPlot
     {
         PlotFigure.Save(Path.Combine(folder, FlopsFile), Panels(report, "GMACs per image", r => r.GmacsPerImage));
         PlotFigure.Save(Path.Combine(folder, LatencyFile), Panels(report, "latency change vs the unpruned model (%)", r => r.LatencyChangePercent));
-        foreach (var run in report.Rows.Where(r => r.Adjusted))
+        var adjusted = report.Rows.Where(r => r.Adjusted && r.Kind == "train")
+            .Select(r => (Row: r, Windows: Windows(Path.Combine(folder, r.Run, "metrics.jsonl")))).Where(r => r.Windows.Count > 0).ToArray();
+        foreach (var (row, windows) in adjusted) SaveRate(row.Run, windows, Path.Combine(folder, row.Run, RateFile));
+        if (adjusted.Length > 0) SaveTrajectories(report.Config.Name, adjusted, Path.Combine(folder, TrajectoriesFile));
+    }
+
+    /// <summary>A panel per method; a colour per adjuster (its first seed carries the legend entry), a line per seed.</summary>
+    private static void SaveTrajectories(string name, (ExperimentRow Row, IReadOnlyList<Window> Windows)[] runs, string path)
+    {
+        var adjusters = runs.Select(r => r.Row.Adjust).Distinct().ToArray();
+        var panels = runs.GroupBy(r => r.Row.Method).Select(method =>
         {
-            string dir = Path.Combine(folder, run.Run);
-            var windows = Windows(Path.Combine(dir, "metrics.jsonl"));
-            if (windows.Count > 0) SaveRate(run.Run, windows, Path.Combine(dir, RateFile));
-        }
+            var plot = new Plot();
+            foreach (var (row, windows) in method.OrderBy(r => r.Row.Adjust).ThenBy(r => r.Row.Seed))
+            {
+                int color = Array.IndexOf(adjusters, row.Adjust);
+                var line = PlotFigure.Line(plot, windows.Select(w => (double)w.Step).ToArray(), windows.Select(w => w.Rate).ToArray(), "", color);
+                line.MarkerSize = 0;
+                line.LegendText = method.First(r => r.Row.Adjust == row.Adjust).Row == row
+                    ? $"{row.Adjust} ({method.Count(r => r.Row.Adjust == row.Adjust)} seeds)" : "";
+            }
+            return PlotFigure.Label(plot, $"{name}: {method.Key}, pruning rate of every adjusted run", "optimizer step", "pruning rate p");
+        }).ToArray();
+        PlotFigure.Save(path, panels);
     }
 
     /// <summary>The "window" lines of a metrics log (the last one of each step, since a resumed run repeats steps).</summary>

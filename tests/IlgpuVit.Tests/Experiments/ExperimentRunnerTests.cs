@@ -120,7 +120,7 @@ public class ExperimentRunnerTests(SyntheticFashionMnist data) : IClassFixture<S
         fake.Calls.Should().OnlyContain(c => c.Resume == null && c.Device == "cpu" && c.DataDir == data.Path && c.Options.Epochs == 1 && c.Options.Seed == 0);
 
         foreach (var name in ExperimentReport.FileNames.Append(ExperimentRunner.SettingsFile)) File.Exists(_out.File(name)).Should().BeTrue(name);
-        foreach (var png in new[] { ExperimentPlot.FlopsFile, ExperimentPlot.LatencyFile, Path.Combine("topk-gas-s0", ExperimentPlot.RateFile) })
+        foreach (var png in new[] { ExperimentPlot.FlopsFile, ExperimentPlot.LatencyFile, ExperimentPlot.TrajectoriesFile, Path.Combine("topk-gas-s0", ExperimentPlot.RateFile) })
             File.ReadAllBytes(_out.File(png)).Take(4).Should().Equal([0x89, 0x50, 0x4E, 0x47], png);
         foreach (var id in Ids)
         {
