@@ -4,29 +4,54 @@
 // `onnx [--model NAME] [--batch N] [--method SPEC] [--rounds N] [--runs N] [--json PATH]` against ONNX Runtime (docs/onnx.md).
 using IlgpuVit.Benchmarks;
 
-var arguments = args.ToList();
-string? Option(string name)
+const string Usage = "usage: IlgpuVit.Benchmarks kernels|train-step [--json PATH] [--device cpu|cuda|opencl] [--quick] [--model NAME] [--batch N]\n" +
+    "       IlgpuVit.Benchmarks ratios [--json PATH] [--rounds N] [--runs N] [--only NAME,...]\n" +
+    "       IlgpuVit.Benchmarks profile [--model NAME] [--batch N] [--method SPEC] [--runs N] [--json PATH]\n" +
+    "       IlgpuVit.Benchmarks onnx [--model NAME] [--batch N] [--method SPEC] [--rounds N] [--runs N] [--json PATH]";
+// The options each command reads (flags take no value); anything else is refused before minutes of measuring start.
+var commands = new Dictionary<string, (string[] Values, string[] Flags)>
 {
-    int i = arguments.IndexOf(name);
-    return i >= 0 && i + 1 < arguments.Count ? arguments[i + 1] : null;
+    ["kernels"] = (["--device", "--json"], ["--quick"]),
+    ["train-step"] = (["--device", "--json", "--model", "--batch"], ["--quick"]),
+    ["profile"] = (["--model", "--batch", "--method", "--runs", "--json"], []),
+    ["ratios"] = (["--json", "--rounds", "--runs", "--only"], []),
+    ["onnx"] = (["--model", "--batch", "--method", "--rounds", "--runs", "--json"], []),
+};
+string command = args.FirstOrDefault() ?? "";
+if (command is "-h" or "--help") { Console.WriteLine(Usage); return 0; }
+if (!commands.TryGetValue(command, out var known))
+{
+    Console.Error.WriteLine((command == "" ? "error: name a command." : $"error: unknown command '{command}'.") + "\n" + Usage);
+    return 2;
+}
+var values = new Dictionary<string, string>();
+var flags = new HashSet<string>();
+for (int i = 1; i < args.Length; i++)
+{
+    if (args[i] is "-h" or "--help") { Console.WriteLine(Usage); return 0; }
+    if (known.Flags.Contains(args[i])) flags.Add(args[i]);
+    else if (!known.Values.Contains(args[i])) { Console.Error.WriteLine($"error: {command} has no option '{args[i]}'.\n{Usage}"); return 2; }
+    else if (i + 1 >= args.Length) { Console.Error.WriteLine($"error: {args[i]} needs a value."); return 2; }
+    else values[args[i]] = args[++i];
+}
+string? Option(string name) => values.GetValueOrDefault(name);
+int Count(string name, int fallback)
+{
+    if (Option(name) is not { } text) return fallback;
+    if (int.TryParse(text, out int n) && n >= 1) return n;
+    Console.Error.WriteLine($"error: {name} needs a positive whole number, got '{text}'.");
+    Environment.Exit(2);
+    return 0;
 }
 
-switch (arguments.FirstOrDefault())
+return command switch
 {
-    case "kernels":
-        return KernelBenchmarks.Run(Option("--device") ?? "cpu", Option("--json"), arguments.Contains("--quick"));
-    case "train-step":
-        return TrainStepBenchmark.Run(Option("--device") ?? "cpu", Option("--json"), Option("--model") ?? "vit_micro_patch4_28",
-            int.Parse(Option("--batch") ?? "128"), arguments.Contains("--quick"));
-    case "profile":
-        return OpProfile.Run(Option("--model") ?? "vit_small_patch16_224", int.Parse(Option("--batch") ?? "1"), Option("--method") ?? "none",
-            int.Parse(Option("--runs") ?? "10"), Option("--json"));
-    case "ratios":
-        return PeerRatios.Run(Option("--json"), int.Parse(Option("--rounds") ?? "2"), int.Parse(Option("--runs") ?? "10"), Option("--only"));
-    case "onnx":
-        return OnnxRatios.Run(Option("--model") ?? "vit_small_patch16_224", int.Parse(Option("--batch") ?? "1"), Option("--method") ?? "none",
-            int.Parse(Option("--rounds") ?? "3"), int.Parse(Option("--runs") ?? "10"), Option("--json"));
-    default:
-        Console.Error.WriteLine("usage: IlgpuVit.Benchmarks kernels|train-step [--json PATH] [--device cpu|cuda|opencl] [--quick] [--model NAME] [--batch N]\n       IlgpuVit.Benchmarks ratios [--json PATH] [--rounds N] [--runs N] [--only NAME,...]\n       IlgpuVit.Benchmarks profile [--model NAME] [--batch N] [--method SPEC] [--runs N] [--json PATH]\n       IlgpuVit.Benchmarks onnx [--model NAME] [--batch N] [--method SPEC] [--rounds N] [--runs N] [--json PATH]");
-        return 2;
-}
+    "kernels" => KernelBenchmarks.Run(Option("--device") ?? "cpu", Option("--json"), flags.Contains("--quick")),
+    "train-step" => TrainStepBenchmark.Run(Option("--device") ?? "cpu", Option("--json"), Option("--model") ?? "vit_micro_patch4_28",
+        Count("--batch", 128), flags.Contains("--quick")),
+    "profile" => OpProfile.Run(Option("--model") ?? "vit_small_patch16_224", Count("--batch", 1), Option("--method") ?? "none",
+        Count("--runs", 10), Option("--json")),
+    "ratios" => PeerRatios.Run(Option("--json"), Count("--rounds", 2), Count("--runs", 10), Option("--only")),
+    _ => OnnxRatios.Run(Option("--model") ?? "vit_small_patch16_224", Count("--batch", 1), Option("--method") ?? "none",
+        Count("--rounds", 3), Count("--runs", 10), Option("--json")),
+};
