@@ -1,8 +1,9 @@
 // Math shared by kernels: exact GELU and its derivative through erf, in a Vector512 form for the CPU fast path and a
 // scalar form that every backend compiles. Both use the same erf approximation (Abramowitz &
 // Stegun 7.1.26, |error| < 1.5e-7), so the CPU fast path and the GPU kernels agree to rounding.
-// Exp(Vector512) is Cephes' expf (Moshier), for every softmax (attention, Softmax, CrossEntropy): .NET's Vector512.Exp measured
-// 88 ns per call here (it computes in double), which made the fused attention forward exp-bound.
+// Exp(Vector512) is Cephes' expf (Moshier), for every softmax (attention, Softmax, CrossEntropy) and GELU's erf: .NET's
+// Vector512.Exp measured 88 ns per call here (it computes in double), which made the fused attention forward exp-bound
+// and a GEMM with the GELU epilogue 2-3x slower at the small models' K of 64.
 
 namespace IlgpuVit.Kernels;
 
@@ -44,7 +45,7 @@ internal static class FastMath
         poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(A3));
         poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(A2));
         poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(A1));
-        var y = Vector512<float>.One - poly * t * Vector512.Exp(-(ax * ax));
+        var y = Vector512<float>.One - poly * t * Exp(-(ax * ax));
         return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -y, y);
     }
 
@@ -57,7 +58,7 @@ internal static class FastMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> GeluDerivative(Vector512<float> x) =>
         Vector512.Create(0.5f) * (Vector512<float>.One + Erf(x * Vector512.Create(InvSqrt2))) +
-        x * Vector512.Create(InvSqrt2Pi) * Vector512.Exp(Vector512.Create(-0.5f) * x * x);
+        x * Vector512.Create(InvSqrt2Pi) * Exp(Vector512.Create(-0.5f) * x * x);
 
     private const float ExpHigh = 88.3762626647949f, ExpLow = -87.3365478515625f;   // e^x stays a normal float
     private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;

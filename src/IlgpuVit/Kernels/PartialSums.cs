@@ -42,6 +42,7 @@ public static partial class Ops
             accumulate ? 1 : 0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SumPartialsKernel(Index1D index, ArrayView<float> partials, ArrayView<float> first, ArrayView<float> second,
         int blocks, int width, int split, int span, int accumulate)
     {

@@ -109,6 +109,16 @@ public class CodegenTests
     }
 
     [Fact]
+    public void Every_kernel_is_compiled_fully_optimised_at_its_first_call()
+    {
+        // docs/backends.md, "Kernel entries and the JIT": tier-0 code of a CPU kernel runs several times slower.
+        var kernels = AllKernels().Select(k => k.IsGenericMethod ? k.GetGenericMethodDefinition() : k).Distinct().ToArray();
+        kernels.Should().HaveCountGreaterThan(50);
+        kernels.Where(k => !k.MethodImplementationFlags.HasFlag(MethodImplAttributes.AggressiveOptimization))
+            .Select(Describe).Should().BeEmpty("every kernel entry carries [MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+    }
+
+    [Fact]
     public void Every_fast_path_helper_has_a_twin_with_the_same_parameters()
     {
         var pairs = CpuFastPath.Pairs(typeof(Ops).Assembly);

@@ -24,6 +24,7 @@ public static partial class Ops
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), x.View, bias.View, y.View, rows, perIndex, x.Shape[1], pixels);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AddChannelBiasKernel(Index1D index, ArrayView<float> x, ArrayView<float> bias, ArrayView<float> y,
         int rows, int rowsPerIndex, int channels, int pixels)
     {
@@ -52,6 +53,7 @@ public static partial class Ops
         launch(device.Accelerator.DefaultStream, channels, x.View, sums.View, rows / channels, channels, pixels, accumulate ? 1 : 0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SumChannelsKernel(Index1D c, ArrayView<float> x, ArrayView<float> sums, int batch, int channels, int pixels, int accumulate)
     {
         float sum = 0f;

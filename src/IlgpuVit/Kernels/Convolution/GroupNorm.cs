@@ -40,6 +40,7 @@ public static partial class Ops
             (mean ?? x).View, (rstd ?? x).View, a, eps, stats);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GroupNormKernel(Index1D index, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> y, ArrayView<float> mean, ArrayView<float> rstd, GroupArgs a, float eps, int stats)
     {

@@ -40,6 +40,7 @@ public static partial class Ops
         SumPartials(device, partials.View, batch, 2 * channels, dgamma.View, dbeta.View, channels, accumulate: true);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GroupNormBackwardKernel(Index1D index, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> gamma,
         ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> dx, ArrayView<float> partials, GroupArgs a, int accumulateDx)
     {

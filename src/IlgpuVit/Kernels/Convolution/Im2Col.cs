@@ -33,6 +33,7 @@ public static partial class Ops
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), images.View, columns.View, g.Args(rows, perIndex));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Im2ColKernel(Index1D index, ArrayView<float> images, ArrayView<float> columns, WindowArgs a)
     {
         int first = index * a.RowsPerIndex;
@@ -107,6 +108,7 @@ public static partial class Ops
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), columns.View, images.View, g.Args(rows, perIndex, accumulate ? 1 : 0));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Col2ImKernel(Index1D index, ArrayView<float> columns, ArrayView<float> images, WindowArgs a)
     {
         int first = index * a.RowsPerIndex;

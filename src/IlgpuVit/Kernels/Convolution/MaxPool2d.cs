@@ -34,6 +34,7 @@ public static partial class Ops
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), x.View, y.View, argmax.View, g.Args(rows, perIndex));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MaxPool2dKernel(Index1D index, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, WindowArgs a)
     {
         int first = index * a.RowsPerIndex;
@@ -119,6 +120,7 @@ public static partial class Ops
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), dy.View, argmax.View, dx.View, g.Args(rows, perIndex, accumulate ? 1 : 0));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MaxPool2dBackwardKernel(Index1D index, ArrayView<float> dy, ArrayView<int> argmax, ArrayView<float> dx, WindowArgs a)
     {
         int first = index * a.RowsPerIndex, pixels = a.OutHeight * a.OutWidth;

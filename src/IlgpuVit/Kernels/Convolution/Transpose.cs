@@ -22,6 +22,7 @@ public static partial class Ops
         launch(y.Device.Accelerator.DefaultStream, Blocks(rows, block), x.View, y.View, m, n, rows, block);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TransposeLast2Kernel(Index1D i, ArrayView<float> x, ArrayView<float> y, int m, int n, int rows, int rowsPerIndex)
     {
         for (int row = i * rowsPerIndex; row < Math.Min(rows, (i + 1) * rowsPerIndex); row++)

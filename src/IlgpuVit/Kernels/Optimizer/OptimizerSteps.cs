@@ -138,6 +138,7 @@ public static partial class Ops
         launch(param.Device.Accelerator.DefaultStream, (n + chunk - 1) / chunk, param.View, grad.View, first.View, second.View, n, chunk, update);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void UpdateParameterKernel<TUpdate>(Index1D index, ArrayView<float> param, ArrayView<float> grad,
         ArrayView<float> first, ArrayView<float> second, int n, int chunk, TUpdate update) where TUpdate : struct, IParameterUpdate
     {

@@ -48,6 +48,7 @@ public static partial class Ops
         SumPartials(device, partials.View, blocks, 1, target, target, 1, accumulate: false);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SumOfSquaresKernel(Index1D block, ArrayView<float> x, ArrayView<float> partials, int n, int span)
     {
         int start = block * span;

@@ -37,6 +37,7 @@ public static partial class Ops
     }
 
     // One index per block of rows (one row on GPUs).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ArgMaxKernel(Index1D i, ArrayView<float> x, ArrayView<int> index, int n, int rows, int rowsPerIndex)
     {
         for (int row = i * rowsPerIndex; row < Math.Min(rows, (i + 1) * rowsPerIndex); row++) ArgMaxRow(x, index, row * n, row, n);
@@ -44,6 +45,7 @@ public static partial class Ops
 
     // One group per row, ArgMaxRow's two passes: the largest number (NaN skipped), then the lowest
     // index holding it; a row without numbers (all NaN) gives 0.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ArgMaxGroupKernel(ArrayView<float> x, ArrayView<int> index, int n)
     {
         int row = Grid.IdxX;

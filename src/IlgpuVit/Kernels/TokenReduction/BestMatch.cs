@@ -52,6 +52,7 @@ public static partial class Ops
     }
 
     /// <summary>One group per row of a; each thread dots it with b rows firstColumn + thread, + group size, ...</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void BestMatchGroupKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
         int na, int nb, int d, int firstRow, int firstColumn)
     {
@@ -81,6 +82,7 @@ public static partial class Ops
         score[row] = groupBest;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void BestMatchKernel(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
         int na, int nb, int d, int firstRow, int firstColumn, int rowsPerIndex)
     {

@@ -62,6 +62,7 @@ public static partial class Ops
     }
 
     // One index per block of rows (one row on GPUs).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void NormalizeRowsKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, int n, float eps, int rows, int rowsPerIndex)
     {
         for (int row = i * rowsPerIndex; row < Math.Min(rows, (i + 1) * rowsPerIndex); row++) NormalizeRow(x, y, row * n, n, eps);

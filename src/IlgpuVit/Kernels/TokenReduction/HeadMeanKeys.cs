@@ -30,6 +30,7 @@ public static partial class Ops
         launch(keys.Device.Accelerator.DefaultStream, Blocks(rows, block), qkv.View, keys.View, c, heads, rows, block, normalize ? 1 : 0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void HeadMeanKeysKernel(Index1D i, ArrayView<float> qkv, ArrayView<float> keys, int c, int heads, int rows, int rowsPerIndex,
         int normalize)
     {

@@ -29,6 +29,7 @@ public static partial class Ops
         launch(x.Device.Accelerator.DefaultStream, Blocks(b * t, block) * Spans(c, span), x.View, even.View, odd.View, t, c, span, b * t, block);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SplitAlternateKernel(Index1D i, ArrayView<float> x, ArrayView<float> even, ArrayView<float> odd, int t, int c, int span,
         int rows, int rowsPerIndex)
     {

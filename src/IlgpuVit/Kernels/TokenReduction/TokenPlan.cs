@@ -100,6 +100,7 @@ public static partial class Ops
     // One index per image. offsets[0..m) first count the tokens of each row, then become row ends
     // (inclusive prefix sum); a backward pass over the tokens decrements them into row starts while
     // it fills sources, which leaves each row's sources in increasing order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void IndexPlanKernel(Index1D b, ArrayView<int> destination, ArrayView<float> weight, ArrayView<float> sizes,
         ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes, int t, int m, int normalize)
     {
@@ -131,6 +132,7 @@ public static partial class Ops
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CombineRowsKernel(Index1D i, ArrayView<float> x, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> weight,
         ArrayView<float> y, int t, int m, int c, int span, int rowsPerIndex)
     {

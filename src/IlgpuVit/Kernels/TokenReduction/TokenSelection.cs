@@ -92,6 +92,7 @@ public static partial class Ops
     }
 
     // CPU only: one index per image runs the score, top-k and index kernels' row work in order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SelectTokensKernel(Index1D b, ArrayView<float> probabilities, ArrayView<float> scores, ArrayView<int> selected,
         ArrayView<int> mask, ArrayView<int> kept, ArrayView<int> dropped, int heads, int tokens, int k)
     {
@@ -101,6 +102,7 @@ public static partial class Ops
         KeptTokenIndexKernel(b, selected, mask, kept, dropped, k, tokens, 1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ClsAttentionScoreKernel(Index1D i, ArrayView<float> probabilities, ArrayView<float> scores, int heads, int tokens, int span)
     {
         int spans = (tokens - 1 + span - 1) / span;
@@ -109,6 +111,7 @@ public static partial class Ops
         SumRows(probabilities, scores, clsRow, (long)tokens * tokens, heads, b * (tokens - 1) + j0, Math.Min(span, tokens - 1 - j0), 1f / heads);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void KeptTokenIndexKernel(Index1D b, ArrayView<int> selected, ArrayView<int> mask, ArrayView<int> kept, ArrayView<int> dropped,
         int k, int tokens, int writeDropped)
     {

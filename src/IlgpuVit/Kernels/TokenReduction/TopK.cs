@@ -64,10 +64,12 @@ public static partial class Ops
     }
 
     // One index = one row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TopKKernel(Index1D row, ArrayView<float> x, ArrayView<int> top, ArrayView<float> values, int n, int k, int hasValues) =>
         TopKRanks(x, top, values, row * n, row * k, n, k, 0, n, hasValues);
 
     /// <summary>One group per row: thread t ranks elements [t·c, (t + 1)·c), c = ⌈n / group size⌉, against the staged row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TopKGroupKernel(ArrayView<float> x, ArrayView<int> top, ArrayView<float> values, int n, int k, int hasValues)
     {
         var staged = SharedMemory.Allocate<float>(TopKSharedRow);

@@ -99,6 +99,7 @@ public static partial class Ops
         launch(device.Accelerator.DefaultStream, g.Tasks, qkv.View, probabilities.View, dOutput.View, dQkv.View, scratch.View, g);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AttentionHeadKernel(Index1D task, ArrayView<float> qkv, ArrayView<float> bias, ArrayView<float> probabilities,
         ArrayView<float> output, ArrayView<float> scratch, AttentionArgs g)
     {
@@ -107,6 +108,7 @@ public static partial class Ops
             (long)task.X * g.ScratchPerTask);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AttentionHeadBackwardKernel(Index1D task, ArrayView<float> qkv, ArrayView<float> probabilities,
         ArrayView<float> dOutput, ArrayView<float> dQkv, ArrayView<float> scratch, AttentionArgs g)
     {

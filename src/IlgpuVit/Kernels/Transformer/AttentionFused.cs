@@ -31,6 +31,7 @@ public static partial class Ops
         launch(device.Accelerator.DefaultStream, new KernelConfig(grid, new Index2D(rows, 1)), qkv.View, (keyBias ?? qkv).View, output.View, g);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AttentionFusedKernel(ArrayView<float> qkv, ArrayView<float> bias, ArrayView<float> output, AttentionArgs g)
     {
         var keys = SharedMemory.Allocate<float>(FusedAttentionTileWords);     // (key, d) row-major, stride d

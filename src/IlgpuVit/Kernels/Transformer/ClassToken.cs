@@ -47,6 +47,7 @@ public static partial class Ops
         return (batch, patches, channels);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PrependClassTokenKernel(Index1D row, ArrayView<float> x, ArrayView<float> cls, ArrayView<float> y, int patches, int channels)
     {
         int b = row / (patches + 1), t = row % (patches + 1);
@@ -54,6 +55,7 @@ public static partial class Ops
         for (int c = 0; c < channels; c++) y[to + c] = t == 0 ? cls[c] : x[from + c];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ClassTokenPatchGradKernel(Index1D row, ArrayView<float> dy, ArrayView<float> dx, int patches, int channels, int accumulate)
     {
         int b = row / patches, p = row % patches;
@@ -61,6 +63,7 @@ public static partial class Ops
         for (int c = 0; c < channels; c++) dx[to + c] = dy[from + c] + (accumulate != 0 ? dx[to + c] : 0f);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ClassTokenGradKernel(Index1D channel, ArrayView<float> dy, ArrayView<float> dcls, int batch, int imageStride)
     {
         float sum = 0f;

@@ -51,11 +51,13 @@ public static partial class Ops
             (probabilities ?? logits).View, classes, labelSmoothing, probabilities is null ? 0 : 1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CrossEntropyKernel(Index1D row, ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> loss,
         ArrayView<float> probabilities, int classes, float smoothing, int hasProbabilities) =>
         CrossEntropyRow(logits, labels, loss, probabilities, row, classes, smoothing, hasProbabilities);
 
     // One group per row: CrossEntropyRowPortable with strided, coalesced loops and group reductions.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CrossEntropyGroupKernel(ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> loss,
         ArrayView<float> probabilities, int classes, float smoothing, int hasProbabilities)
     {

@@ -51,6 +51,7 @@ public static partial class Ops
             dlogits.View, classes, batch, rowsPerIndex, labelSmoothing, scale);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CrossEntropyBackwardKernel(Index1D index, ArrayView<float> probabilities, ArrayView<int> labels,
         ArrayView<float> dlogits, int classes, int rows, int rowsPerIndex, float smoothing, float scale)
     {
@@ -59,6 +60,7 @@ public static partial class Ops
     }
 
     // One group per row; no reduction, the group only makes the row's loads and stores coalesced.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CrossEntropyBackwardGroupKernel(ArrayView<float> probabilities, ArrayView<int> labels,
         ArrayView<float> dlogits, int classes, float smoothing, float scale)
     {

@@ -252,6 +252,7 @@ public static partial class Ops
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MapUnaryKernel<TOp>(Index1D index, ArrayView<float> x, ArrayView<float> y, int n, int chunk, TOp op)
         where TOp : struct, IUnaryOp
     {
@@ -259,6 +260,7 @@ public static partial class Ops
         MapUnaryChunk(x, y, start, Math.Min(chunk, n - start), op);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MapBinaryKernel<TOp>(Index1D index, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y,
         int n, int period, int chunk, TOp op) where TOp : struct, IBinaryOp
     {

@@ -80,6 +80,7 @@ public static partial class Ops
     private static int Spans(int channels, int span) => (channels + span - 1) / span;
 
     // One index = `span` channels of a block of output rows (b, k). Flags: 1 accumulate, 2 weighted.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GatherRowsKernel(Index1D i, ArrayView<float> x, ArrayView<int> index, ArrayView<float> weight, ArrayView<float> y,
         int tokens, int kept, int channels, int span, int rows, int rowsPerIndex, int flags)
     {
@@ -98,6 +99,7 @@ public static partial class Ops
     }
 
     // One index = `span` channels of a block of destination rows (b, t); it alone writes them, so no races.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ScatterRowsKernel(Index1D i, ArrayView<float> x, ArrayView<int> index, ArrayView<float> y,
         int tokens, int kept, int channels, int span, int accumulate, int rows, int rowsPerIndex)
     {

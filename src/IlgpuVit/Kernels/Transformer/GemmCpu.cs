@@ -40,12 +40,14 @@ public static partial class Ops
         multiply(stream, batches * g.Panels * tasksPerPanel, a, packed.View, c, bias, residual, g);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GemmPackKernel(Index1D index, ArrayView<float> b, ArrayView<float> packed, GemmArgs g)
     {
         int z = index / g.Panels, p = index % g.Panels;
         GemmPackPanel(b, packed, g, g.BBase(z), index * g.K * GemmPanel, p * GemmPanel);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GemmCpuKernel(Index1D task, ArrayView<float> a, ArrayView<float> packed, ArrayView<float> c,
         ArrayView<float> bias, ArrayView<float> residual, GemmArgs g)
     {

@@ -50,6 +50,7 @@ public static partial class Ops
     private static int GemmAligned(ArrayView<float> view, int offset, int ld, int batch, int head) =>
         ((IContiguousArrayView)view).IndexInBytes % 16 == 0 && (offset | ld | batch | head) % 4 == 0 ? 1 : 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GemmTiledKernel<TTile>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
         ArrayView<float> bias, ArrayView<float> residual, GemmArgs g)
         where TTile : struct, IGemmTile

@@ -68,6 +68,7 @@ public static partial class Ops
     /// GPUs: one group per row, the three passes of the row helper (mean; deviations, whose sum corrects the mean and whose
     /// squares give the variance; normalise) each a strided loop, the first two ending in a group reduction.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void LayerNormGroupKernel(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> y, ArrayView<float> mean, ArrayView<float> rstd, int n, float eps, int stats)
     {
@@ -95,6 +96,7 @@ public static partial class Ops
         for (int j = Group.IdxX; j < n; j += stride) y[offset + j] = (x[offset + j] - mc) * r * gamma[j] + beta[j];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void LayerNormKernel(Index1D index, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> y, ArrayView<float> mean, ArrayView<float> rstd, int n, int rows, int rowsPerIndex, float eps, int stats)
     {

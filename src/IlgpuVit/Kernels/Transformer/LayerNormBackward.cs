@@ -65,6 +65,7 @@ public static partial class Ops
         SumPartials(device, partials.View, blocks, 2 * c, dgamma.View, dbeta.View, c, accumulate: true);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void LayerNormBackwardKernel(Index1D block, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> gamma,
         ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> dx, ArrayView<float> partials,
         int n, int rows, int rowsPerBlock, int accumulateDx)
@@ -75,6 +76,7 @@ public static partial class Ops
 
     // One group per block of rows (grid index = block). The column loop runs once per row for the
     // sums and once for dx; the partials of a column live in the same thread's slot of partials.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void LayerNormBackwardGroupKernel(ArrayView<float> dy, ArrayView<float> x, ArrayView<float> gamma,
         ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> dx, ArrayView<float> partials,
         int n, int rows, int rowsPerBlock, int accumulateDx)

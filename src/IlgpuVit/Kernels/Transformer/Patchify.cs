@@ -40,6 +40,7 @@ public static partial class Ops
             new PatchGeometry(rows, rowsPerIndex, channels, height, width, patch));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PatchifyKernel(Index1D index, ArrayView<float> images, ArrayView<float> patches, PatchGeometry g)
     {
         int first = index * g.RowsPerIndex;

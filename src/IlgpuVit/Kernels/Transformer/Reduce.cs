@@ -153,6 +153,7 @@ public static partial class Ops
     }
 
     // One index: columns [j0, j0 + span) of one block of rows, summed into that block's partial row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SumRowsKernel(Index1D index, ArrayView<float> x, ArrayView<float> partials,
         int rows, int cols, int rowsPerBlock, int span)
     {
@@ -179,6 +180,7 @@ public static partial class Ops
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ReduceKernel<TOp>(Index1D index, ArrayView<float> x, ArrayView<float> y, ReduceGeometry g, TOp op)
         where TOp : struct, IReduceOp
     {

@@ -44,6 +44,7 @@ public static partial class Ops
     }
 
     /// <summary>One group per row: each thread takes columns thread, thread + group size, ...</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SoftmaxGroupKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> bias,
         int n, int rowsPerBias, float scale, int hasBias)
     {
@@ -68,6 +69,7 @@ public static partial class Ops
         for (int j = Group.IdxX; j < n; j += stride) y[offset + j] *= inv;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SoftmaxKernel(Index1D row, ArrayView<float> x, ArrayView<float> y, ArrayView<float> bias,
         int n, int rowsPerBias, float scale, int hasBias) =>
         SoftmaxRow(x, y, bias, row * n, row / rowsPerBias * n, n, scale, hasBias);

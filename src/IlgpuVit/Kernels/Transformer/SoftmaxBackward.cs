@@ -40,6 +40,7 @@ public static partial class Ops
     }
 
     /// <summary>GPUs: one group per row, as the forward (Softmax.cs); the dot product is reduced across the group.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SoftmaxBackwardGroupKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n, float scale)
     {
         long offset = (long)Grid.IdxX * n;
@@ -49,6 +50,7 @@ public static partial class Ops
         for (int j = Group.IdxX; j < n; j += Group.DimX) dx[offset + j] = scale * y[offset + j] * (dy[offset + j] - dot);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SoftmaxBackwardKernel(Index1D index, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx,
         int n, int rows, int rowsPerIndex, float scale)
     {

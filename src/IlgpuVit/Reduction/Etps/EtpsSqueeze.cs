@@ -37,6 +37,7 @@ public static class EtpsSqueeze
             t, kept.Shape[1], 1f / tau);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void EtpsPlanKernel(Index1D b, ArrayView<int> kept, ArrayView<int> dropped, ArrayView<int> hosts, ArrayView<float> best,
         ArrayView<int> destination, ArrayView<float> weight, int t, int k1, float inverseTau)
     {

@@ -29,6 +29,7 @@ public static class EvitFusion
             t, kept.Shape[1]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void EvitPlanKernel(Index1D b, ArrayView<int> kept, ArrayView<int> dropped, ArrayView<float> scores,
         ArrayView<int> destination, ArrayView<float> weight, int t, int k1)
     {

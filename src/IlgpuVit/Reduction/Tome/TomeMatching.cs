@@ -82,6 +82,7 @@ public static class TomeMatching
     }
 
     // CPU only: one index per image runs the six kernels' row work in order, on the same helpers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MatchKernel(Index1D image, ArrayView<float> qkv, ArrayView<float> floats, ArrayView<int> ints, ArrayView<float> sizes,
         ArrayView<int> destination, ArrayView<float> weight, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes,
         ArrayView<float> keyBias, MatchArgs g)
@@ -140,6 +141,7 @@ public static class TomeMatching
             t, merged.Shape[1]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TomePlanKernel(Index1D b, ArrayView<int> partner, ArrayView<int> merged, ArrayView<float> sizes, ArrayView<int> mask,
         ArrayView<int> destination, ArrayView<float> weight, int t, int r)
     {
@@ -177,6 +179,7 @@ public static class TomeMatching
         launch(weight.Device.Accelerator.DefaultStream, b, partner.View, order.View, sizes.View, destination.View, weight.View, t, r);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TomePlanInScoreOrderKernel(Index1D b, ArrayView<int> partner, ArrayView<int> order, ArrayView<float> sizes,
         ArrayView<int> destination, ArrayView<float> weight, int t, int r)
     {

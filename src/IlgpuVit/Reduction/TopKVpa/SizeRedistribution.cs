@@ -56,6 +56,7 @@ public static class SizeRedistribution
             newSizes.View, t, k1, (int)mode);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RedistributeSizesKernel(Index1D b, ArrayView<float> sizes, ArrayView<int> kept, ArrayView<int> dropped,
         ArrayView<float> scores, ArrayView<int> hosts, ArrayView<float> newSizes, int t, int k1, int mode)
     {
