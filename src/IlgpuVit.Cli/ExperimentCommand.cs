@@ -2,7 +2,8 @@
 // skipping finished runs and resuming interrupted ones, measures every checkpoint, and writes the
 // tables and plots (IlgpuVit.Experiments: ExperimentRunner, ExperimentReport) into runs/<name> or
 // --out. Running it again once everything has finished only rebuilds the reports. --plan lists the
-// runs and inference specs and stops.
+// runs and inference specs and stops; --run ID trains (or resumes) only the named runs, so any row of
+// a results table can be reproduced with one command.
 // Ctrl-C stops the run under way with a checkpoint of its last step (StopSignal).
 
 using System.CommandLine;
@@ -23,9 +24,14 @@ internal static class ExperimentCommand
         var output = new Option<string?>("--out") { Description = "Experiment folder (default runs/<name of the experiment>)." };
         var plan = new Option<bool>("--plan") { Description = "Check the file, list the runs and inference specs, and stop." };
         var init = new Option<string?>("--init") { Description = "Fine-tune: start every run from this checkpoint of the experiment's model (head kept); overrides the file's \"init\"." };
+        var only = new Option<string[]>("--run")
+        {
+            Description = "Train (or resume) only these runs (ids as --plan lists them, e.g. etps-gas-s1), with no timing or report: one row of the tables, reproduced.",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var device = CommonOptions.Device();
         var command = new Command("experiment", "Train a grid of token-reduction runs from a file (resumable), measure them, and write results tables and plots.")
-            { file, output, plan, init, device };
+            { file, output, plan, init, only, device };
         command.SetAction(r => CommonOptions.Guard(() =>
         {
             var config = ExperimentConfig.Load(r.GetValue(file)!);
@@ -35,9 +41,17 @@ internal static class ExperimentCommand
             using var stop = StopSignal.Listen();
             var runner = new ExperimentRunner(config, folder, r.GetValue(device)!,
                 train ?? (settings => TrainingRun.Execute(settings, new TrainingProgress(quiet: false), stop.Token)), Console.Out);
+            var ids = r.GetValue(only) ?? [];
             ExperimentReport report;
             try
             {
+                if (ids.Length > 0)
+                {
+                    foreach (var (run, summary) in runner.Train(ids))
+                        Console.WriteLine($"{run.Id}: test accuracy {summary.TestAccuracy:P2}, {summary.MacsPerImage / 1e9:G4} GMACs per image, " +
+                                          $"final {summary.Method}, in {Path.GetFullPath(Path.Combine(folder, run.Id))}");
+                    return 0;
+                }
                 report = runner.Run();
             }
             catch (TrainingInterruptedException e)

@@ -66,6 +66,25 @@ public sealed class ExperimentRunner(ExperimentConfig config, string folder, str
         return new ExperimentReport(config, rows.FirstOrDefault()?.Device ?? deviceSpec, rows);
     }
 
+    /// <summary>
+    /// Trains (or resumes) only the runs named <paramref name="ids"/>, as <see cref="Run"/> would train them, and returns their
+    /// summaries; no timing and no report (those need the whole grid). A finished run is not trained again.
+    /// </summary>
+    /// <exception cref="ArgumentException">An id is not one of the experiment's runs, or the folder holds runs of other settings.</exception>
+    public IReadOnlyList<(ExperimentRun Run, RunSummary Summary)> Train(IReadOnlyList<string> ids)
+    {
+        var runs = ExperimentPlan.Runs(config);
+        var unknown = ids.Where(id => runs.All(r => r.Id != id)).ToArray();
+        if (unknown.Length > 0)
+            throw new ArgumentException($"{config.Name} has no run {string.Join(", ", unknown.Select(id => $"'{id}'"))}; its runs: " +
+                                        $"{string.Join(", ", runs.Select(r => r.Id))} (--plan lists them).");
+        config.CheckInit();
+        Directory.CreateDirectory(folder);
+        PinSettings();
+        var chosen = runs.Where(r => ids.Contains(r.Id)).ToArray();
+        return chosen.Select((run, i) => (run, TrainOne(run, $"[{i + 1}/{chosen.Length}]"))).ToArray();
+    }
+
     private RunSummary TrainOne(ExperimentRun run, string counter)
     {
         string dir = Path.Combine(folder, run.Id);

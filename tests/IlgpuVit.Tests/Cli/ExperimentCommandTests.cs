@@ -44,6 +44,35 @@ public class ExperimentCommandTests : IDisposable
         Directory.Exists(_folder.File("out")).Should().BeFalse();
     }
 
+    [Fact]
+    public void Run_trains_only_the_named_runs_with_the_grids_settings_and_skips_a_finished_one()
+    {
+        var fake = new FakeTraining();
+        string config = File("grid.json", """{ "methods": ["tome"], "rates": [0.05], "adjust": ["gas"], "seeds": [1, 2] }""");
+        string folder = _folder.File("out");
+        var (code, output, error) = Invoke(ExperimentCommand.Create(fake.Train), "experiment", config, "--run", "tome-gas-s2", "none-s1", "--out", folder);
+        code.Should().Be(0, error);
+        fake.Calls.Select(c => (Path.GetFileName(c.OutDir), c.Options.Method, c.Options.Adjust, c.Options.Seed))
+            .Should().Equal(("none-s1", "none", "none", 1), ("tome-gas-s2", "tome", "gas", 2));       // in the grid's order
+        output.Should().Contain("tome-gas-s2: test accuracy").And.Contain("none-s1: test accuracy");
+        System.IO.File.Exists(Path.Combine(folder, "results.md")).Should().BeFalse("one row is no report");
+
+        (code, output, error) = Invoke(ExperimentCommand.Create(fake.Train), "experiment", config, "--run", "none-s1", "--out", folder);
+        code.Should().Be(0, error);
+        fake.Calls.Should().HaveCount(2, "a finished run is not trained again");
+    }
+
+    [Fact]
+    public void Run_of_an_unknown_id_names_the_known_ones_and_trains_nothing()
+    {
+        var fake = new FakeTraining();
+        string config = File("grid.json", """{ "methods": ["tome"], "rates": [0.05], "seeds": [1] }""");
+        var (code, _, error) = Invoke(ExperimentCommand.Create(fake.Train), "experiment", config, "--run", "tome-r0.5-s1", "--out", _folder.File("out"));
+        code.Should().Be(1);
+        error.Should().Contain("grid has no run 'tome-r0.5-s1'; its runs: none-s1, tome-r0.05-s1");
+        fake.Calls.Should().BeEmpty();
+    }
+
     [Theory]
     [InlineData("""{ "methods": ["tome"], "rates": [2] }""", "bad.json: rates 2 is not a pruning rate in [0, 1).")]
     [InlineData("""{ "methods": ["tome"], "adjust": ["gas"], "training": { "gas": { "eta": -1 } } }""", "bad.json: adjust: GAS options: eta must be positive, got -1.")]
