@@ -76,6 +76,7 @@ public static class ModelRegistry
         new("vit_micro_patch4_28", 28, 4, 1, 64, 6, 4, 256, 10),     // the libtorch peer configuration of docs/backends.md (305K parameters)
         new("vit_micro_patch4_gap_28", 28, 4, 1, 64, 6, 4, 256, 10, GlobalPool: "avg"),
         new("vit_micro_conv4_28", 28, 4, 1, 64, 6, 4, 256, 10, Stem: "conv"),     // a convolutional stem in place of the patch projection
+        new("vit_micro_conv4_gap_28", 28, 4, 1, 64, 6, 4, 256, 10, GlobalPool: "avg", Stem: "conv"),     // and the patch tokens averaged for the head
         new("vit_mini_patch4_28", 28, 4, 1, 128, 6, 4, 512, 10),
         // 28 px grey, patch 2: 196 patches + CLS = 197 tokens, ViT-B/16's and ViT-L/16's token count at 224 px, at vit_micro's
         // width (docs/models.md): 5.4x its MACs per image, the model of the inference-only claims (issue 17).

@@ -159,8 +159,8 @@ public sealed partial class TrainChaosTests(ITestOutputHelper output) : IDisposa
         Finish(Start(tiny, _temp.Path)).Code.Should().Be(0);
         var (code, stdout, error) = Finish(Start(tiny, _temp.Path));
         code.Should().Be(0, error);
-        error.Should().Contain("note: runs/vit_micro_conv4_28-fashion-mnist holds an earlier run: writing to runs/vit_micro_conv4_28-fashion-mnist-2.");
-        JsonDocument.Parse(stdout).RootElement.GetProperty("checkpoint").GetString().Should().EndWith("runs/vit_micro_conv4_28-fashion-mnist-2/checkpoint.safetensors");
-        File.Exists(Path.Combine(_temp.Path, "runs", "vit_micro_conv4_28-fashion-mnist", "checkpoint.safetensors")).Should().BeTrue();
+        error.Should().Contain("note: runs/vit_micro_conv4_gap_28-fashion-mnist holds an earlier run: writing to runs/vit_micro_conv4_gap_28-fashion-mnist-2.");
+        JsonDocument.Parse(stdout).RootElement.GetProperty("checkpoint").GetString().Should().EndWith("runs/vit_micro_conv4_gap_28-fashion-mnist-2/checkpoint.safetensors");
+        File.Exists(Path.Combine(_temp.Path, "runs", "vit_micro_conv4_gap_28-fashion-mnist", "checkpoint.safetensors")).Should().BeTrue();
     }
 }
