@@ -160,4 +160,75 @@ public static partial class Ops
         index[row] = arg;
         score[row] = best;
     }
+
+    /// <summary>
+    /// BestMatchKernel's rows for one image: A rows [row0, row0 + rows) against the nb B rows from bRow0, the first
+    /// <paramref name="firstRow"/> of them scored −inf. ToMe's CPU matching calls it once per image. On the CPU the B rows
+    /// are staged transposed (d x 16-lane blocks) once, so 16 dots are 16 lanes of d broadcast-FMAs, not 16 horizontal
+    /// sums; ties still go to the lower column and a NaN dot still never wins.
+    /// </summary>
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(BestRowsPortable))]
+    internal static unsafe void BestRows(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
+        int row0, int rows, int bRow0, int nb, int d, int firstRow, int firstColumn)
+    {
+        int np = (nb + 15) / 16 * 16;
+        if ((long)d * np > 16384)
+        {
+            for (int r = 0; r < rows; r++)
+                if (r >= firstRow) BestRow(a, b, index, score, row0 + r, bRow0, nb, d, firstColumn);
+                else (index[row0 + r], score[row0 + r]) = (firstColumn, float.NegativeInfinity);
+            return;
+        }
+        float* bt = stackalloc float[d * np];
+        float* y = FastMath.Address(b, (long)bRow0 * d);
+        for (int j = 0; j < np; j++)
+            for (int e = 0; e < d; e++) bt[e * np + j] = j < nb ? y[j * d + e] : 0f;
+        var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        for (int r = 0; r < rows; r++)
+        {
+            int row = row0 + r;
+            if (r < firstRow)
+            {
+                (index[row], score[row]) = (firstColumn, float.NegativeInfinity);
+                continue;
+            }
+            float* x = FastMath.Address(a, (long)row * d);
+            var bestValues = Vector512.Create(float.NegativeInfinity);
+            var bestColumns = Vector512.Create(firstColumn);
+            for (int j0 = 0; j0 < np; j0 += 16)
+            {
+                var dots = Vector512<float>.Zero;
+                for (int e = 0; e < d; e++) dots = Vector512.FusedMultiplyAdd(Vector512.Create(x[e]), Vector512.Load(bt + e * np + j0), dots);
+                var columns = lanes + Vector512.Create(j0);
+                var inRange = Vector512.GreaterThanOrEqual(columns, Vector512.Create(firstColumn)) & Vector512.LessThan(columns, Vector512.Create(nb));
+                var better = inRange & Vector512.GreaterThan(dots, bestValues).AsInt32();     // strict: a lane keeps its earlier column on a tie
+                bestValues = Vector512.ConditionalSelect(better.AsSingle(), dots, bestValues);
+                bestColumns = Vector512.ConditionalSelect(better, columns, bestColumns);
+            }
+            // Across lanes: the largest value, then the lowest column holding it.
+            int arg = firstColumn;
+            float best = float.NegativeInfinity;
+            for (int l = 0; l < 16; l++)
+            {
+                float v = bestValues.GetElement(l);
+                int column = bestColumns.GetElement(l);
+                if (v > best || (v == best && v > float.NegativeInfinity && column < arg)) (best, arg) = (v, column);
+            }
+            (index[row], score[row]) = (arg, best);
+        }
+    }
+
+    internal static void BestRowsPortable(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
+        int row0, int rows, int bRow0, int nb, int d, int firstRow, int firstColumn)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            if (r >= firstRow) BestRowPortable(a, b, index, score, row0 + r, bRow0, nb, d, firstColumn);
+            else
+            {
+                index[row0 + r] = firstColumn;
+                score[row0 + r] = float.NegativeInfinity;
+            }
+        }
+    }
 }

@@ -102,6 +102,40 @@ public static partial class Ops
     // it fills sources, which leaves each row's sources in increasing order.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void IndexPlanKernel(Index1D b, ArrayView<int> destination, ArrayView<float> weight, ArrayView<float> sizes,
+        ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes, int t, int m, int normalize) =>
+        IndexPlanImage(b, destination, weight, sizes, offsets, sources, newSizes, t, m, normalize);
+
+    // The CPU body: the same passes over raw pointers (the view indexers' checks cost more than this scalar work).
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(IndexPlanImagePortable))]
+    internal static unsafe void IndexPlanImage(int b, ArrayView<int> destination, ArrayView<float> weight, ArrayView<float> sizes,
+        ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes, int t, int m, int normalize)
+    {
+        int* dest = FastMath.Address(destination, (long)b * t), src = FastMath.Address(sources, (long)b * t);
+        int* off = FastMath.Address(offsets, (long)b * (m + 1));
+        float* w = FastMath.Address(weight, (long)b * t), size = FastMath.Address(sizes, (long)b * t);
+        float* newSize = FastMath.Address(newSizes, (long)b * m);
+        new Span<int>(off, m + 1).Clear();
+        for (int j = 0; j < t; j++)
+            if ((uint)dest[j] < (uint)m) off[dest[j]]++;
+        for (int i = 1; i < m; i++) off[i] += off[i - 1];
+        off[m] = m > 0 ? off[m - 1] : 0;
+        for (int j = t - 1; j >= 0; j--)
+            if ((uint)dest[j] < (uint)m) src[--off[dest[j]]] = j;
+        for (int i = 0; i < m; i++)
+        {
+            float total = 0f, sum = 0f;
+            for (int k = off[i]; k < off[i + 1]; k++)
+            {
+                sum += size[src[k]];
+                total += w[src[k]];
+            }
+            newSize[i] = sum;
+            if (normalize != 0 && total != 0f)
+                for (int k = off[i]; k < off[i + 1]; k++) w[src[k]] /= total;
+        }
+    }
+
+    internal static void IndexPlanImagePortable(int b, ArrayView<int> destination, ArrayView<float> weight, ArrayView<float> sizes,
         ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes, int t, int m, int normalize)
     {
         int row = b * t, orow = b * (m + 1);

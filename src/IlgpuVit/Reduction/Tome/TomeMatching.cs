@@ -102,11 +102,11 @@ public static class TomeMatching
             Ops.SumRows(qkv, keys, ((long)image.X * t + j) * 3 * c + c, d, g.Heads, row * d, d, 1f / g.Heads);
             Ops.NormalizeRow(keys, keys, row * d, d, 1e-12f);
         }
-        Ops.BestMatchKernel(image, keysA, keysB, partner, best, a, b, d, g.ClassToken, 0, a);      // rows image·a .. image·a + a − 1
+        Ops.BestRows(keysA, keysB, partner, best, image * a, a, image * b, b, d, g.ClassToken, 0);
         Ops.TopKRanks(best, merged, best, image * a, image * ranked, a, ranked, 0, a, 0);
         if (g.ClassToken != 0) TomePlanKernel(image, partner, merged, sizes, mask, destination, weight, t, r);
         else TomePlanInScoreOrderKernel(image, partner, merged, sizes, destination, weight, t, r);
-        Ops.IndexPlanKernel(image, destination, weight, sizes, offsets, sources, newSizes, t, t - r, 1);
+        Ops.IndexPlanImage(image, destination, weight, sizes, offsets, sources, newSizes, t, t - r, 1);
         if (g.WriteKeyBias != 0)
             for (int m = image * (t - r); m < (image + 1) * (t - r); m++) keyBias[m] = g.Lambda * MathF.Log(newSizes[m]);
     }

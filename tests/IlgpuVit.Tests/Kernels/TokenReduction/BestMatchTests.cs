@@ -11,7 +11,8 @@ namespace IlgpuVit.Tests.Kernels.TokenReduction;
 
 public class BestMatchTests
 {
-    internal static void Run(Device device, float[] a, float[] b, int batch, int na, int nb, int d, int firstRow, int firstColumn, string what)
+    internal static void Run(Device device, float[] a, float[] b, int batch, int na, int nb, int d, int firstRow, int firstColumn, string what,
+        Action<Tensor<float>, Tensor<float>, Tensor<int>, Tensor<float>>? match = null)
     {
         var index = new int[batch * na];
         var score = new double[batch * na];
@@ -29,7 +30,7 @@ public class BestMatchTests
         using var tb = device.FromArray(b, batch, nb, d);
         using var ti = Tensor<int>.FromArray(device, Enumerable.Repeat(-7, batch * na).ToArray(), batch, na);
         using var ts = device.Zeros(batch, na);
-        Ops.BestMatch(ta, tb, firstRow, firstColumn, ti, ts);
+        (match ?? ((x, y, i, v) => Ops.BestMatch(x, y, firstRow, firstColumn, i, v)))(ta, tb, ti, ts);
         Check.Equal(ti.ToArray(), index, $"index {what}");
         var got = ts.ToArray();
         for (int i = 0; i < got.Length; i++)
@@ -62,6 +63,29 @@ public class BestMatchTests
                 var qa = TopKTests.Quantised(na, batch * na * d);
                 var qb = TopKTests.Quantised(nb, batch * nb * d);
                 Run(device, qa, qb, batch, na, nb, d, firstRow, firstColumn, "quantised " + what);
+            }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Best_rows_of_one_image_as_tome_matching_runs_them_agree_with_float64(bool portable)
+    {
+        // The CPU body stages b transposed up to 16,384 floats (d x nb rounded up to 16) and walks rows past that.
+        var device = Backends.Cpu;
+        foreach (var (batch, na, nb, d) in new[] { (1, 1, 2, 1), (2, 7, 3, 5), (3, 31, 33, 17), (2, 25, 25, 16), (2, 99, 98, 64), (1, 20, 177, 33), (1, 5, 300, 64) })
+            foreach (var (firstRow, firstColumn) in new[] { (0, 0), (1, 0), (0, 1) })
+            {
+                string what = $"({batch}, {na}, {nb}, {d}) from row {firstRow}, column {firstColumn}, {(portable ? "portable twin" : "cpu body")}";
+                void Match(Tensor<float> x, Tensor<float> y, Tensor<int> i, Tensor<float> v)
+                {
+                    for (int image = 0; image < batch; image++)
+                        if (portable) Ops.BestRowsPortable(x.View, y.View, i.View, v.View, image * na, na, image * nb, nb, d, firstRow, firstColumn);
+                        else Ops.BestRows(x.View, y.View, i.View, v.View, image * na, na, image * nb, nb, d, firstRow, firstColumn);
+                }
+                Run(device, UnitRows(na + d, batch * na, d), UnitRows(nb + d, batch * nb, d), batch, na, nb, d, firstRow, firstColumn, "unit " + what, Match);
+                Run(device, TopKTests.Quantised(na, batch * na * d), TopKTests.Quantised(nb, batch * nb * d), batch, na, nb, d, firstRow, firstColumn,
+                    "quantised " + what, Match);
             }
     }
 

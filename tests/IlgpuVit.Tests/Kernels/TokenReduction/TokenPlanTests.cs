@@ -103,6 +103,33 @@ public class TokenPlanTests
             }
     }
 
+    [Fact]
+    public void The_cpu_index_body_agrees_bit_for_bit_with_its_portable_twin()
+    {
+        var device = Backends.Cpu;
+        foreach (var (batch, tokens, outputs, _) in Shapes)
+        {
+            var destination = RandomDestinations(batch * 7 + tokens, batch, tokens, outputs);
+            var weight = TokenPlanFixtures.Positive(tokens + 3, batch * tokens);
+            var sizes = TokenPlanFixtures.Positive(tokens + 4, batch * tokens, 1f, 4f);
+            var (offsets, sources, newSizes, normalised) = Index(device, destination, weight, sizes, batch, tokens, outputs, normalize: true);
+
+            using var td = Tensor<int>.FromArray(device, destination, batch, tokens);
+            using var tw = device.FromArray(weight, batch, tokens);
+            using var ts = device.FromArray(sizes, batch, tokens);
+            using var twinOffsets = Tensor<int>.FromArray(device, new int[batch * (outputs + 1)], batch, outputs + 1);
+            using var twinSources = Tensor<int>.FromArray(device, Enumerable.Repeat(-99, batch * tokens).ToArray(), batch, tokens);
+            using var twinSizes = device.Zeros(batch, outputs);
+            for (int b = 0; b < batch; b++)
+                Ops.IndexPlanImagePortable(b, td.View, tw.View, ts.View, twinOffsets.View, twinSources.View, twinSizes.View, tokens, outputs, 1);
+            string what = $"({batch}, {tokens} -> {outputs})";
+            twinOffsets.ToArray().Should().Equal(offsets, what);
+            twinSources.ToArray().Should().Equal(sources, what);
+            twinSizes.ToArray().Should().Equal(newSizes, what);
+            tw.ToArray().Should().Equal(normalised, what);
+        }
+    }
+
     [SkippableTheory]
     [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
     public void Normalize_leaves_a_row_whose_weights_sum_to_zero_alone(string backend)
