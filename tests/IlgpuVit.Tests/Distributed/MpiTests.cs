@@ -80,7 +80,10 @@ public sealed partial class MpiTests(ITestOutputHelper output) : IDisposable
         File.ReadLines(Path.Combine(folder, RunFolder.MetricsFile)).Select(l => JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(l)!)
             .Where(e => e["event"].GetString() == kind).ToList();
 
-    /// <summary>Losses within lossTolerance relative, gradient norms within 1e-3, the same windows with rates within 1e-3, parameters within 10 x lossTolerance (max norm over the model).</summary>
+    /// <summary>
+    /// Losses within lossTolerance relative, gradient norms within 100 x lossTolerance (at least 1e-3), the same windows with rates
+    /// within 1e-3, parameters within 10 x lossTolerance (max norm over the model).
+    /// </summary>
     private static void ShouldMatch(string expected, string actual, double lossTolerance = 1e-5)
     {
         var (a, b) = (Events(expected, "step"), Events(actual, "step"));
@@ -90,7 +93,7 @@ public sealed partial class MpiTests(ITestOutputHelper output) : IDisposable
             double la = a[i]["loss"].GetDouble(), lb = b[i]["loss"].GetDouble();
             lb.Should().BeApproximately(la, lossTolerance * la, $"loss of step {i + 1}");
             double na = a[i]["gradNorm"].GetDouble(), nb = b[i]["gradNorm"].GetDouble();
-            nb.Should().BeApproximately(na, 1e-3 * na, $"gradient norm of step {i + 1}");
+            nb.Should().BeApproximately(na, Math.Max(1e-3, 100 * lossTolerance) * na, $"gradient norm of step {i + 1}");
         }
         // GAS's rate is a continuous function of the window's losses: it inherits their last-bit differences.
         var (wa, wb) = (Events(expected, "window"), Events(actual, "window"));
@@ -117,9 +120,13 @@ public sealed partial class MpiTests(ITestOutputHelper output) : IDisposable
 
     /// <summary>
     /// With GAS the pruning rate is a continuous function of the losses, so their last-bit differences move the rate (by about
-    /// 1e-5 relative), which moves the next losses: 1e-4 relative there (1e-3 for parameters), 1e-5 without it (1e-4).
+    /// 1e-5 relative), which moves the next losses: 1e-4 relative there (1e-3 for parameters, 1e-2 for gradient norms), 2e-5 without
+    /// it (2e-4 and 2e-3). Why 2e-5 and not 1e-5: GELU's exp is Cephes' (within 2 ulp, FastMath.cs), which rounds less smoothly than a
+    /// correctly rounded exp, so the two runs' last-bit differences grow faster; measured after 14 steps, 2026-12-04: parameters
+    /// 1.5e-4 apart without GAS (under 1.0e-4 with .NET's exp), gradient norms 0.36% apart with it. A wrong all-reduce (a sum for a mean, a
+    /// missing rank) is off by far more from the first step.
     /// </summary>
-    private static double GasLossTolerance(string adjust) => adjust == "gas" ? 1e-4 : 1e-5;
+    private static double GasLossTolerance(string adjust) => adjust == "gas" ? 1e-4 : 2e-5;
 
     [SkippableTheory]
     [InlineData("adamw", "none", "none")]
