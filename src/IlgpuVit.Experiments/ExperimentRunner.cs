@@ -42,12 +42,7 @@ public sealed class ExperimentRunner(ExperimentConfig config, string folder, str
     /// <exception cref="ArgumentException">The folder holds runs of other settings.</exception>
     public ExperimentReport Run()
     {
-        config.CheckInit();
-        Directory.CreateDirectory(folder);
-        PinSettings();
-        var runs = ExperimentPlan.Runs(config);
-        var summaries = new List<(ExperimentRun Run, RunSummary Summary)>();
-        for (int i = 0; i < runs.Count; i++) summaries.Add((runs[i], TrainOne(runs[i], $"[{i + 1}/{runs.Count}]")));
+        var summaries = Train(ExperimentPlan.Runs(config).Select(r => r.Id).ToArray());
 
         using var bench = new ExperimentBench(config, deviceSpec);
         var rows = new List<ExperimentRow>();
