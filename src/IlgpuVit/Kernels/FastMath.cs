@@ -94,4 +94,13 @@ internal static class FastMath
         var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
         return MathF.Max(MathF.Max(quarter[0], quarter[1]), MathF.Max(quarter[2], quarter[3]));
     }
+
+    /// <summary>The smallest of 16 lanes (CPU only).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int MinAcross(Vector512<int> v)
+    {
+        var half = Vector256.Min(v.GetLower(), v.GetUpper());
+        var quarter = Vector128.Min(half.GetLower(), half.GetUpper());
+        return Math.Min(Math.Min(quarter[0], quarter[1]), Math.Min(quarter[2], quarter[3]));
+    }
 }

@@ -167,7 +167,7 @@ public static partial class Ops
     /// are staged transposed (d x 16-lane blocks) once, so 16 dots are 16 lanes of d broadcast-FMAs, not 16 horizontal
     /// sums; ties still go to the lower column and a NaN dot still never wins.
     /// </summary>
-    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(BestRowsPortable))]
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(BestRowsPortable)), SkipLocalsInit]
     internal static unsafe void BestRows(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
         int row0, int rows, int bRow0, int nb, int d, int firstRow, int firstColumn)
     {
@@ -180,41 +180,76 @@ public static partial class Ops
             return;
         }
         float* bt = stackalloc float[d * np];
-        float* y = FastMath.Address(b, (long)bRow0 * d);
-        for (int j = 0; j < np; j++)
-            for (int e = 0; e < d; e++) bt[e * np + j] = j < nb ? y[j * d + e] : 0f;
-        var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        for (int r = 0; r < rows; r++)
+        StageTransposed(FastMath.Address(b, (long)bRow0 * d), nb, d, d, bt, np);
+        // Four A rows at a time: each B vector feeds four independent FMA chains (one chain was latency-bound).
+        // Past the last row the block repeats it; those results are not stored.
+        var lanes = Vector512<int>.Indices;
+        var first = Vector512.Create(firstColumn);
+        var end = Vector512.Create(nb);
+        for (int r0 = 0; r0 < rows; r0 += 4)
         {
-            int row = row0 + r;
-            if (r < firstRow)
-            {
-                (index[row], score[row]) = (firstColumn, float.NegativeInfinity);
-                continue;
-            }
-            float* x = FastMath.Address(a, (long)row * d);
-            var bestValues = Vector512.Create(float.NegativeInfinity);
-            var bestColumns = Vector512.Create(firstColumn);
+            float* x0 = FastMath.Address(a, (long)(row0 + r0) * d);
+            float* x1 = FastMath.Address(a, (long)(row0 + Math.Min(r0 + 1, rows - 1)) * d);
+            float* x2 = FastMath.Address(a, (long)(row0 + Math.Min(r0 + 2, rows - 1)) * d);
+            float* x3 = FastMath.Address(a, (long)(row0 + Math.Min(r0 + 3, rows - 1)) * d);
+            var bestValues = new BestLanes(firstColumn);
             for (int j0 = 0; j0 < np; j0 += 16)
             {
-                var dots = Vector512<float>.Zero;
-                for (int e = 0; e < d; e++) dots = Vector512.FusedMultiplyAdd(Vector512.Create(x[e]), Vector512.Load(bt + e * np + j0), dots);
+                Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
+                for (int e = 0; e < d; e++)
+                {
+                    var y = Vector512.Load(bt + e * np + j0);
+                    d0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[e]), y, d0);
+                    d1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[e]), y, d1);
+                    d2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[e]), y, d2);
+                    d3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[e]), y, d3);
+                }
                 var columns = lanes + Vector512.Create(j0);
-                var inRange = Vector512.GreaterThanOrEqual(columns, Vector512.Create(firstColumn)) & Vector512.LessThan(columns, Vector512.Create(nb));
-                var better = inRange & Vector512.GreaterThan(dots, bestValues).AsInt32();     // strict: a lane keeps its earlier column on a tie
-                bestValues = Vector512.ConditionalSelect(better.AsSingle(), dots, bestValues);
-                bestColumns = Vector512.ConditionalSelect(better, columns, bestColumns);
+                var inRange = Vector512.GreaterThanOrEqual(columns, first) & Vector512.LessThan(columns, end);
+                bestValues.Keep(d0, d1, d2, d3, columns, inRange);
             }
-            // Across lanes: the largest value, then the lowest column holding it.
-            int arg = firstColumn;
-            float best = float.NegativeInfinity;
-            for (int l = 0; l < 16; l++)
+            for (int k = 0; k < 4 && r0 + k < rows; k++)
             {
-                float v = bestValues.GetElement(l);
-                int column = bestColumns.GetElement(l);
-                if (v > best || (v == best && v > float.NegativeInfinity && column < arg)) (best, arg) = (v, column);
+                int row = row0 + r0 + k;
+                if (r0 + k < firstRow) (index[row], score[row]) = (firstColumn, float.NegativeInfinity);
+                else (index[row], score[row]) = bestValues.Best(k, firstColumn);
             }
-            (index[row], score[row]) = (arg, best);
+        }
+    }
+
+    // Per lane, the best dot so far of four A rows and its column; a lane keeps its earlier column on a tie.
+    private struct BestLanes(int firstColumn)
+    {
+        private Vector512<float> v0 = Vector512.Create(float.NegativeInfinity), v1 = Vector512.Create(float.NegativeInfinity),
+            v2 = Vector512.Create(float.NegativeInfinity), v3 = Vector512.Create(float.NegativeInfinity);
+        private Vector512<int> c0 = Vector512.Create(firstColumn), c1 = Vector512.Create(firstColumn),
+            c2 = Vector512.Create(firstColumn), c3 = Vector512.Create(firstColumn);
+
+        public void Keep(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3,
+            Vector512<int> columns, Vector512<int> inRange)
+        {
+            Keep(ref v0, ref c0, d0, columns, inRange);
+            Keep(ref v1, ref c1, d1, columns, inRange);
+            Keep(ref v2, ref c2, d2, columns, inRange);
+            Keep(ref v3, ref c3, d3, columns, inRange);
+        }
+
+        // Across lanes: the largest value (no NaN enters a lane: the compare is strict), then the lowest column holding it.
+        public readonly (int Column, float Score) Best(int k, int firstColumn)
+        {
+            var (values, columns) = k switch { 0 => (v0, c0), 1 => (v1, c1), 2 => (v2, c2), _ => (v3, c3) };
+            float best = FastMath.MaxAcross(values);
+            if (best == float.NegativeInfinity) return (firstColumn, best);
+            var holding = Vector512.Equals(values, Vector512.Create(best)).AsInt32();
+            return (FastMath.MinAcross(Vector512.ConditionalSelect(holding, columns, Vector512.Create(int.MaxValue))), best);
+        }
+
+        private static void Keep(ref Vector512<float> values, ref Vector512<int> columns, Vector512<float> dots,
+            Vector512<int> candidates, Vector512<int> inRange)
+        {
+            var better = inRange & Vector512.GreaterThan(dots, values).AsInt32();
+            values = Vector512.ConditionalSelect(better.AsSingle(), dots, values);
+            columns = Vector512.ConditionalSelect(better, candidates, columns);
         }
     }
 

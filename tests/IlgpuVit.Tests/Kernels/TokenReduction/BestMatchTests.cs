@@ -71,9 +71,10 @@ public class BestMatchTests
     [InlineData(true)]
     public void Best_rows_of_one_image_as_tome_matching_runs_them_agree_with_float64(bool portable)
     {
-        // The CPU body stages b transposed up to 16,384 floats (d x nb rounded up to 16) and walks rows past that.
+        // The CPU body stages b transposed up to 16,384 floats (d x nb rounded up to 16) and walks rows past that; it takes
+        // rows four at a time, so the row counts leave each remainder.
         var device = Backends.Cpu;
-        foreach (var (batch, na, nb, d) in new[] { (1, 1, 2, 1), (2, 7, 3, 5), (3, 31, 33, 17), (2, 25, 25, 16), (2, 99, 98, 64), (1, 20, 177, 33), (1, 5, 300, 64) })
+        foreach (var (batch, na, nb, d) in new[] { (1, 1, 2, 1), (2, 6, 16, 3), (2, 7, 3, 5), (3, 31, 33, 17), (2, 25, 25, 16), (2, 99, 98, 64), (1, 20, 177, 33), (1, 5, 300, 64) })
             foreach (var (firstRow, firstColumn) in new[] { (0, 0), (1, 0), (0, 1) })
             {
                 string what = $"({batch}, {na}, {nb}, {d}) from row {firstRow}, column {firstColumn}, {(portable ? "portable twin" : "cpu body")}";
@@ -87,6 +88,33 @@ public class BestMatchTests
                 Run(device, TopKTests.Quantised(na, batch * na * d), TopKTests.Quantised(nb, batch * nb * d), batch, na, nb, d, firstRow, firstColumn,
                     "quantised " + what, Match);
             }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_nan_dot_never_wins_in_either_body(bool portable)
+    {
+        // B row 3 is NaN, so every A row's dot with it is NaN: the best must be the float64 best of the other columns.
+        const int na = 6, nb = 20, d = 16;
+        var a = UnitRows(1, na, d);
+        var b = UnitRows(2, nb, d);
+        for (int e = 0; e < d; e++) b[3 * d + e] = float.NaN;
+        var device = Backends.Cpu;
+        using var x = device.FromArray(a, 1, na, d);
+        using var y = device.FromArray(b, 1, nb, d);
+        using var index = Tensor<int>.Zeros(device, 1, na);
+        using var score = device.Zeros(1, na);
+        if (portable) Ops.BestRowsPortable(x.View, y.View, index.View, score.View, 0, na, 0, nb, d, 0, 0);
+        else Ops.BestRows(x.View, y.View, index.View, score.View, 0, na, 0, nb, d, 0, 0);
+        var (got, best) = (index.ToArray(), score.ToArray());
+        for (int i = 0; i < na; i++)
+        {
+            var dots = Enumerable.Range(0, nb).Select(j => j == 3 ? double.NegativeInfinity
+                : Enumerable.Range(0, d).Sum(e => (double)a[i * d + e] * b[j * d + e])).ToArray();
+            got[i].Should().Be(Array.IndexOf(dots, dots.Max()), $"row {i}");
+            best[i].Should().BeApproximately((float)dots.Max(), 1e-5f);
+        }
     }
 
     [SkippableTheory]
