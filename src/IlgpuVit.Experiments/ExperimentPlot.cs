@@ -31,7 +31,8 @@ internal static class ExperimentPlot
     /// <param name="Step">Optimizer step at the window's end.</param>
     /// <param name="Rate">Pruning rate after the window.</param>
     /// <param name="Loss">Mean training loss over the window.</param>
-    internal sealed record Window(int Step, double Rate, double Loss);
+    /// <param name="Signal">What the adjuster's update acted on (docs/adjusters.md), or null for one that reads none.</param>
+    internal sealed record Window(int Step, double Rate, double Loss, double? Signal = null);
 
     /// <summary>Writes both accuracy plots into <paramref name="folder"/> and the rate plot of every adjusted run into its folder.</summary>
     public static void Save(ExperimentReport report, string folder)
@@ -79,7 +80,8 @@ internal static class ExperimentPlot
                 if (e.TryGetProperty("event", out var kind) && kind.GetString() == "window")
                 {
                     int step = e.GetProperty("step").GetInt32();
-                    windows[step] = new Window(step, e.GetProperty("rate").GetDouble(), e.GetProperty("loss").GetDouble());
+                    double? signal = e.TryGetProperty("signal", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : null;
+                    windows[step] = new Window(step, e.GetProperty("rate").GetDouble(), e.GetProperty("loss").GetDouble(), signal);
                 }
             }
             catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)

@@ -71,7 +71,7 @@ public sealed record ExperimentReport(ExperimentConfig Config, string Device, IR
     /// <summary>Writes the tables, the rows and the plots into <paramref name="folder"/>, and each adjusted run's rate and loss plot into its own folder.</summary>
     public void Write(string folder)
     {
-        AtomicFile.WriteText(Path.Combine(folder, "results.md"), Markdown());
+        AtomicFile.WriteText(Path.Combine(folder, "results.md"), Markdown(folder));
         AtomicFile.WriteText(Path.Combine(folder, "results.csv"), Csv());
         AtomicFile.WriteText(Path.Combine(folder, "results.json"), JsonSerializer.Serialize(new
         {
@@ -82,12 +82,19 @@ public sealed record ExperimentReport(ExperimentConfig Config, string Device, IR
 
     /// <summary>
     /// The tables as Markdown (trained runs, then inference-only points) under a header saying how they were measured,
+    /// with the adjusters' signals when <paramref name="folder"/> (the experiment's, holding the runs' logs) is given,
     /// then the paper's claims as comparisons of those rows (ExperimentClaims).
     /// </summary>
-    public string Markdown()
+    public string Markdown(string? folder = null)
     {
         var text = new StringBuilder($"# {Config.Name}: {Config.Model} on {Config.Data}\n\n{Description}\n");
-        foreach (var table in Tables()) text.Append($"\n## {table.Title}\n\n").Append(table.MarkdownRows());
+        var tables = Tables().ToList();
+        if (folder is not null && AdjusterSignals.Table(Rows, folder) is { } signals) tables.Add(signals);
+        foreach (var table in tables)
+        {
+            text.Append($"\n## {table.Title}\n\n").Append(table.MarkdownRows());
+            if (table.Caption is not null) text.Append('\n').Append(table.Caption).Append('\n');
+        }
         var claims = ExperimentClaims.Lines(Rows);
         if (claims.Count > 0) text.Append('\n').AppendJoin('\n', claims);
         return text.ToString();

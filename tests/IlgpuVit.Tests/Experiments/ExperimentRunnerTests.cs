@@ -77,9 +77,9 @@ public class ExperimentRunnerTests(SyntheticFashionMnist data) : IClassFixture<S
         """{"event":"step","step":1,"loss":2.3}""",
         """{"event":"window","step":10,"epoch":0,"window":1,"rate":0,"loss":2.2,"gradNorm":1.5,"scale":1}""",
         """{"event":"window","step":20,"epoch":0,"window":2,"rate":0.9,"loss":9,"gradNorm":1.2,"scale":1.25}""",
-        """{"event":"window","step":20,"epoch":0,"window":2,"rate":0.05,"loss":1.8,"gradNorm":1.2,"scale":1.25}""",
+        """{"event":"window","step":20,"epoch":0,"window":2,"rate":0.05,"loss":1.8,"gradNorm":1.2,"scale":1.25,"signal":-0.18}""",
         """{"event":"eval","epoch":1,"accuracy":0.5}""",
-        """{"event":"window","step":30,"epoch":1,"window":3,"rate":0.15,"loss":1.6,"gradNorm":0.9,"scale":1.6}""",
+        """{"event":"window","step":30,"epoch":1,"window":3,"rate":0.15,"loss":1.6,"gradNorm":0.9,"scale":1.6,"signal":-0.11}""",
         """{"event":"window","step":4""",
     ];
 
@@ -135,8 +135,11 @@ public class ExperimentRunnerTests(SyntheticFashionMnist data) : IClassFixture<S
         csv.Skip(1).Select(l => l.Split(',')[3]).Should().Equal("0", "0.1", "0.3", "0.1", "0.3", "gas", "gas", "0.1", "0.2", "0.1", "0.2");
 
         var tables = File.ReadAllText(_out.File("results.md")).Split("\n## ");
-        tables.Should().HaveCount(5);
-        tables[4].Should().StartWith("the paper's claims").And.Contain("topk + gas (seed 0)").And.Contain("topk-vpa ahead of topk at")
+        tables.Should().HaveCount(6);
+        // Each gas run's log (AdjustedLog): 3 windows, the rate up twice after the first, signals -0.18 and -0.11 (the first has none).
+        tables[4].Should().StartWith("the adjusters' signals").And.Contain("| 3 | 2 / 1 / 0 | -0.1450 | -0.1450 | 0.15 |");
+        tables[4].Split('\n').Count(l => l.StartsWith('|')).Should().Be(2 + 2);
+        tables[5].Should().StartWith("the paper's claims").And.Contain("topk + gas (seed 0)").And.Contain("topk-vpa ahead of topk at")
             .And.Contain("paired bootstrap over test images: rate 0.1: ");
         // One line per configuration: 7 trained, 4 inference (one seed: means without intervals).
         tables[3].Should().StartWith("means over seeds");
@@ -231,7 +234,7 @@ public class ExperimentRunnerTests(SyntheticFashionMnist data) : IClassFixture<S
     {
         File.WriteAllLines(_out.File("metrics.jsonl"), AdjustedLog);
         ExperimentPlot.Windows(_out.File("metrics.jsonl")).Should().Equal(
-            new ExperimentPlot.Window(10, 0, 2.2), new ExperimentPlot.Window(20, 0.05, 1.8), new ExperimentPlot.Window(30, 0.15, 1.6));
+            new ExperimentPlot.Window(10, 0, 2.2), new ExperimentPlot.Window(20, 0.05, 1.8, -0.18), new ExperimentPlot.Window(30, 0.15, 1.6, -0.11));
         ExperimentPlot.Windows(_out.File("absent.jsonl")).Should().BeEmpty();
     }
 }
