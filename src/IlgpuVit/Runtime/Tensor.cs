@@ -87,8 +87,8 @@ public sealed class Tensor<T> : ITensor, IDisposable where T : unmanaged
     public static Tensor<T> Empty(Device device, params int[] shape)
     {
         var s = new Shape(shape);
-        var buffer = device.Pool.Rent<T>(s.Length);
-        return new Tensor<T>(device, s, buffer, buffer.Length == s.Length ? buffer.View : buffer.View.SubView(0, s.Length), new WriteCount());
+        var (buffer, view) = device.Pool.RentView<T>(s.Length);
+        return new Tensor<T>(device, s, buffer, view, new WriteCount());
     }
 
     /// <summary>A new zero-filled tensor.</summary>

@@ -26,12 +26,12 @@ public sealed class TensorPool : IDisposable
     public long PooledBytes { get; private set; }
 
     /// <summary>
-    /// A buffer of at least <paramref name="length"/> elements: of <see cref="SizeClass"/>(length), so tensors of nearby
-    /// lengths share buffers. The caller views only the first <paramref name="length"/> elements.
+    /// A buffer of at least <paramref name="length"/> + <paramref name="pad"/> elements: of <see cref="SizeClass"/> of that,
+    /// so tensors of nearby lengths share buffers. Out of memory names the <paramref name="length"/> asked for.
     /// </summary>
-    internal MemoryBuffer1D<T, Stride1D.Dense> Rent<T>(long length) where T : unmanaged
+    internal MemoryBuffer1D<T, Stride1D.Dense> Rent<T>(long length, int pad = 0) where T : unmanaged
     {
-        long capacity = SizeClass(length), bytes = capacity * Interop.SizeOf<T>();
+        long capacity = SizeClass(length + pad), bytes = capacity * Interop.SizeOf<T>();
         lock (_lock)
         {
             if (_free.TryGetValue((typeof(T), capacity), out var stack) && stack.Count > 0)
@@ -41,13 +41,31 @@ public sealed class TensorPool : IDisposable
                 return (MemoryBuffer1D<T, Stride1D.Dense>)stack.Pop();
             }
         }
-        var buffer = Allocate<T>(capacity, bytes);
+        var buffer = Allocate<T>(capacity, length);
         lock (_lock)
         {
             Allocations++;
             LiveBytes += bytes;
         }
         return buffer;
+    }
+
+    /// <summary>The alignment of every tensor's first element on the CPU: one cache line, the width of a Vector512.</summary>
+    internal const int CpuAlignment = 64;
+
+    /// <summary>
+    /// A buffer for <paramref name="length"/> elements and the view of them a tensor uses. On the CPU the view starts
+    /// on a cache line: ILGPU's CPU buffers are only 16-byte aligned (large ones sit 16 bytes past a page), so without
+    /// this every 64-byte vector load of a kernel straddled two lines, and a small buffer's luck (weights, packed
+    /// panels) differed from process to process (docs/backends.md, "Memory pool").
+    /// </summary>
+    internal (MemoryBuffer1D<T, Stride1D.Dense> Buffer, ArrayView<T> View) RentView<T>(long length) where T : unmanaged
+    {
+        int size = Interop.SizeOf<T>();
+        int pad = _device.Accelerator.AcceleratorType == AcceleratorType.CPU && CpuAlignment % size == 0 ? CpuAlignment / size - 1 : 0;
+        var buffer = Rent<T>(length, pad);
+        long shift = pad == 0 ? 0 : (CpuAlignment - buffer.NativePtr.ToInt64() % CpuAlignment) % CpuAlignment / size;
+        return (buffer, buffer.View.SubView(shift, length));
     }
 
     /// <summary>
@@ -89,18 +107,19 @@ public sealed class TensorPool : IDisposable
         }
     }
 
-    private MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length, long bytes) where T : unmanaged
+    private MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long capacity, long length) where T : unmanaged
     {
+        long bytes = length * Interop.SizeOf<T>();
         try
         {
-            return _device.Accelerator.Allocate1D<T>(length);
+            return _device.Accelerator.Allocate1D<T>(capacity);
         }
         catch (Exception first) when (IsOutOfMemory(first))
         {
             Trim();
             try
             {
-                return _device.Accelerator.Allocate1D<T>(length);
+                return _device.Accelerator.Allocate1D<T>(capacity);
             }
             catch (Exception e) when (IsOutOfMemory(e))
             {

@@ -82,9 +82,25 @@ public class TensorPoolTests
         }
         device.Pool.Allocations.Should().Be(3, "the first step allocates three buffers and later steps reuse them");
         device.Pool.LiveBytes.Should().Be(0);
-        device.Pool.PooledBytes.Should().Be((128 * 64 + 64 + 10) * 4);
+        // Each buffer holds a cache line's worth of elements more, room to start the view on a line (CPU).
+        device.Pool.PooledBytes.Should().Be(4 * new[] { 128 * 64, 64, 10 }.Sum(n => TensorPool.SizeClass(n + 15)));
         device.Pool.Trim();
         device.Pool.PooledBytes.Should().Be(0);
+    }
+
+    [Fact]
+    public unsafe void Every_cpu_tensor_starts_on_a_cache_line()
+    {
+        // ILGPU's CPU buffers are 16-byte aligned: a 64-byte vector load from an unaligned tensor straddles two lines.
+        using var device = Device.Open(Backend.Cpu);
+        foreach (int length in new[] { 1, 7, 100, 4096, 5000, 300_000 })
+        {
+            using var f = Tensor<float>.Empty(device, length);
+            using var i = Tensor<int>.Zeros(device, length);
+            ((long)IlgpuVit.Kernels.FastMath.Address(f.View, 0) % TensorPool.CpuAlignment).Should().Be(0, $"float[{length}]");
+            ((long)IlgpuVit.Kernels.FastMath.Address(i.View, 0) % TensorPool.CpuAlignment).Should().Be(0, $"int[{length}]");
+            i.ToArray().Should().OnlyContain(x => x == 0).And.HaveCount(length);
+        }
     }
 
     [Fact]
