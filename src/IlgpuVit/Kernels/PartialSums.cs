@@ -36,8 +36,8 @@ public static partial class Ops
         ArrayView<float> first, ArrayView<float> second, int split, bool accumulate)
     {
         int span = device.UsesCpuFastPath ? ReduceWidth : 1;
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(SumPartialsKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(SumPartialsKernel, group));
         launch(device.Accelerator.DefaultStream, (width + span - 1) / span, partials, first, second, blocks, width, split, span,
             accumulate ? 1 : 0);
     }

@@ -29,9 +29,10 @@ public sealed class Device : IDisposable
 {
     private readonly Context _context;
     private readonly ConcurrentDictionary<Delegate, Delegate> _kernels = new();
+    private readonly CpuLauncher? _launcher;
     private bool _disposed;
 
-    private Device(Context context, Accelerator accelerator, DeviceInfo info, bool simulatesGpu = false)
+    private Device(Context context, Accelerator accelerator, DeviceInfo info, bool simulatesGpu = false, bool ilgpuLaunches = false)
     {
         SimulatesGpu = simulatesGpu;
         _context = context;
@@ -41,6 +42,8 @@ public sealed class Device : IDisposable
         GroupSize = accelerator.AcceleratorType == AcceleratorType.CPU
             ? 1   // see CpuShape: groups of one thread
             : Math.Min(256, accelerator.MaxNumThreadsPerGroup);
+        if (UsesCpuFastPath && !ilgpuLaunches && Environment.GetEnvironmentVariable(CpuLauncher.Switch) != "ilgpu")
+            _launcher = CpuLauncher.Attach(accelerator, info.ComputeUnits);
     }
 
     /// <summary>What this device is.</summary>
@@ -110,7 +113,10 @@ public sealed class Device : IDisposable
     /// Its spec is "cpu-N".
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Fewer than one core.</exception>
-    public static Device OpenCpu(int cores)
+    public static Device OpenCpu(int cores) => OpenCpu(cores, ilgpuLaunches: false);
+
+    /// <summary>As <see cref="OpenCpu(int)"/>; with <paramref name="ilgpuLaunches"/>, kernels launch through ILGPU's CPU accelerator (CpuLauncher.cs).</summary>
+    internal static Device OpenCpu(int cores, bool ilgpuLaunches)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(cores, 1);
         var shape = typeof(CPUDevice).GetConstructor(BindingFlags.NonPublic | BindingFlags.Instance, [typeof(int), typeof(int), typeof(int), typeof(bool)])
@@ -118,7 +124,7 @@ public sealed class Device : IDisposable
         var context = CreateContext();
         var info = new DeviceInfo(Backend.Cpu, 0, $"CPU ({cores} core{(cores == 1 ? "" : "s")})", GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, cores,
             shape.MaxNumThreadsPerGroup) { SpecOverride = $"cpu-{cores}" };
-        return new Device(context, shape.CreateAccelerator(context), info);
+        return new Device(context, shape.CreateAccelerator(context), info, ilgpuLaunches: ilgpuLaunches);
     }
 
     /// <summary>
@@ -249,6 +255,7 @@ public sealed class Device : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _launcher?.Dispose();
         Pool.Dispose();
         Accelerator.Dispose();
         _context.Dispose();

@@ -19,8 +19,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(op, "bias", new Shape(x.Shape[1]), bias.Shape);
         ShapeMismatchException.ThrowIfDifferent(op, "y", x.Shape, y.Shape);
         int perIndex = RowsPerIndex(device, rows);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(AddChannelBiasKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(AddChannelBiasKernel, group));
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), x.View, bias.View, y.View, rows, perIndex, x.Shape[1], pixels);
     }
 
@@ -48,8 +48,8 @@ public static partial class Ops
         var (rows, pixels) = ChannelRows(op, x);
         int channels = x.Shape[1];
         ShapeMismatchException.ThrowIfDifferent(op, "sums", new Shape(channels), sums.Shape);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(SumChannelsKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, int, int, int>(SumChannelsKernel, group));
         launch(device.Accelerator.DefaultStream, channels, x.View, sums.View, rows / channels, channels, pixels, accumulate ? 1 : 0);
     }
 

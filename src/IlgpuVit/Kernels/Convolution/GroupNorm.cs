@@ -32,8 +32,8 @@ public static partial class Ops
         var a = GroupArgsOf(op, x, gamma, groups, mean, rstd);
         ShapeMismatchException.ThrowIfDifferent(op, "beta", gamma.Shape, beta.Shape);
         ShapeMismatchException.ThrowIfDifferent(op, "y", x.Shape, y.Shape);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             GroupArgs, float, int>(GroupNormKernel, group));
         int stats = (mean is null ? 0 : SaveMean) | (rstd is null ? 0 : SaveRstd) | (relu ? Rectify : 0);
         launch(device.Accelerator.DefaultStream, Blocks(a.Rows, a.RowsPerIndex), x.View, gamma.View, beta.View, y.View,

@@ -32,8 +32,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(op, "dbeta", gamma.Shape, dbeta.Shape);
         int batch = x.Shape[0], channels = x.Shape[1];
         using var partials = Tensor<float>.Empty(device, batch, 2 * channels);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, GroupArgs, int>(GroupNormBackwardKernel, group));
         launch(device.Accelerator.DefaultStream, Blocks(a.Rows, a.RowsPerIndex), dy.View, x.View, gamma.View, mean.View, rstd.View,
             dx.View, partials.View, a, accumulateDx ? 1 : 0);

@@ -28,8 +28,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(op, "columns", new Shape(g.Batch, g.PatchLength, g.OutPixels), columns.Shape);
         int rows = g.Batch * g.PatchLength;
         int perIndex = RowsPerIndex(device, rows);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Im2ColKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, WindowArgs>(Im2ColKernel, group));
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), images.View, columns.View, g.Args(rows, perIndex));
     }
 
@@ -103,8 +103,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(op, "columns", new Shape(g.Batch, g.PatchLength, g.OutPixels), columns.Shape);
         int rows = g.Batch * g.Channels * g.Height;
         int perIndex = RowsPerIndex(device, rows);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Col2ImKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, WindowArgs>(Col2ImKernel, group));
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), columns.View, images.View, g.Args(rows, perIndex, accumulate ? 1 : 0));
     }
 

@@ -29,8 +29,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(op, "argmax", output, argmax.Shape);
         int rows = g.Batch * g.Channels * g.OutHeight;
         int perIndex = RowsPerIndex(device, rows);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, WindowArgs>(MaxPool2dKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<int>, WindowArgs>(MaxPool2dKernel, group));
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), x.View, y.View, argmax.View, g.Args(rows, perIndex));
     }
 
@@ -115,8 +115,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(op, "dx", new Shape(g.Batch, g.Channels, g.Height, g.Width), dx.Shape);
         int rows = g.Batch * g.Channels * g.Height;
         int perIndex = RowsPerIndex(device, rows);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, WindowArgs>(MaxPool2dBackwardKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<int>, ArrayView<float>, WindowArgs>(MaxPool2dBackwardKernel, group));
         launch(device.Accelerator.DefaultStream, Blocks(rows, perIndex), dy.View, argmax.View, dx.View, g.Args(rows, perIndex, accumulate ? 1 : 0));
     }
 

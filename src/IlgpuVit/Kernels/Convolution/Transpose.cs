@@ -17,8 +17,8 @@ public static partial class Ops
         int b = x.Shape[0], m = x.Shape[1], n = x.Shape[2];
         ShapeMismatchException.ThrowIfDifferent("TransposeLast2", "y", new Shape(b, n, m), y.Shape);
         int rows = b * n, block = RowsPerIndex(y.Device, rows);
-        var launch = y.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(TransposeLast2Kernel, group));
+        var launch = y.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, int, int, int>(TransposeLast2Kernel, group));
         launch(y.Device.Accelerator.DefaultStream, Blocks(rows, block), x.View, y.View, m, n, rows, block);
     }
 

@@ -133,8 +133,8 @@ public static partial class Ops
     {
         int n = CheckedLength(op, param);
         int chunk = ElementwiseChunkOf(param.Device);
-        var launch = param.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, TUpdate>(UpdateParameterKernel, group));
+        var launch = param.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, TUpdate>(UpdateParameterKernel, group));
         launch(param.Device.Accelerator.DefaultStream, (n + chunk - 1) / chunk, param.View, grad.View, first.View, second.View, n, chunk, update);
     }
 

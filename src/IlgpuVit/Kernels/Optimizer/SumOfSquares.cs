@@ -36,8 +36,8 @@ public static partial class Ops
             : SquaresGpuBlock;
         int blocks = (n + span - 1) / span;
         var target = result.View.SubView(slot, 1);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int>(SumOfSquaresKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, int>(SumOfSquaresKernel, group));
         if (blocks == 1)
         {
             launch(device.Accelerator.DefaultStream, 1, x.View, target, n, span);

@@ -31,8 +31,8 @@ public static partial class Ops
             return;
         }
         int block = RowsPerIndex(x.Device, rows);
-        var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, int, int, int>(ArgMaxKernel, group));
+        var launch = x.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<int>, int, int, int>(ArgMaxKernel, group));
         launch(x.Device.Accelerator.DefaultStream, Blocks(rows, block), x.View, index.View, n, rows, block);
     }
 

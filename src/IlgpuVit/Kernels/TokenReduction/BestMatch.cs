@@ -45,8 +45,8 @@ public static partial class Ops
             return;
         }
         int block = RowsPerIndex(a.Device, total);
-        var launch = a.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>(BestMatchKernel, group));
+        var launch = a.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int>(BestMatchKernel, group));
         launch(a.Device.Accelerator.DefaultStream, Blocks(total, block), a.View, b.View, index.View, score.View,
             a.Shape[1], b.Shape[1], a.Shape[2], firstRow, firstColumn, block);
     }

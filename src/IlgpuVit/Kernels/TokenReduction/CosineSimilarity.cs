@@ -27,8 +27,8 @@ public static partial class Ops
         int n = x.Shape[-1];
         int rows = (int)x.Shape.Outer(-1);
         int block = RowsPerIndex(x.Device, rows);
-        var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, float, int, int>(NormalizeRowsKernel, group));
+        var launch = x.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, float, int, int>(NormalizeRowsKernel, group));
         launch(x.Device.Accelerator.DefaultStream, Blocks(rows, block), x.View, y.View, n, eps, rows, block);
     }
 

@@ -25,8 +25,8 @@ public static partial class Ops
         int c = qkv.Shape[2] / 3, d = c / heads;
         ShapeMismatchException.ThrowIfDifferent("HeadMeanKeys", "keys", new Shape(qkv.Shape[0], qkv.Shape[1], d), keys.Shape);
         int rows = qkv.Shape[0] * qkv.Shape[1], block = RowsPerIndex(keys.Device, rows);
-        var launch = keys.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(HeadMeanKeysKernel, group));
+        var launch = keys.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, int, int, int, int>(HeadMeanKeysKernel, group));
         launch(keys.Device.Accelerator.DefaultStream, Blocks(rows, block), qkv.View, keys.View, c, heads, rows, block, normalize ? 1 : 0);
     }
 

@@ -24,8 +24,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent("SplitAlternate", "even", new Shape(b, (t + 1) / 2, c), even.Shape);
         ShapeMismatchException.ThrowIfDifferent("SplitAlternate", "odd", new Shape(b, t / 2, c), odd.Shape);
         int span = RowSpan(x.Device, c), block = RowsPerIndex(x.Device, b * t);
-        var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(SplitAlternateKernel, group));
+        var launch = x.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(SplitAlternateKernel, group));
         launch(x.Device.Accelerator.DefaultStream, Blocks(b * t, block) * Spans(c, span), x.View, even.View, odd.View, t, c, span, b * t, block);
     }
 

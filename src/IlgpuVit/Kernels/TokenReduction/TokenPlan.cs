@@ -37,8 +37,8 @@ public static partial class Ops
         foreach (var (name, shape) in new[] { ("weight", weight.Shape), ("sizes", sizes.Shape), ("sources", sources.Shape) })
             ShapeMismatchException.ThrowIfDifferent("IndexPlan", name, destination.Shape, shape);
         ShapeMismatchException.ThrowIfDifferent("IndexPlan", "offsets", new Shape(b, m + 1), offsets.Shape);
-        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int, int, int>(
+        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int, int, int>(
             IndexPlanKernel, group));
         launch(weight.Device.Accelerator.DefaultStream, b, destination.View, weight.View, sizes.View, offsets.View, sources.View, newSizes.View,
             t, m, normalize ? 1 : 0);
@@ -60,8 +60,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent("CombineRows", "weight", new Shape(b, t), weight.Shape);
         ShapeMismatchException.ThrowIfDifferent("CombineRows", "y", new Shape(b, m, c), y.Shape);
         int span = RowSpan(y.Device, c), block = RowsPerIndex(y.Device, b * m);
-        var launch = y.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(
+        var launch = y.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(
             CombineRowsKernel, group));
         launch(y.Device.Accelerator.DefaultStream, Blocks(b * m, block) * Spans(c, span), x.View, offsets.View, sources.View, weight.View, y.View,
             t, m, c, span, block);

@@ -27,8 +27,8 @@ public static partial class Ops
         ShapeMismatchException.Require(p.Rank == 4 && p[2] == p[3] && p[3] >= 2, "ClsAttentionScore",
             $"probabilities have shape {p}; they need (B, H, T, T) with T ≥ 2.");
         ShapeMismatchException.ThrowIfDifferent("ClsAttentionScore", "scores", new Shape(p[0], p[3] - 1), scores.Shape);
-        var launch = scores.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ClsAttentionScoreKernel, group));
+        var launch = scores.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, int, int>(ClsAttentionScoreKernel, group));
         int span = scores.Device.UsesCpuFastPath ? p[3] - 1 : 1;
         launch(scores.Device.Accelerator.DefaultStream, p[0] * Spans(p[3] - 1, span), probabilities.View, scores.View, p[1], p[3], span);
     }
@@ -50,8 +50,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent("KeptTokenIndex", "kept", new Shape(batch, k + 1), kept.Shape);
         if (dropped is not null)
             ShapeMismatchException.ThrowIfDifferent("KeptTokenIndex", "dropped", new Shape(batch, tokens - 1 - k), dropped.Shape);
-        var launch = kept.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>(KeptTokenIndexKernel, group));
+        var launch = kept.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>(KeptTokenIndexKernel, group));
         launch(kept.Device.Accelerator.DefaultStream, batch, selected.View, mask.View, kept.View, (dropped ?? kept).View, k, tokens,
             dropped is null ? 0 : 1);
     }
@@ -85,8 +85,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent("SelectTokens", "mask", new Shape(b, t), mask.Shape);
         ShapeMismatchException.ThrowIfDifferent("SelectTokens", "kept", new Shape(b, k + 1), kept.Shape);
         ShapeMismatchException.ThrowIfDifferent("SelectTokens", "dropped", new Shape(b, t - 1 - k), dropped.Shape);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>(
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>(
             SelectTokensKernel, group));
         launch(device.Accelerator.DefaultStream, b, probabilities.View, scores.View, selected.View, mask.View, kept.View, dropped.View, p[1], t, k);
     }

@@ -46,8 +46,8 @@ public static partial class Ops
                 x.View, index.View, (values ?? x).View, n, k, values is null ? 0 : 1);
             return;
         }
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(TopKKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(TopKKernel, group));
         launch(device.Accelerator.DefaultStream, rows, x.View, index.View, (values ?? x).View, n, k, values is null ? 0 : 1);
     }
 

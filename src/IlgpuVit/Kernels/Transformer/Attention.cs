@@ -56,8 +56,8 @@ public static partial class Ops
         }
         g.Plan(device, g.ForwardScratch);
         using var scratch = Tensor<float>.Empty(device, g.Tasks, g.ScratchPerTask);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs>(
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs>(
             AttentionHeadKernel, group));
         launch(device.Accelerator.DefaultStream, g.Tasks, qkv.View, (keyBias ?? qkv).View, (probabilities ?? qkv).View, output.View,
             scratch.View, g);
@@ -93,8 +93,8 @@ public static partial class Ops
         g.Accumulate = accumulate ? 1 : 0;
         g.Plan(device, g.BackwardScratch);
         using var scratch = Tensor<float>.Empty(device, g.Tasks, g.ScratchPerTask);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs>(
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs>(
             AttentionHeadBackwardKernel, group));
         launch(device.Accelerator.DefaultStream, g.Tasks, qkv.View, probabilities.View, dOutput.View, dQkv.View, scratch.View, g);
     }

@@ -15,8 +15,8 @@ public static partial class Ops
     public static void PrependClassToken(Tensor<float> x, Tensor<float> cls, Tensor<float> y)
     {
         var (batch, patches, channels) = ClassTokenShapes("PrependClassToken", x, cls, y);
-        var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(PrependClassTokenKernel, group));
+        var launch = x.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(PrependClassTokenKernel, group));
         launch(x.Device.Accelerator.DefaultStream, batch * (patches + 1), x.View, cls.View, y.View, patches, channels);
     }
 
@@ -29,11 +29,11 @@ public static partial class Ops
     public static void PrependClassTokenBackward(Tensor<float> dy, Tensor<float> dx, Tensor<float> dcls, bool accumulateDx)
     {
         var (batch, patches, channels) = ClassTokenShapes("PrependClassTokenBackward", dx, dcls, dy);
-        var rows = dx.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ClassTokenPatchGradKernel, group));
+        var rows = dx.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, int, int>(ClassTokenPatchGradKernel, group));
         rows(dx.Device.Accelerator.DefaultStream, batch * patches, dy.View, dx.View, patches, channels, accumulateDx ? 1 : 0);
-        var cls = dx.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int>(ClassTokenGradKernel, group));
+        var cls = dx.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, int>(ClassTokenGradKernel, group));
         cls(dx.Device.Accelerator.DefaultStream, channels, dy.View, dcls.View, batch, (patches + 1) * channels);
     }
 

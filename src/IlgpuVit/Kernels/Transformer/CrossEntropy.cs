@@ -45,8 +45,8 @@ public static partial class Ops
                 (probabilities ?? logits).View, classes, labelSmoothing, probabilities is null ? 0 : 1);
             return;
         }
-        var launch = logits.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int>(CrossEntropyKernel, group));
+        var launch = logits.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int>(CrossEntropyKernel, group));
         launch(logits.Device.Accelerator.DefaultStream, batch, logits.View, labels.View, loss.View,
             (probabilities ?? logits).View, classes, labelSmoothing, probabilities is null ? 0 : 1);
     }

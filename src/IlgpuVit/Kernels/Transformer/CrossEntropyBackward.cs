@@ -45,8 +45,8 @@ public static partial class Ops
             return;
         }
         int rowsPerIndex = Math.Max(1, ElementwiseChunk / classes);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, float, float>(CrossEntropyBackwardKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, float, float>(CrossEntropyBackwardKernel, group));
         launch(device.Accelerator.DefaultStream, (batch + rowsPerIndex - 1) / rowsPerIndex, probabilities.View, labels.View,
             dlogits.View, classes, batch, rowsPerIndex, labelSmoothing, scale);
     }

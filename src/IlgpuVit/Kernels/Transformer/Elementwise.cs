@@ -143,8 +143,8 @@ public static partial class Ops
         ShapeMismatchException.ThrowIfDifferent(name, "y", x.Shape, y.Shape);
         int n = CheckedLength(name, x);
         int chunk = ElementwiseChunkOf(x.Device);
-        var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int, TOp>(MapUnaryKernel, group));
+        var launch = x.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, int, TOp>(MapUnaryKernel, group));
         launch(x.Device.Accelerator.DefaultStream, (n + chunk - 1) / chunk, x.View, y.View, n, chunk, op);
     }
 
@@ -225,8 +225,8 @@ public static partial class Ops
     {
         int n = CheckedLength(OpName<TOp>(), a);
         int chunk = ElementwiseChunkOf(a.Device);
-        var launch = a.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, TOp>(MapBinaryKernel, group));
+        var launch = a.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, TOp>(MapBinaryKernel, group));
         launch(a.Device.Accelerator.DefaultStream, (n + chunk - 1) / chunk, a.View, b.View, y.View, n, (int)b.Length, chunk, op);
     }
 

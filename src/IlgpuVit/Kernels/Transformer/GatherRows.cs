@@ -41,8 +41,8 @@ public static partial class Ops
     {
         int batch = x.Shape[0], tokens = x.Shape[1], channels = x.Shape[2], kept = index.Shape[1];
         int span = RowSpan(y.Device, channels), rows = batch * kept, block = RowsPerIndex(y.Device, rows);
-        var launch = y.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(GatherRowsKernel, group));
+        var launch = y.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(GatherRowsKernel, group));
         launch(y.Device.Accelerator.DefaultStream, Blocks(rows, block) * Spans(channels, span),
             x.View, index.View, (weight ?? y).View, y.View, tokens, kept, channels, span, rows, block, (weight is null ? 0 : 2) | (accumulate ? 1 : 0));
     }
@@ -67,8 +67,8 @@ public static partial class Ops
         ShapeMismatchException.Require(y.Shape[0] == batch && y.Shape[2] == channels, "ScatterRows",
             $"y has shape {y.Shape}; x {x.Shape} needs ({batch}, T, {channels}).");
         int span = RowSpan(y.Device, channels), rows = batch * tokens, block = RowsPerIndex(y.Device, rows);
-        var launch = y.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int, int>(ScatterRowsKernel, group));
+        var launch = y.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, int, int, int>(ScatterRowsKernel, group));
         launch(y.Device.Accelerator.DefaultStream, Blocks(rows, block) * Spans(channels, span),
             x.View, index.View, y.View, tokens, kept, channels, span, accumulate ? 1 : 0, rows, block);
     }

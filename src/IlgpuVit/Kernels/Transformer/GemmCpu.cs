@@ -27,12 +27,12 @@ public static partial class Ops
         var packed = cached ?? scratch!;
         if (cached is null || fill)
         {
-            var pack = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-                Index1D, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmPackKernel, group));
+            var pack = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+                ArrayView<float>, ArrayView<float>, GemmArgs>(GemmPackKernel, group));
             pack(stream, g.PackedBatches * g.Panels, b.View, packed.View, g);
         }
-        var multiply = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmCpuKernel, group));
+        var multiply = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmCpuKernel, group));
         // Each index computes a run of row blocks of one panel: enough indices to balance the workers
         // (8 each), as few as that allows, since every index costs a call through ILGPU's launcher.
         int tiles = batches * g.Panels * g.RowBlocks;

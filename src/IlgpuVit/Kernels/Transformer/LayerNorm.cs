@@ -47,8 +47,8 @@ public static partial class Ops
         }
         else
         {
-            var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-                Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            var launch = x.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                 int, int, int, float, int>(LayerNormKernel, group));
             int rowsPerIndex = Math.Max(1, ElementwiseChunk / c);
             launch(x.Device.Accelerator.DefaultStream, (rows + rowsPerIndex - 1) / rowsPerIndex, x.View, gamma.View, beta.View, y.View,

@@ -57,8 +57,8 @@ public static partial class Ops
             SumPartials(device, partials.View, blocks, 2 * c, dgamma.View, dbeta.View, c, accumulate: true);
             return;
         }
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, int, int, int, int>(LayerNormBackwardKernel, group));
         launch(device.Accelerator.DefaultStream, blocks, dy.View, x.View, gamma.View, mean.View, rstd.View, dx.View, partials.View,
             c, rows, rowsPerBlock, accumulateDx ? 1 : 0);

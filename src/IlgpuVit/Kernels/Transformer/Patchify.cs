@@ -34,8 +34,8 @@ public static partial class Ops
         CheckedLength(op, images);
         int rows = batch * perImage;
         int rowsPerIndex = device.UsesCpuFastPath ? Math.Max(1, ElementwiseChunk / patchLength) : 1;
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, PatchGeometry>(PatchifyKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, PatchGeometry>(PatchifyKernel, group));
         launch(device.Accelerator.DefaultStream, (rows + rowsPerIndex - 1) / rowsPerIndex, images.View, patches.View,
             new PatchGeometry(rows, rowsPerIndex, channels, height, width, patch));
     }

@@ -110,8 +110,8 @@ public static partial class Ops
         int rowsPerIndex = cpu ? (int)Math.Max(1, ReduceChunk / ((long)length * cols)) : 1;
         int columnBlocks = (inner + cols - 1) / cols;
         int outerBlocks = (outer + rowsPerIndex - 1) / rowsPerIndex;
-        var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ReduceGeometry, TOp>(ReduceKernel, group));
+        var launch = x.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ReduceGeometry, TOp>(ReduceKernel, group));
         launch(x.Device.Accelerator.DefaultStream, outerBlocks * columnBlocks, x.View, y.View,
             new ReduceGeometry(outer, length, inner, rowsPerIndex, cols, columnBlocks), op);
     }
@@ -146,8 +146,8 @@ public static partial class Ops
         int blocks = (rows + rowsPerBlock - 1) / rowsPerBlock;
         int span = device.UsesCpuFastPath ? c : 1;   // columns per index: the whole row on the CPU, one on GPUs
         using var partials = Tensor<float>.Empty(device, blocks, c);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(SumRowsKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, int, int, int, int>(SumRowsKernel, group));
         launch(device.Accelerator.DefaultStream, blocks * ((c + span - 1) / span), x.View, partials.View, rows, c, rowsPerBlock, span);
         SumPartials(device, partials.View, blocks, c, y.View, y.View, c, accumulate);
     }

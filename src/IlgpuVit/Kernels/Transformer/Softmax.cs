@@ -38,8 +38,8 @@ public static partial class Ops
                 x.View, y.View, bias, n, rowsPerBias, scale, keyBias is null ? 0 : 1);
             return;
         }
-        var launch = x.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(SoftmaxKernel, group));
+        var launch = x.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(SoftmaxKernel, group));
         launch(x.Device.Accelerator.DefaultStream, rows, x.View, y.View, bias, n, rowsPerBias, scale, keyBias is null ? 0 : 1);
     }
 

@@ -33,8 +33,8 @@ public static partial class Ops
             return;
         }
         int rowsPerIndex = Math.Max(1, ElementwiseChunk / n);
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(SoftmaxBackwardKernel, group));
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(SoftmaxBackwardKernel, group));
         launch(device.Accelerator.DefaultStream, (rows + rowsPerIndex - 1) / rowsPerIndex, y.View, dy.View, dx.View,
             n, rows, rowsPerIndex, scale);
     }

@@ -30,8 +30,8 @@ public static class EtpsSqueeze
         var (b, t) = Ops.PlanShapes("EtpsPlan", kept, dropped, destination, weight);
         ShapeMismatchException.ThrowIfDifferent("EtpsPlan", "hosts", dropped.Shape, hosts.Shape);
         ShapeMismatchException.ThrowIfDifferent("EtpsPlan", "best", dropped.Shape, best.Shape);
-        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float>(
+        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float>(
             EtpsPlanKernel, group));
         launch(weight.Device.Accelerator.DefaultStream, b, kept.View, dropped.View, hosts.View, best.View, destination.View, weight.View,
             t, kept.Shape[1], 1f / tau);

@@ -23,8 +23,8 @@ public static class EvitFusion
         Ops.OnOneDevice("EvitPlan", kept, dropped, scores, destination, weight);
         var (b, t) = Ops.PlanShapes("EvitPlan", kept, dropped, destination, weight);
         ShapeMismatchException.ThrowIfDifferent("EvitPlan", "scores", new Shape(b, t - 1), scores.Shape);
-        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(EvitPlanKernel, group));
+        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(EvitPlanKernel, group));
         launch(weight.Device.Accelerator.DefaultStream, b, kept.View, dropped.View, scores.View, destination.View, weight.View,
             t, kept.Shape[1]);
     }

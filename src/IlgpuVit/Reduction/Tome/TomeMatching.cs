@@ -74,8 +74,8 @@ public static class TomeMatching
         // CPU scratch in two buffers: floats [keys A | keys B | best], ints [partner | ranked | mask].
         using var floats = Tensor<float>.Empty(device, batch * (tokens * d + a));
         using var ints = Tensor<int>.Empty(device, batch * (2 * a + ranked));
-        var launch = device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
+        var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
             ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, MatchArgs>(MatchKernel, group));
         launch(device.Accelerator.DefaultStream, batch, qkv.View, floats.View, ints.View, sizes.View, destination.View, weight.View,
             index.Offsets.View, index.Sources.View, index.Sizes.View, (index.KeyBias ?? index.Sizes).View, g);
@@ -134,8 +134,8 @@ public static class TomeMatching
             $"merged has shape {merged.Shape}; it needs ({b}, r) with r < {a}.");
         foreach (var (name, shape) in new[] { ("sizes", sizes.Shape), ("weight", weight.Shape) })
             ShapeMismatchException.ThrowIfDifferent("TomePlan", name, destination.Shape, shape);
-        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int, int>(
+        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int, int>(
             TomePlanKernel, group));
         launch(weight.Device.Accelerator.DefaultStream, b, partner.View, merged.View, sizes.View, mask.View, destination.View, weight.View,
             t, merged.Shape[1]);
@@ -173,8 +173,8 @@ public static class TomeMatching
         ShapeMismatchException.Require(r >= 0 && r <= t / 2, "TomePlanInScoreOrder", $"r is {r}; {t} tokens merge at most {t / 2}.");
         foreach (var (name, shape) in new[] { ("sizes", sizes.Shape), ("weight", weight.Shape) })
             ShapeMismatchException.ThrowIfDifferent("TomePlanInScoreOrder", name, destination.Shape, shape);
-        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(
+        var launch = weight.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(
             TomePlanInScoreOrderKernel, group));
         launch(weight.Device.Accelerator.DefaultStream, b, partner.View, order.View, sizes.View, destination.View, weight.View, t, r);
     }

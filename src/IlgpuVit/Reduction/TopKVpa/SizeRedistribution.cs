@@ -49,8 +49,8 @@ public static class SizeRedistribution
             if (hosts is null) throw new ArgumentNullException(nameof(hosts), "RedistributeSizes: host mode needs the hosts of the dropped tokens.");
             ShapeMismatchException.ThrowIfDifferent("RedistributeSizes", "hosts", dropped.Shape, hosts.Shape);
         }
-        var launch = sizes.Device.Kernel(static (acc, group) => acc.LoadImplicitlyGroupedKernel<
-            Index1D, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(
+        var launch = sizes.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<
+            ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(
             RedistributeSizesKernel, group));
         launch(sizes.Device.Accelerator.DefaultStream, b, sizes.View, kept.View, dropped.View, scores.View, (hosts ?? dropped).View,
             newSizes.View, t, k1, (int)mode);
