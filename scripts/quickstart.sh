@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up what is missing (Fashion-MNIST included), then runs the main job: train the default small
-# ViT on Fashion-MNIST (about 25 minutes on 2 CPU cores; live progress, a checkpoint per epoch) and
+# ViT on Fashion-MNIST (about 15 minutes on 2 CPU cores, 25 on the slower host kind; live progress, a checkpoint per epoch) and
 # evaluate its checkpoint on the test set. Extra arguments go to `ilgpuvit train` (e.g. --device cuda).
 # Called again, it continues the quick-start run from its checkpoint (a finished one is evaluated
 # again); a start that stopped before its first checkpoint is replaced.
