@@ -4,8 +4,6 @@
 // should have settled: the gap controller's g near its tolerance; GAS's dL stays negative while the
 // loss falls, which is why it ramps). A table of results.md, written when the runs' folders are at hand.
 
-using System.Globalization;
-
 namespace IlgpuVit.Experiments;
 
 /// <summary>The adjusters' signals table of results.md.</summary>
@@ -16,10 +14,7 @@ public static class AdjusterSignals
     /// <param name="folder">The experiment's folder, holding each run's folder.</param>
     public static ResultTable? Table(IReadOnlyList<ExperimentRow> rows, string folder)
     {
-        var lines = rows.Where(r => r.Kind == "train" && r.Adjusted)
-            .Select(r => (Row: r, Windows: ExperimentPlot.Windows(Path.Combine(folder, r.Run, "metrics.jsonl"))))
-            .Where(r => r.Windows.Count > 0)
-            .Select(r => Line(r.Row, r.Windows)).ToArray();
+        var lines = ExperimentPlot.AdjustedWindows(rows, folder).Select(r => Line(r.Row, r.Windows)).ToArray();
         return lines.Length == 0 ? null : new ResultTable("the adjusters' signals (per window, from each run's metrics.jsonl)",
             ["run", "adjuster", "windows", "rate up / held / down", "signal mean", "signal mean, last half", "final rate"], lines,
             "signal: gas the window's relative loss change dL, gap the relative pruning gap g (docs/adjusters.md).");
@@ -34,17 +29,14 @@ public static class AdjusterSignals
             if (change > 0) up++;
             else if (change < 0) down++;
         }
-        return [row.Run, row.Adjust, I(windows.Count), $"{I(up)} / {I(windows.Count - up - down)} / {I(down)}",
-            Mean(windows), Mean(windows.Skip(windows.Count / 2).ToArray()), F(windows[^1].Rate, "0.####")];
+        return [row.Run, row.Adjust, ExperimentReport.I(windows.Count),
+            $"{ExperimentReport.I(up)} / {ExperimentReport.I(windows.Count - up - down)} / {ExperimentReport.I(down)}",
+            Mean(windows), Mean(windows.Skip(windows.Count / 2).ToArray()), ExperimentReport.F(windows[^1].Rate, "0.####")];
     }
 
     private static string Mean(IReadOnlyList<ExperimentPlot.Window> windows)
     {
         var signals = windows.Where(w => w.Signal is not null).Select(w => w.Signal!.Value).ToArray();
-        return signals.Length == 0 ? "-" : F(signals.Average(), "+0.0000;-0.0000;0.0000");
+        return ExperimentReport.F(signals.Length == 0 ? null : signals.Average(), "+0.0000;-0.0000;0.0000");
     }
-
-    private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -39,8 +39,7 @@ internal static class ExperimentPlot
     {
         PlotFigure.Save(Path.Combine(folder, FlopsFile), Panels(report, "GMACs per image", r => r.GmacsPerImage));
         PlotFigure.Save(Path.Combine(folder, LatencyFile), Panels(report, "latency change vs the unpruned model (%)", r => r.LatencyChangePercent));
-        var adjusted = report.Rows.Where(r => r.Adjusted && r.Kind == "train")
-            .Select(r => (Row: r, Windows: Windows(Path.Combine(folder, r.Run, "metrics.jsonl")))).Where(r => r.Windows.Count > 0).ToArray();
+        var adjusted = AdjustedWindows(report.Rows, folder);
         foreach (var (row, windows) in adjusted) SaveRate(row.Run, windows, Path.Combine(folder, row.Run, RateFile));
         if (adjusted.Length > 0) SaveTrajectories(report.Config.Name, adjusted, Path.Combine(folder, TrajectoriesFile));
     }
@@ -64,6 +63,11 @@ internal static class ExperimentPlot
         }).ToArray();
         PlotFigure.Save(path, panels);
     }
+
+    /// <summary>Every adjusted trained run of <paramref name="rows"/> with the windows its metrics log in <paramref name="folder"/> holds (runs without one left out).</summary>
+    internal static (ExperimentRow Row, IReadOnlyList<Window> Windows)[] AdjustedWindows(IEnumerable<ExperimentRow> rows, string folder) =>
+        rows.Where(r => r.Adjusted && r.Kind == "train")
+            .Select(r => (Row: r, Windows: Windows(Path.Combine(folder, r.Run, "metrics.jsonl")))).Where(r => r.Windows.Count > 0).ToArray();
 
     /// <summary>The "window" lines of a metrics log (the last one of each step, since a resumed run repeats steps).</summary>
     internal static IReadOnlyList<Window> Windows(string metrics)

@@ -167,9 +167,10 @@ public sealed record ExperimentReport(ExperimentConfig Config, string Device, IR
     // Specs with options hold commas: such fields are quoted (RFC 4180).
     private static string Quote(string text) => text.Contains(',') || text.Contains('"') ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
 
-    private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
+    internal static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static string F(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
+    /// <summary>A number in the invariant culture, "-" for none (the tables' cells).</summary>
+    internal static string F(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
 
     private static string N(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
 }
