@@ -16,6 +16,9 @@ internal sealed class TimedReducer(ITokenReducer inner, Device device, Stopwatch
     public ITokenReducer Inner { get; } = inner;
 
     /// <inheritdoc/>
+    public bool ReadsProbabilities(int layer, int tokens) => Inner.ReadsProbabilities(layer, tokens);
+
+    /// <inheritdoc/>
     public Variable Reduce(Tape tape, Variable x, in ReductionContext context)
     {
         device.Synchronize();       // the attention before must not be billed to the reduction

@@ -16,6 +16,12 @@ public interface ITokenReducer
     /// residual stream <paramref name="x"/> (B, T, C) after attention.
     /// </summary>
     Variable Reduce(Tape tape, Variable x, in ReductionContext context);
+
+    /// <summary>
+    /// Whether <see cref="Reduce"/> will read the attention probabilities of block <paramref name="layer"/> over
+    /// <paramref name="tokens"/> tokens; when false the block's attention does not keep them for it.
+    /// </summary>
+    bool ReadsProbabilities(int layer, int tokens) => true;
 }
 
 /// <summary>What a reducer may use.</summary>

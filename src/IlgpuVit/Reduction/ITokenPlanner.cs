@@ -26,6 +26,12 @@ public interface ITokenPlanner
     /// </summary>
     bool TracksSizes { get; }
 
+    /// <summary>
+    /// Whether <see cref="Plan"/> reads the attention probabilities (<see cref="AttentionOutput.Probabilities"/>); a method
+    /// that does not (ToMe reads the keys) lets inference skip writing them (B·H·T² floats per block).
+    /// </summary>
+    bool ReadsProbabilities => true;
+
     /// <summary>The plan of block <see cref="PlanningContext.Layer"/>; <see cref="ReductionPlan.Unchanged"/> when it does nothing.</summary>
     ReductionPlan Plan(in PlanningContext context);
 }

@@ -173,7 +173,7 @@ internal struct AttentionArgs
 
     private static int Pad(int n) => (n + 15) / 16 * 16;
 
-    /// <summary>Scratch of the CPU forward per task: Kᵀ (d, Tp), V (T, dp), the bias row (Tp), S then P (T, Tp), O (T, dp).</summary>
+    /// <summary>Scratch of the CPU forward per task: Qᵀ (d, Tp), V (T, dp), the key bias (Tp), Sᵀ then Pᵀ (T, Tp), O (T, dp).</summary>
     public readonly int ForwardScratch => HeadDim * PaddedTokens + 2 * Tokens * PaddedDim + PaddedTokens + Tokens * PaddedTokens;
 
     /// <summary>Scratch of the CPU backward per task: Vᵀ (d, Tp), K, Q, dO and one result (T, dp) each, P and dS (T, Tp).</summary>

@@ -1,12 +1,14 @@
 // Attention on the CPU accelerator (see Attention.cs for the contract and the maths).
 // One kernel index runs the whole of a few (image, head) pairs. Per pair it stages the head's
-// operands in its own scratch region, zero-padded to rows of 16-lane multiples (Kᵀ as (d, Tp), V,
-// K, Q, dO as (T, dp)), so every product is a broadcast-FMA over contiguous 16-lane chunks:
+// operands in its own scratch region, zero-padded to rows of 16-lane multiples (Qᵀ or Vᵀ as (d, Tp),
+// V, K, Q, dO as (T, dp)), so every product is a broadcast-FMA over contiguous 16-lane chunks:
 //   C (rows, 16·V) = Σ_k A(r, k) · B(k, :),   A read by scalar broadcasts at any strides (so Aᵀ is free).
-// The padded keys get a −∞ bias, so softmax gives them probability 0 and they add nothing later.
+// The forward keeps the scores transposed (keys down, queries across), so its softmax runs down columns; the
+// padded query columns are never read. The backward's padded key columns of P are zero and add nothing.
 // The head (a few KiB to a few hundred KiB) stays in L1/L2 from the first product to the last;
 // the GEMM path instead streams S and dS through memory and packs B for every 50x50x16 matrix.
-// Results leave the scratch through StoreHead, whose scalar tail never writes past the head's d
+// Every helper is compiled optimised at its first call: a tier-0 body of this vector code ran several times slower
+// for the first hundreds of launches. Results leave the scratch through StoreHead, whose scalar tail never writes past the head's d
 // columns (a neighbouring head may belong to another task). No atomics: deterministic.
 
 using System.Runtime.Intrinsics.X86;
@@ -17,29 +19,32 @@ namespace IlgpuVit.Kernels;
 public static partial class Ops
 {
     // Forward of pairs [first, first + count): see the file comment. Scratch layout: AttentionArgs.ForwardScratch.
+    // The scores are computed transposed, Sᵀ = K Qᵀ (keys down, 16 queries per vector), so the softmax over the keys
+    // of 16 queries at once is vertical: maxima and sums are lane-wise across rows, with no horizontal reduction per
+    // query row (those serial chains, not the exps, had bounded the row-wise softmax at small T). O = P V then
+    // reads P(i, j) = Pᵀ[j, i] by scalar broadcasts, which the product takes at any strides.
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(AttentionHeadsPortable))]
     internal static unsafe void AttentionHeads(ArrayView<float> qkv, ArrayView<float> bias, ArrayView<float> probabilities,
         ArrayView<float> output, ArrayView<float> scratch, AttentionArgs g, int first, int count, long scratchOffset)
     {
         int t = g.Tokens, d = g.HeadDim, tp = g.PaddedTokens, dp = g.PaddedDim, c = g.Channels, ld = 3 * c;
-        float* kt = FastMath.Address(scratch, scratchOffset);   // Kᵀ (d, Tp)
-        float* vs = kt + d * tp;                                  // V (T, dp)
-        float* bs = vs + t * dp;                                  // bias row (Tp): key bias or 0, −∞ past T
-        float* ps = bs + tp;                                      // S, then P (T, Tp)
-        float* os = ps + t * tp;                                  // O (T, dp)
-        for (int j = t; j < tp; j++) bs[j] = float.NegativeInfinity;
+        float* qt = FastMath.Address(scratch, scratchOffset);   // Qᵀ (d, Tp), queries past T zero
+        float* vs = qt + d * tp;                                  // V (T, dp)
+        float* bs = vs + t * dp;                                  // key bias (T): the bias row or 0
+        float* st = bs + tp;                                      // Sᵀ, then Pᵀ (T, Tp)
+        float* os = st + t * tp;                                  // O (T, dp)
         for (int z = first; z < first + count; z++)
         {
             float* q = FastMath.Address(qkv, g.QOffset(z));
-            StageTransposed(q + c, t, d, ld, kt, tp);
+            StageTransposed(q, t, d, ld, qt, tp);
             StageRows(q + 2 * c, t, d, ld, vs, dp);
             if (g.HasBias != 0) new Span<float>(FastMath.Address(bias, g.BiasOffset(z)), t).CopyTo(new Span<float>(bs, t));
             else new Span<float>(bs, t).Clear();
 
-            AttentionProduct(q, t, ld, 1, kt, tp, d, tp, ps, tp);                         // S = Q Kᵀ
-            float* pOut = g.SkipsProbabilities == 0 ? FastMath.Address(probabilities, g.POffset(z)) : null;
-            for (int i = 0; i < t; i++) AttentionSoftmaxRow(ps + i * tp, bs, t, tp, g.Scale, pOut is null ? null : pOut + i * t);   // P = softmax(s S + bias)
-            AttentionProduct(ps, t, tp, 1, vs, dp, t, dp, os, dp);                         // O = P V
+            AttentionProduct(q + c, t, ld, 1, qt, tp, d, tp, st, tp);                    // Sᵀ = K Qᵀ
+            AttentionSoftmaxColumns(st, bs, t, tp, g.Scale);                              // Pᵀ = softmax over keys of s Sᵀ + bias
+            if (g.SkipsProbabilities == 0) StageTransposed(st, t, t, tp, FastMath.Address(probabilities, g.POffset(z)), t);   // P (T, T)
+            AttentionProduct(st, t, 1, tp, vs, dp, t, dp, os, dp);                         // O = P V
             StoreHead(os, dp, t, d, FastMath.Address(output, g.OOffset(z)), c, 1f, 0);
         }
     }
@@ -156,6 +161,7 @@ public static partial class Ops
 
     // Copies `rows` rows of `cols` floats (row stride ld) into dst (row stride ldd ≥ cols, a multiple of 16),
     // zeroing columns cols..ldd. Whole vectors and masked tails: a memmove per row cost more than the copy.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StageRows(float* src, int rows, int cols, int ld, float* dst, int ldd)
     {
         for (int r = 0; r < rows; r++, src += ld, dst += ldd)
@@ -163,9 +169,9 @@ public static partial class Ops
     }
 
     // Writes the transpose of (rows, cols) at src (row stride ld) as (cols, ldd) at dst, zeroing columns
-    // rows..ldd (ldd = rows rounded up to 16). By 16x16 blocks held in registers (the scalar scatter was a
+    // rows..ldd (ldd ≥ rows; stores past ldd are masked, so ldd = rows writes an unpadded matrix). By 16x16 blocks held in registers (the scalar scatter was a
     // sixth of the whole kernel, gathers an eighth). SkipLocalsInit: the block is written before it is read.
-    [SkipLocalsInit]
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StageTransposed(float* src, int rows, int cols, int ld, float* dst, int ldd)
     {
         var block = stackalloc Vector512<float>[16];
@@ -175,7 +181,7 @@ public static partial class Ops
                 for (int i = 0; i < 16; i++)
                     block[i] = r0 + i < rows ? LoadFirst(src + (long)(r0 + i) * ld + e0, cols - e0) : Vector512<float>.Zero;
                 Transpose16(block);
-                for (int i = 0; i < Math.Min(16, cols - e0); i++) block[i].Store(dst + (long)(e0 + i) * ldd + r0);
+                for (int i = 0; i < Math.Min(16, cols - e0); i++) StoreFirst(dst + (long)(e0 + i) * ldd + r0, ldd - r0, block[i]);
             }
     }
 
@@ -233,6 +239,7 @@ public static partial class Ops
 
     // dst[r, 0..cols) = alpha src[r, 0..cols) (+ dst with accumulate); the tail is masked, since the next
     // columns belong to another head (maybe another task's).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StoreHead(float* src, int lds, int rows, int cols, float* dst, int ldd, float alpha, int accumulate)
     {
         var va = Vector512.Create(alpha);
@@ -245,33 +252,32 @@ public static partial class Ops
             }
     }
 
-    // One padded row: z = scale s + bias (−∞ in the padding), then s = exp(z − max) / Σ exp(z − max), also
-    // written to the probabilities row p unless null (t elements, the tail masked: the next row may be another task's).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void AttentionSoftmaxRow(float* s, float* bias, int t, int tp, float scale, float* p)
+    // Softmax over the keys (rows) of Sᵀ (T, Tp) in place, 16 queries (columns) per vector: z = scale s + bias[key],
+    // then p = exp(z − max) / Σ exp(z − max), every reduction lane-wise down the rows. Padded query columns get a
+    // finite softmax of zeros that nothing reads. MaxNative: a NaN score makes the sum, so the column, NaN either way.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AttentionSoftmaxColumns(float* s, float* bias, int t, int tp, float scale)
     {
         var vs = Vector512.Create(scale);
-        var vmax = Vector512.Create(float.NegativeInfinity);
         for (int j = 0; j < tp; j += 16)
         {
-            var z = Vector512.FusedMultiplyAdd(Vector512.Load(s + j), vs, Vector512.Load(bias + j));
-            z.Store(s + j);
-            vmax = Vector512.Max(vmax, z);
-        }
-        var vm = Vector512.Create(FastMath.MaxAcross(vmax));
-        var vsum = Vector512<float>.Zero;
-        for (int j = 0; j < tp; j += 16)
-        {
-            var e = FastMath.Exp(Vector512.Load(s + j) - vm);
-            e.Store(s + j);
-            vsum += e;
-        }
-        var vinv = Vector512.Create(1f / Vector512.Sum(vsum));
-        for (int j = 0; j < tp; j += 16)
-        {
-            var x = Vector512.Load(s + j) * vinv;
-            x.Store(s + j);
-            if (p is not null) StoreFirst(p + j, t - j, x);
+            float* col = s + j;
+            var vmax = Vector512.Create(float.NegativeInfinity);
+            for (int r = 0; r < t; r++)
+            {
+                var z = Vector512.FusedMultiplyAdd(Vector512.Load(col + r * tp), vs, Vector512.Create(bias[r]));
+                z.Store(col + r * tp);
+                vmax = Vector512.MaxNative(vmax, z);
+            }
+            var vsum = Vector512<float>.Zero;
+            for (int r = 0; r < t; r++)
+            {
+                var e = FastMath.Exp(Vector512.Load(col + r * tp) - vmax);
+                e.Store(col + r * tp);
+                vsum += e;
+            }
+            var vinv = Vector512<float>.One / vsum;
+            for (int r = 0; r < t; r++) (Vector512.Load(col + r * tp) * vinv).Store(col + r * tp);
         }
     }
 
@@ -287,6 +293,7 @@ public static partial class Ops
 
     // C (rows, cols) = A (rows, k) B (k, cols), cols a multiple of 16; A(r, p) at a[r rs + p ks], B and C
     // row-major with strides ldb, ldc. Column blocks of up to 64, each with the widest tile that fits.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AttentionProduct(float* a, int rows, nint rs, nint ks, float* b, nint ldb, int k, int cols, float* c, nint ldc)
     {
         for (int j0 = 0; j0 < cols; j0 += 64)
@@ -301,6 +308,7 @@ public static partial class Ops
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AttentionTiles<TTile>(float* a, int rows, nint rs, nint ks, float* b, nint ldb, int k, float* c, nint ldc)
         where TTile : struct, IAttentionTile
     {

@@ -43,6 +43,9 @@ public sealed record TomePlanner(LambdaSchedule Lambda, bool ClassToken = true) 
     public bool TracksSizes => true;
 
     /// <inheritdoc/>
+    public bool ReadsProbabilities => false;   // the keys are ToMe's metric
+
+    /// <inheritdoc/>
     public ReductionPlan Plan(in PlanningContext context)
     {
         int batch = context.Batch, tokens = context.Tokens;
