@@ -16,7 +16,7 @@ internal sealed class TimedReducer(ITokenReducer inner, Device device, Stopwatch
     public ITokenReducer Inner { get; } = inner;
 
     /// <inheritdoc/>
-    public bool ReadsProbabilities(int layer, int tokens) => Inner.ReadsProbabilities(layer, tokens);
+    public bool ReadsClsAttention(int layer, int tokens) => Inner.ReadsClsAttention(layer, tokens);
 
     /// <inheritdoc/>
     public Variable Reduce(Tape tape, Variable x, in ReductionContext context)

@@ -6,9 +6,9 @@
 // The optional key bias (B, T) is added to every query's logits of key j (log size for
 // proportional attention, ToMe / VPA).
 // Backward:  dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = s dS K,  dK = s dSᵀ Q.
-// The probabilities P (B, H, T, T) are kept for the backward and exposed to token reducers (the
-// CLS row is the importance score of the Top-K family); a forward that needs neither skips them,
-// which runs the fused kernel on GPUs.
+// The probabilities P (B, H, T, T) are kept for the backward; token reducers of the Top-K family read only the
+// CLS query's row (their importance score), which the forward writes on its own (B, H, 1, T) when asked. A forward
+// that needs neither skips them, which runs the fused kernel on GPUs.
 
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
@@ -19,17 +19,17 @@ public sealed partial class Tape
 {
     /// <summary>
     /// Attention of <paramref name="heads"/> heads over <paramref name="qkv"/> (B, T, 3C); returns O (B, T, C) with
-    /// head h in columns h·d..h·d+d−1, and the probabilities (B, H, T, T), owned by this tape, when
-    /// <paramref name="keepProbabilities"/> or a backward will run (null otherwise).
+    /// head h in columns h·d..h·d+d−1, and, when <paramref name="keepClsAttention"/>, the CLS query's attention
+    /// (B, H, 1, T), owned by this tape.
     /// </summary>
     /// <param name="qkv">Fused projections (B, T, 3C).</param>
     /// <param name="heads">Number of heads H; C must be a multiple of H.</param>
     /// <param name="keyBias">Optional additive logit bias per key (B, T), not differentiated.</param>
-    /// <param name="probabilities">The attention probabilities (B, H, T, T), or null when nothing needs them.</param>
-    /// <param name="keepProbabilities">Whether the caller reads the probabilities (a token reducer).</param>
+    /// <param name="clsAttention">Row 0 of every head's probabilities (B, H, 1, T), or null unless <paramref name="keepClsAttention"/>.</param>
+    /// <param name="keepClsAttention">Whether the caller reads the CLS attention (a Top-K reducer).</param>
     /// <exception cref="ShapeMismatchException">qkv is not (B, T, 3C) with C divisible by H, or the bias is not (B, T).</exception>
-    public Variable Attention(Variable qkv, int heads, Tensor<float>? keyBias, out Tensor<float>? probabilities,
-        bool keepProbabilities = true)
+    public Variable Attention(Variable qkv, int heads, Tensor<float>? keyBias, out Tensor<float>? clsAttention,
+        bool keepClsAttention = false)
     {
         ShapeMismatchException.Require(qkv.Shape.Rank == 3 && qkv.Shape[2] % 3 == 0 && heads >= 1 && qkv.Shape[2] / 3 % heads == 0,
             "Attention", $"qkv has shape {qkv.Shape}; it needs (B, T, 3C) with C a multiple of {heads} heads.");
@@ -38,10 +38,11 @@ public sealed partial class Tape
         float scale = 1f / MathF.Sqrt(d);
 
         bool grad = Needs(qkv);
-        var p = grad || keepProbabilities ? Owned(Tensor<float>.Empty(qkv.Device, b, heads, t, t)) : null;
+        var p = grad ? Owned(Tensor<float>.Empty(qkv.Device, b, heads, t, t)) : null;
+        var cls = keepClsAttention ? Owned(Tensor<float>.Empty(qkv.Device, b, heads, 1, t)) : null;
         var y = Output(qkv, grad, b, t, c);
-        Ops.AttentionForward(qkv.Value, heads, scale, keyBias, p, y.Value);
-        probabilities = p;
+        Ops.AttentionForward(qkv.Value, heads, scale, keyBias, p, y.Value, cls);
+        clsAttention = cls;
         if (!grad) return y;
         Record(() =>
         {

@@ -44,9 +44,9 @@ public sealed class Block : Module
     /// <summary>The block applied to tokens <paramref name="x"/> (B, T, C); returns (B, T', C).</summary>
     public Variable Forward(Tape tape, Variable x, TokenState state)
     {
-        // Only a reducer that reads them needs the probabilities here (the tape keeps them itself for a backward).
-        bool keep = Reducer?.ReadsProbabilities(Index, x.Shape[1]) == true;
-        var attention = Attn.Forward(tape, Norm1.Forward(tape, x), x, state.KeyBias, keepProbabilities: keep);
+        // Only a reducer that reads it needs the CLS attention (the tape keeps the probabilities itself for a backward).
+        bool keep = Reducer?.ReadsClsAttention(Index, x.Shape[1]) == true;
+        var attention = Attn.Forward(tape, Norm1.Forward(tape, x), x, state.KeyBias, keepClsAttention: keep);
         x = attention.Output;
         if (Reducer is not null) x = Reducer.Reduce(tape, x, new ReductionContext(Index, attention, state));
         state.TokensAfterLayer.Add(x.Shape[1]);

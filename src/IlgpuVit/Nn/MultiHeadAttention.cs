@@ -31,14 +31,14 @@ public sealed class MultiHeadAttention : Module
 
     /// <summary>
     /// residual + Proj(Attention(x)) for normalised tokens <paramref name="x"/> (B, T, C); the optional
-    /// <paramref name="keyBias"/> (B, T) is added to every logit of key j. The probabilities are kept when
-    /// <paramref name="keepProbabilities"/> (a reducer reads them) or the tape records gradients.
+    /// <paramref name="keyBias"/> (B, T) is added to every logit of key j. The CLS query's attention is kept when
+    /// <paramref name="keepClsAttention"/> (a Top-K reducer reads it).
     /// </summary>
-    public AttentionOutput Forward(Tape tape, Variable x, Variable residual, Tensor<float>? keyBias = null, bool keepProbabilities = true)
+    public AttentionOutput Forward(Tape tape, Variable x, Variable residual, Tensor<float>? keyBias = null, bool keepClsAttention = false)
     {
         var qkv = Qkv.Forward(tape, x);
-        var o = tape.Attention(qkv, Heads, keyBias, out var probabilities, keepProbabilities);
-        return new AttentionOutput(Proj.Forward(tape, o, residual), qkv, Heads, probabilities);
+        var o = tape.Attention(qkv, Heads, keyBias, out var clsAttention, keepClsAttention);
+        return new AttentionOutput(Proj.Forward(tape, o, residual), qkv, Heads, clsAttention);
     }
 
     /// <inheritdoc/>
@@ -49,12 +49,12 @@ public sealed class MultiHeadAttention : Module
 /// <param name="Output">The residual stream after attention (B, T, C).</param>
 /// <param name="Qkv">The fused projections (B, T, 3C); keys are columns C..2C−1.</param>
 /// <param name="Heads">Number of heads H.</param>
-/// <param name="Probabilities">Attention probabilities (B, H, T, T), row 0 of each head the CLS attention; null when the
-/// forward was asked not to keep them.</param>
-public readonly record struct AttentionOutput(Variable Output, Variable Qkv, int Heads, Tensor<float>? Probabilities)
+/// <param name="ClsAttention">The CLS query's attention probabilities (B, H, 1, T), row 0 of each head's; null when the
+/// forward was not asked to keep them.</param>
+public readonly record struct AttentionOutput(Variable Output, Variable Qkv, int Heads, Tensor<float>? ClsAttention)
 {
-    /// <summary>The probabilities (B, H, T, T).</summary>
-    /// <exception cref="InvalidOperationException">The forward did not keep them.</exception>
-    public Tensor<float> RequireProbabilities() => Probabilities ??
-        throw new InvalidOperationException("Attention probabilities were not kept: run the attention with keepProbabilities.");
+    /// <summary>The CLS query's attention (B, H, 1, T).</summary>
+    /// <exception cref="InvalidOperationException">The forward did not keep it.</exception>
+    public Tensor<float> RequireClsAttention() => ClsAttention ??
+        throw new InvalidOperationException("The CLS attention was not kept: run the attention with keepClsAttention.");
 }

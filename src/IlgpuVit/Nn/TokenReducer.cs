@@ -18,10 +18,10 @@ public interface ITokenReducer
     Variable Reduce(Tape tape, Variable x, in ReductionContext context);
 
     /// <summary>
-    /// Whether <see cref="Reduce"/> will read the attention probabilities of block <paramref name="layer"/> over
-    /// <paramref name="tokens"/> tokens; when false the block's attention does not keep them for it.
+    /// Whether <see cref="Reduce"/> will read the CLS attention (<see cref="AttentionOutput.ClsAttention"/>) of block
+    /// <paramref name="layer"/> over <paramref name="tokens"/> tokens; when false the block's attention does not write it.
     /// </summary>
-    bool ReadsProbabilities(int layer, int tokens) => true;
+    bool ReadsClsAttention(int layer, int tokens) => true;
 }
 
 /// <summary>What a reducer may use.</summary>

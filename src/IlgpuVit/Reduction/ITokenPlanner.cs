@@ -27,10 +27,10 @@ public interface ITokenPlanner
     bool TracksSizes { get; }
 
     /// <summary>
-    /// Whether <see cref="Plan"/> reads the attention probabilities (<see cref="AttentionOutput.Probabilities"/>); a method
-    /// that does not (ToMe reads the keys) lets inference skip writing them (B·H·T² floats per block).
+    /// Whether <see cref="Plan"/> reads the CLS attention (<see cref="AttentionOutput.ClsAttention"/>, the Top-K family's
+    /// score); a method that does not (ToMe reads the keys) lets the block's attention skip it.
     /// </summary>
-    bool ReadsProbabilities => true;
+    bool ReadsClsAttention => true;
 
     /// <summary>The plan of block <see cref="PlanningContext.Layer"/>; <see cref="ReductionPlan.Unchanged"/> when it does nothing.</summary>
     ReductionPlan Plan(in PlanningContext context);

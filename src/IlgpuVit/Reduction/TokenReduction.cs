@@ -42,7 +42,7 @@ public sealed class TokenReduction : ITokenReducer
     public void SetPruningRate(double rate) => Spec = Spec.WithPruningRate(rate);
 
     /// <inheritdoc/>
-    public bool ReadsProbabilities(int layer, int tokens) => Spec.Planner.ReadsProbabilities && Spec.Rate.Removed(layer, tokens) > 0;
+    public bool ReadsClsAttention(int layer, int tokens) => Spec.Planner.ReadsClsAttention && Spec.Rate.Removed(layer, tokens) > 0;
 
     /// <inheritdoc/>
     public Variable Reduce(Tape tape, Variable x, in ReductionContext context)

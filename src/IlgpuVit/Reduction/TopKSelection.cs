@@ -34,7 +34,7 @@ internal sealed class TopKSelection : IDisposable
             Tensor<int>.Empty(device, batch, tokens - 1 - keep));
         using var selected = Tensor<int>.Empty(device, batch, keep);
         using var mask = Tensor<int>.Empty(device, batch, tokens);
-        Ops.SelectTokens(context.Attention.RequireProbabilities(), selection.Scores, selected, mask, selection.Kept, selection.Dropped);
+        Ops.SelectTokens(context.Attention.RequireClsAttention(), selection.Scores, selected, mask, selection.Kept, selection.Dropped);
         return selection;
     }
 

@@ -19,7 +19,16 @@ public static class TopKReference
     public static double[] ClsScores(float[] p, int b, int heads, int t) =>
         Enumerable.Range(1, t - 1).Select(j => Enumerable.Range(0, heads).Average(h => (double)p[((b * heads + h) * t) * t + j])).ToArray();
 
-    /// <summary>One reduction of block 0 on <paramref name="x"/> (B, T, C) with attention <paramref name="probabilities"/> (B, H, T, T); qkv is x (unused by these methods).</summary>
-    public static Variable ReduceOnce(ITokenReducer reducer, Tape tape, Variable x, Tensor<float> probabilities, TokenState state) =>
-        reducer.Reduce(tape, x, new ReductionContext(0, new AttentionOutput(x, x, probabilities.Shape[1], probabilities), state));
+    /// <summary>
+    /// One reduction of block 0 on <paramref name="x"/> (B, T, C) with attention <paramref name="probabilities"/> (B, H, T, T),
+    /// of which the reducer sees the CLS rows (B, H, 1, T) as a block hands them on; qkv is x (unused by these methods).
+    /// </summary>
+    public static Variable ReduceOnce(ITokenReducer reducer, Tape tape, Variable x, Tensor<float> probabilities, TokenState state)
+    {
+        var s = probabilities.Shape;
+        var p = probabilities.ToArray();
+        var rows = Enumerable.Range(0, s[0] * s[1]).SelectMany(z => p.AsSpan(z * s[2] * s[3], s[3]).ToArray()).ToArray();
+        var cls = tape.Keep(Tensor<float>.FromArray(probabilities.Device, rows, s[0], s[1], 1, s[3]));
+        return reducer.Reduce(tape, x, new ReductionContext(0, new AttentionOutput(x, x, s[1], cls), state));
+    }
 }

@@ -91,38 +91,30 @@ public static partial class Ops
     internal static unsafe void TopKRanks(ArrayView<float> x, ArrayView<int> top, ArrayView<float> values,
         int xOffset, int topOffset, int n, int k, int i0, int i1, int hasValues)
     {
+        // Each rank is one branch-free sweep of masked 16-lane compares over the whole row: x[j] outranks x[i] when
+        //   x[i] is a number: x[j] > x[i], or x[j] ≥ x[i] with j < i (a NaN x[j] compares false: never);
+        //   x[i] is NaN:      j < i (numbers beat NaN, earlier NaNs win the tie), or j > i with x[j] a number.
+        // (Scalar tails with data-dependent branches around a vector middle had cost more than the compares.)
         float* xs = FastMath.Address(x, xOffset);
+        var lanes = Vector512<int>.Indices;
         for (int i = i0; i < i1; i++)
         {
             float xi = xs[i];
-            int rank;
-            if (float.IsNaN(xi))
+            var vi = Vector512.Create(xi);
+            var at = Vector512.Create(i);
+            bool nan = float.IsNaN(xi);
+            var counts = Vector512<int>.Zero;
+            for (int j = 0; j < n; j += 16)
             {
-                // Every earlier element wins (numbers beat NaN; earlier NaNs win the tie); later numbers win.
-                rank = i;
-                var counts = Vector512<int>.Zero;
-                int j = i + 1;
-                for (; j + 16 <= n; j += 16)
-                {
-                    var v = Vector512.Load(xs + j);
-                    counts -= Vector512.Equals(v, v).AsInt32();
-                }
-                rank += Vector512.Sum(counts);
-                for (; j < n; j++) if (!float.IsNaN(xs[j])) rank++;
+                var v = LoadFirst(xs + j, n - j);
+                var column = lanes + Vector512.Create(j);
+                var before = Vector512.LessThan(column, at);
+                var wins = nan
+                    ? before | (Vector512.GreaterThan(column, at) & Vector512.Equals(v, v).AsInt32())
+                    : Vector512.GreaterThan(v, vi).AsInt32() | (Vector512.GreaterThanOrEqual(v, vi).AsInt32() & before);
+                counts -= wins & Vector512.LessThan(column, Vector512.Create(n));
             }
-            else
-            {
-                // Compares with NaN are false, so a NaN x[j] never outranks a number.
-                var vi = Vector512.Create(xi);
-                var counts = Vector512<int>.Zero;
-                int j = 0;
-                for (; j + 16 <= i; j += 16) counts -= Vector512.GreaterThanOrEqual(Vector512.Load(xs + j), vi).AsInt32();
-                rank = 0;
-                for (; j < i; j++) if (xs[j] >= xi) rank++;
-                for (j = i + 1; j + 16 <= n; j += 16) counts -= Vector512.GreaterThan(Vector512.Load(xs + j), vi).AsInt32();
-                for (; j < n; j++) if (xs[j] > xi) rank++;
-                rank += Vector512.Sum(counts);
-            }
+            int rank = Vector512.Sum(counts);
             if (rank < k)
             {
                 top[topOffset + rank] = i;

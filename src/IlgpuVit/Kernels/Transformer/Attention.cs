@@ -2,8 +2,9 @@
 // columns [q | k | v], head h at columns h·d .. h·d + d − 1 of each part (timm's and torch's layout).
 //   Forward:   S = s Q Kᵀ,  P = softmax(S + keyBias[b, :]) per row,  O = P V      (per image and head)
 //   Backward:  dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = s dS K,  dK = s dSᵀ Q.
-// P (B, H, T, T) is written by the forward when asked for: the backward and the token reducers read it;
-// inference without a reducer that reads attention passes none, which lets GPUs run the fused kernel. The key bias
+// P (B, H, T, T) is written by the forward when asked for: the backward reads it. The Top-K family's reducers read
+// only the CLS query's row, which the forward writes on its own when asked (B, H, 1, T); inference that needs
+// neither lets GPUs run the fused kernel. The key bias
 // (log sizes, ToMe / VPA) is a constant and gets no gradient. Gradient convention: dQkv is an
 // activation gradient, overwritten unless `accumulate` (then added to).
 // Two implementations of one contract, chosen by device:
@@ -32,36 +33,53 @@ public static partial class Ops
     /// <param name="keyBias">Optional additive logit bias per key (B, T), shared by every head and query.</param>
     /// <param name="probabilities">Written when not null: the attention probabilities (B, H, T, T).</param>
     /// <param name="output">Written: the attended values (B, T, C).</param>
+    /// <param name="clsAttention">Written when not null: row 0 of every head's probabilities, the CLS query's attention (B, H, 1, T).</param>
     /// <exception cref="ShapeMismatchException">qkv is not (B, T, 3C) with C divisible by H, or another shape does not fit it.</exception>
     public static void AttentionForward(Tensor<float> qkv, int heads, float scale, Tensor<float>? keyBias,
-        Tensor<float>? probabilities, Tensor<float> output)
+        Tensor<float>? probabilities, Tensor<float> output, Tensor<float>? clsAttention = null)
     {
         const string op = "AttentionForward";
-        var device = OnOneDevice(op, qkv, keyBias, probabilities, output);
+        var device = OnOneDevice(op, qkv, keyBias, probabilities, output, clsAttention);
         var g = AttentionArgs.Check(op, qkv, heads, scale, probabilities);
         ShapeMismatchException.ThrowIfDifferent(op, "output", new Shape(g.Batch, g.Tokens, g.Channels), output.Shape);
         if (keyBias is not null) ShapeMismatchException.ThrowIfDifferent(op, "key bias", new Shape(g.Batch, g.Tokens), keyBias.Shape);
+        if (clsAttention is not null)
+            ShapeMismatchException.ThrowIfDifferent(op, "CLS attention", new Shape(g.Batch, g.Heads, 1, g.Tokens), clsAttention.Shape);
         g.HasBias = keyBias is null ? 0 : 1;
         g.SkipsProbabilities = probabilities is null ? 1 : 0;
+        g.WritesClsAttention = clsAttention is null ? 0 : 1;
         if (!device.UsesCpuFastPath)
         {
-            if (probabilities is null && g.HeadDim <= FusedAttentionMaxHeadDim)
+            if (probabilities is null && clsAttention is null && g.HeadDim <= FusedAttentionMaxHeadDim)
             {
                 AttentionForwardFused(device, qkv, g, keyBias, output);
                 return;
             }
             using var temporary = probabilities is null ? Tensor<float>.Empty(device, g.Batch, g.Heads, g.Tokens, g.Tokens) : null;
             AttentionForwardComposed(qkv, g, keyBias, probabilities ?? temporary!, output);
+            if (clsAttention is not null) CopyClsRows(probabilities ?? temporary!, clsAttention, g.Tokens);
             return;
         }
         g.Plan(device, g.ForwardScratch);
         using var scratch = Tensor<float>.Empty(device, g.Tasks, g.ScratchPerTask);
         var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs>(
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs>(
             AttentionHeadKernel, group));
         launch(device.Accelerator.DefaultStream, g.Tasks, qkv.View, (keyBias ?? qkv).View, (probabilities ?? qkv).View, output.View,
-            scratch.View, g);
+            (clsAttention ?? qkv).View, scratch.View, g);
     }
+
+    // GPUs: the CLS rows (B, H, 1, T) out of the full probabilities (B, H, T, T), one element per index.
+    private static void CopyClsRows(Tensor<float> probabilities, Tensor<float> clsAttention, int tokens)
+    {
+        var launch = clsAttention.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<ArrayView<float>, ArrayView<float>, int>(
+            CopyClsRowsKernel, group));
+        launch(clsAttention.Device.Accelerator.DefaultStream, (int)clsAttention.Length, probabilities.View, clsAttention.View, tokens);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void CopyClsRowsKernel(Index1D i, ArrayView<float> probabilities, ArrayView<float> clsAttention, int tokens) =>
+        clsAttention[i] = probabilities[(long)(i.X / tokens) * tokens * tokens + i.X % tokens];
 
     /// <summary>
     /// Gradient of <see cref="AttentionForward"/> with respect to qkv: from <paramref name="qkv"/> (B, T, 3C), the saved
@@ -101,10 +119,10 @@ public static partial class Ops
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AttentionHeadKernel(Index1D task, ArrayView<float> qkv, ArrayView<float> bias, ArrayView<float> probabilities,
-        ArrayView<float> output, ArrayView<float> scratch, AttentionArgs g)
+        ArrayView<float> output, ArrayView<float> clsAttention, ArrayView<float> scratch, AttentionArgs g)
     {
         int first = task * g.PairsPerTask;
-        AttentionHeads(qkv, bias, probabilities, output, scratch, g, first, Math.Min(g.PairsPerTask, g.Batch * g.Heads - first),
+        AttentionHeads(qkv, bias, probabilities, output, clsAttention, scratch, g, first, Math.Min(g.PairsPerTask, g.Batch * g.Heads - first),
             (long)task.X * g.ScratchPerTask);
     }
 
@@ -151,6 +169,7 @@ internal struct AttentionArgs
     public float Scale;
     public int HasBias, Accumulate;
     public int SkipsProbabilities;        // CPU forward: 1 keeps P in its scratch only (the portable twin always writes P)
+    public int WritesClsAttention;        // forward: 1 also writes row 0 of every head's P into a (B, H, 1, T) tensor
     public int Tasks, PairsPerTask, ScratchPerTask;
 
     /// <summary>Checks qkv (B, T, 3C) against the heads and the probabilities (B, H, T, T), if any; the geometry.</summary>

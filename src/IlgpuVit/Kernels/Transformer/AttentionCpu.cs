@@ -25,7 +25,7 @@ public static partial class Ops
     // reads P(i, j) = Pᵀ[j, i] by scalar broadcasts, which the product takes at any strides.
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(AttentionHeadsPortable))]
     internal static unsafe void AttentionHeads(ArrayView<float> qkv, ArrayView<float> bias, ArrayView<float> probabilities,
-        ArrayView<float> output, ArrayView<float> scratch, AttentionArgs g, int first, int count, long scratchOffset)
+        ArrayView<float> output, ArrayView<float> clsAttention, ArrayView<float> scratch, AttentionArgs g, int first, int count, long scratchOffset)
     {
         int t = g.Tokens, d = g.HeadDim, tp = g.PaddedTokens, dp = g.PaddedDim, c = g.Channels, ld = 3 * c;
         float* qt = FastMath.Address(scratch, scratchOffset);   // Qᵀ (d, Tp), queries past T zero
@@ -44,13 +44,18 @@ public static partial class Ops
             AttentionProduct(q + c, t, ld, 1, qt, tp, d, tp, st, tp);                    // Sᵀ = K Qᵀ
             AttentionSoftmaxColumns(st, bs, t, tp, g.Scale);                              // Pᵀ = softmax over keys of s Sᵀ + bias
             if (g.SkipsProbabilities == 0) StageTransposed(st, t, t, tp, FastMath.Address(probabilities, g.POffset(z)), t);   // P (T, T)
+            if (g.WritesClsAttention != 0)                                                                        // P's row 0: Pᵀ's column 0
+            {
+                float* cls = FastMath.Address(clsAttention, (long)z * t);
+                for (int j = 0; j < t; j++) cls[j] = st[j * tp];
+            }
             AttentionProduct(st, t, 1, tp, vs, dp, t, dp, os, dp);                         // O = P V
             StoreHead(os, dp, t, d, FastMath.Address(output, g.OOffset(z)), c, 1f, 0);
         }
     }
 
     internal static void AttentionHeadsPortable(ArrayView<float> qkv, ArrayView<float> bias, ArrayView<float> probabilities,
-        ArrayView<float> output, ArrayView<float> scratch, AttentionArgs g, int first, int count, long scratchOffset)
+        ArrayView<float> output, ArrayView<float> clsAttention, ArrayView<float> scratch, AttentionArgs g, int first, int count, long scratchOffset)
     {
         int t = g.Tokens, d = g.HeadDim, c = g.Channels;
         long ld = 3 * c;
@@ -75,6 +80,8 @@ public static partial class Ops
                     output[o + (long)i * c + e] = acc;
                 }
             }
+            if (g.WritesClsAttention != 0)
+                for (int j = 0; j < t; j++) clsAttention[(long)z * t + j] = probabilities[p + j];
         }
     }
 

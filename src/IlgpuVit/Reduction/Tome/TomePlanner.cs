@@ -43,7 +43,7 @@ public sealed record TomePlanner(LambdaSchedule Lambda, bool ClassToken = true) 
     public bool TracksSizes => true;
 
     /// <inheritdoc/>
-    public bool ReadsProbabilities => false;   // the keys are ToMe's metric
+    public bool ReadsClsAttention => false;   // the keys are ToMe's metric
 
     /// <inheritdoc/>
     public ReductionPlan Plan(in PlanningContext context)

@@ -20,9 +20,13 @@ public class TokenSelectionTests
                 for (int j = 1; j < t; j++)
                     for (int k = 0; k < h; k++) expected[i * (t - 1) + j - 1] += p[((i * h + k) * t) * t + j] / (double)h;
             using var tp = device.FromArray(p, b, h, t, t);
+            using var rows = device.FromArray(ClsRows(p, b * h, t), b, h, 1, t);   // what inference keeps
             using var scores = device.Zeros(b, t - 1);
             Ops.ClsAttentionScore(tp, scores);
             Check.Close(scores.ToArray(), expected, 1e-6, 1e-7, $"scores ({b}, {h}, {t})");
+            using var fromRows = device.Zeros(b, t - 1);
+            Ops.ClsAttentionScore(rows, fromRows);
+            fromRows.ToArray().Should().Equal(scores.ToArray(), $"scores from the CLS rows ({b}, {h}, {t})");
         }
     }
 
@@ -96,8 +100,20 @@ public class TokenSelectionTests
                 }
                 Check.Equal(kept.ToArray(), expectedKept.ToArray(), $"kept ({b}, {h}, {t}, {keep}, tied {tied})");
                 Check.Equal(dropped.ToArray(), expectedDropped.ToArray(), $"dropped ({b}, {h}, {t}, {keep}, tied {tied})");
+
+                // From the CLS rows alone (B, H, 1, T), what inference keeps: the same selection.
+                using var rows = device.FromArray(ClsRows(p, b * h, t), b, h, 1, t);
+                using var keptFromRows = Tensor<int>.Zeros(device, b, keep + 1);
+                using var droppedFromRows = Tensor<int>.Zeros(device, b, t - 1 - keep);
+                Ops.SelectTokens(rows, scores, selected, mask, keptFromRows, droppedFromRows);
+                Check.Equal(keptFromRows.ToArray(), expectedKept.ToArray(), $"kept from the CLS rows ({b}, {h}, {t}, {keep}, tied {tied})");
+                Check.Equal(droppedFromRows.ToArray(), expectedDropped.ToArray(), $"dropped from the CLS rows ({b}, {h}, {t}, {keep}, tied {tied})");
             }
     }
+
+    /// <summary>Row 0 of each of the <paramref name="heads"/> (T, T) blocks of <paramref name="p"/>: (heads, 1, T).</summary>
+    private static float[] ClsRows(float[] p, int heads, int t) =>
+        Enumerable.Range(0, heads).SelectMany(z => p.Skip(z * t * t).Take(t)).ToArray();
 
     [Fact]
     public void Bad_shapes_are_named()
@@ -107,6 +123,10 @@ public class TokenSelectionTests
         using var wrong = device.Zeros(2, 5);
         var act = () => Ops.ClsAttentionScore(p, wrong);
         act.Should().Throw<ShapeMismatchException>().WithMessage("ClsAttentionScore: scores has shape (2, 5), expected (2, 4).");
+        using var twoRows = device.Zeros(2, 3, 2, 5);
+        var rows = () => Ops.ClsAttentionScore(twoRows, wrong);
+        rows.Should().Throw<ShapeMismatchException>().WithMessage(
+            "ClsAttentionScore: probabilities have shape (2, 3, 2, 5); they need (B, H, T, T) or their CLS rows (B, H, 1, T), with T ≥ 2.");
         using var selected = Tensor<int>.Zeros(device, 2, 5);
         using var mask = Tensor<int>.Zeros(device, 2, 5);
         using var kept = Tensor<int>.Zeros(device, 2, 6);

@@ -119,6 +119,36 @@ public class AttentionTests
         }
     }
 
+    /// <summary>
+    /// The CLS query's attention (B, H, 1, T) is row 0 of every head's P, with or without P itself (on GPUs and the simulator
+    /// a copy out of the composed path's P, temporary when P is not asked for), T round and odd.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Backends.AllAndSimulator), MemberType = typeof(Backends))]
+    public void Cls_attention_is_row_zero_of_the_probabilities(string backend)
+    {
+        var device = Backends.Get(backend);
+        foreach (var (batch, tokens, channels, heads) in new[] { (2, 2, 8, 2), (3, 17, 48, 3), (2, 50, 64, 4), (1, 197, 64, 1) })
+        {
+            var qkv = TestData.Uniform(tokens + 3, batch * tokens * 3 * channels, 2f);
+            var bias = TestData.Uniform(tokens + 4, batch * tokens, 1.5f);
+            var reference = ReferenceProbabilities(qkv, batch, tokens, channels, heads, bias);
+            var expected = Enumerable.Range(0, batch * heads).SelectMany(z => reference.Skip(z * tokens * tokens).Take(tokens)).ToArray();
+            foreach (bool keepP in new[] { false, true })
+            {
+                using var tq = device.FromArray(qkv, batch, tokens, 3 * channels);
+                using var tb = device.FromArray(bias, batch, tokens);
+                using var p = keepP ? device.Zeros(batch, heads, tokens, tokens) : null;
+                using var o = device.Zeros(batch, tokens, channels);
+                using var cls = device.FromArray(TestData.Uniform(9, batch * heads * tokens, 50f), batch, heads, 1, tokens);
+                Ops.AttentionForward(tq, heads, Scale(channels, heads), tb, p, o, cls);
+                string what = $"({batch}, {tokens}, {channels}, {heads}){(keepP ? " beside P" : "")}";
+                Check.Close(cls.ToArray(), expected, 1e-4, 1e-6, $"CLS attention {what}");
+                Check.Close(o.ToArray(), Reference.Attention(qkv.ToDouble(), batch, tokens, channels, heads, bias.ToDouble()), 1e-4, 1e-5, $"O {what}");
+            }
+        }
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Backward_matches_finite_differences_of_the_float64_forward(string backend)
@@ -185,19 +215,23 @@ public class AttentionTests
         using var twinP = device.Zeros(batch, heads, tokens, tokens);
         using var o = device.Zeros(batch, tokens, channels);
         using var twinO = device.Zeros(batch, tokens, channels);
+        using var cls = device.Zeros(batch, heads, 1, tokens);
+        using var twinCls = device.Zeros(batch, heads, 1, tokens);
         using var dQkv = device.FromArray(TestData.Uniform(14, qkv.Length), batch, tokens, 3 * channels);
         using var twinDQkv = device.FromArray(TestData.Uniform(14, qkv.Length), batch, tokens, 3 * channels);
         var g = AttentionArgs.Check("test", tq, heads, Scale(channels, heads), p);
         g.HasBias = 1;
         g.Accumulate = 1;
+        g.WritesClsAttention = 1;
         int pairs = batch * heads;
         using var scratch = device.Zeros(Math.Max(g.ForwardScratch, g.BackwardScratch));
 
-        Ops.AttentionHeads(tq.View, bias.View, p.View, o.View, scratch.View, g, 0, pairs, 0);
-        Ops.AttentionHeadsPortable(tq.View, bias.View, twinP.View, twinO.View, scratch.View, g, 0, pairs, 0);
+        Ops.AttentionHeads(tq.View, bias.View, p.View, o.View, cls.View, scratch.View, g, 0, pairs, 0);
+        Ops.AttentionHeadsPortable(tq.View, bias.View, twinP.View, twinO.View, twinCls.View, scratch.View, g, 0, pairs, 0);
         string what = $"({batch}, {tokens}, {channels}, {heads})";
         Check.Close(p.ToArray(), twinP.ToArray().ToDouble(), 1e-5, 1e-7, $"P {what}");
         Check.Close(o.ToArray(), twinO.ToArray().ToDouble(), 1e-4, 1e-6, $"O {what}");
+        Check.Close(cls.ToArray(), twinCls.ToArray().ToDouble(), 1e-5, 1e-7, $"CLS attention {what}");
 
         Ops.AttentionHeadsBackward(tq.View, p.View, dO.View, dQkv.View, scratch.View, g, 0, pairs, 0);
         Ops.AttentionHeadsBackwardPortable(tq.View, p.View, dO.View, twinDQkv.View, scratch.View, g, 0, pairs, 0);
@@ -230,6 +264,8 @@ public class AttentionTests
             .WithMessage("AttentionForward: probabilities has shape (2, 2, 5, 4), expected (2, 2, 5, 5).");
         ((Action)(() => Forward(qkv, 2, null, p, wrongO))).Should().Throw<ShapeMismatchException>()
             .WithMessage("AttentionForward: output has shape (2, 4, 4), expected (2, 5, 4).");
+        ((Action)(() => Ops.AttentionForward(qkv, 2, 0.5f, null, null, o, wrongP))).Should().Throw<ShapeMismatchException>()
+            .WithMessage("AttentionForward: CLS attention has shape (2, 2, 5, 4), expected (2, 2, 1, 5).");
         ((Action)(() => Forward(qkv, 2, wrongBias, p, o))).Should().Throw<ShapeMismatchException>()
             .WithMessage("AttentionForward: key bias has shape (2, 4), expected (2, 5).");
         ((Action)(() => Ops.AttentionBackward(qkv, p, wrongO, qkv, 2, 0.5f, false))).Should().Throw<ShapeMismatchException>()

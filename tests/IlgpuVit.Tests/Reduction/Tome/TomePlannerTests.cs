@@ -47,11 +47,10 @@ public sealed class TomePlannerTests : IDisposable
 
         using var x = new Variable(device.FromArray(_fixture.ReadSingles(c + "x"), xShape), requiresGrad: true);
         using var qkvVar = new Variable(device.FromArray(qkv, batch, tokens, 3 * channels));
-        using var probabilities = device.Zeros(batch, heads, tokens, tokens);
         using var sizes = device.FromArray(_fixture.ReadSingles(c + "sizes"), batch, tokens);
         var state = new TokenState { Sizes = sizes };
         using var tape = new Tape();
-        var context = new ReductionContext(0, new AttentionOutput(x, qkvVar, heads, probabilities), state);
+        var context = new ReductionContext(0, new AttentionOutput(x, qkvVar, heads, ClsAttention: null), state);   // ToMe reads the keys only
         var merged = new TokenReduction(new ReductionSpec(new TomePlanner(LambdaSchedule.One), new MergeCount(r)), depth: 1).Reduce(tape, x, context);
 
         merged.Shape.Should().Be(new Shape(batch, tokens - r, channels));

@@ -58,13 +58,14 @@ public class TopKPlannerTests
         using var input = new Variable(device.FromArray(x, b, t, 16));
         using var tape = Tape.NoGrad();
         // The block's own attention, then the expected selection on the host.
-        var attention = block.Attn.Forward(tape, block.Norm1.Forward(tape, input), input);
-        var p = attention.RequireProbabilities().ToArray();
+        var attention = block.Attn.Forward(tape, block.Norm1.Forward(tape, input), input, keepClsAttention: true);
+        attention.RequireClsAttention().Shape.Should().Be(new Shape(b, 2, 1, t));
+        var p = attention.RequireClsAttention().ToArray();
         var residual = attention.Output.Value.ToArray();
         var expectedRows = new List<float>();
         for (int i = 0; i < b; i++)
         {
-            var score = Enumerable.Range(1, t - 1).Select(j => (j, s: (p[(i * 2) * t * t + j] + p[(i * 2 + 1) * t * t + j]) / 2)).ToArray();
+            var score = Enumerable.Range(1, t - 1).Select(j => (j, s: (p[(i * 2) * t + j] + p[(i * 2 + 1) * t + j]) / 2)).ToArray();
             var keep = score.OrderByDescending(e => e.s).ThenBy(e => e.j).Take(4).Select(e => e.j).Order().Prepend(0);
             foreach (var j in keep) expectedRows.AddRange(residual.AsSpan((i * t + j) * 16, 16).ToArray());
         }
