@@ -1,7 +1,7 @@
 // The class token put in front of every image's patch tokens (ViT, Dosovitskiy et al. 2021):
 //   y[b, 0, :] = cls,   y[b, 1 + p, :] = x[b, p, :]
 // Backward: dx[b, p, :] = dy[b, 1 + p, :] (overwritten or added), dcls += Σ_b dy[b, 0, :].
-// Not hot (once per step), so one kernel index copies one row (CPU and GPU alike) and the class
+// Once per forward, so one kernel index copies one row (CPU and GPU alike; ScaleRow by 1, exact) and the class
 // token's gradient is one index per channel summing over the batch in order (deterministic).
 
 using IlgpuVit.Runtime;
@@ -51,8 +51,8 @@ public static partial class Ops
     internal static void PrependClassTokenKernel(Index1D row, ArrayView<float> x, ArrayView<float> cls, ArrayView<float> y, int patches, int channels)
     {
         int b = row / (patches + 1), t = row % (patches + 1);
-        int from = (b * patches + t - 1) * channels, to = row * channels;
-        for (int c = 0; c < channels; c++) y[to + c] = t == 0 ? cls[c] : x[from + c];
+        if (t == 0) ScaleRow(cls, y, 0, row * channels, channels, 1f, 0);
+        else ScaleRow(x, y, (b * patches + t - 1) * channels, row * channels, channels, 1f, 0);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
