@@ -1,4 +1,4 @@
-// FastMath.Exp (Vector512, Cephes expf) against Math.Exp in double: the attention softmax's exp.
+// FastMath.Exp (Vector512, Cephes expf) against Math.Exp in double: the attention softmax's exp; the lane reductions.
 using System.Runtime.Intrinsics;
 using FluentAssertions;
 using IlgpuVit.Kernels;
@@ -25,5 +25,21 @@ public class FastMathTests
         var y = FastMath.Exp(x);
         for (int i = 0; i < 5; i++) y[i].Should().Be(0f, $"exp({x[i]})");
         y[5].Should().Be(1f);
+    }
+
+    [Fact]
+    public void Max_and_min_across_lanes_find_the_extreme_in_every_position()
+    {
+        var random = new Random(3);
+        for (int at = 0; at < 16; at++)
+        {
+            var values = Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble() - 2f).ToArray();
+            values[at] = 5f + at;
+            FastMath.MaxAcross(Vector512.Create(values)).Should().Be(5f + at, $"the maximum in lane {at}");
+            var ints = Enumerable.Range(0, 16).Select(_ => random.Next(100, 1000)).ToArray();
+            ints[at] = -at;
+            FastMath.MinAcross(Vector512.Create(ints)).Should().Be(-at, $"the minimum in lane {at}");
+        }
+        FastMath.MaxAcross(Vector512.Create(float.NegativeInfinity)).Should().Be(float.NegativeInfinity);
     }
 }

@@ -225,6 +225,7 @@ public static partial class Ops
         private Vector512<int> c0 = Vector512.Create(firstColumn), c1 = Vector512.Create(firstColumn),
             c2 = Vector512.Create(firstColumn), c3 = Vector512.Create(firstColumn);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Keep(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3,
             Vector512<int> columns, Vector512<int> inRange)
         {
@@ -235,6 +236,7 @@ public static partial class Ops
         }
 
         // Across lanes: the largest value (no NaN enters a lane: the compare is strict), then the lowest column holding it.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly (int Column, float Score) Best(int k, int firstColumn)
         {
             var (values, columns) = k switch { 0 => (v0, c0), 1 => (v1, c1), 2 => (v2, c2), _ => (v3, c3) };
@@ -244,6 +246,7 @@ public static partial class Ops
             return (FastMath.MinAcross(Vector512.ConditionalSelect(holding, columns, Vector512.Create(int.MaxValue))), best);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Keep(ref Vector512<float> values, ref Vector512<int> columns, Vector512<float> dots,
             Vector512<int> candidates, Vector512<int> inRange)
         {

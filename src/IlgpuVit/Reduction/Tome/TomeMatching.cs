@@ -99,8 +99,7 @@ public static class TomeMatching
         {
             var keys = j % 2 == 0 ? keysA : keysB;
             int row = j % 2 == 0 ? image * a + j / 2 : image * b + j / 2;
-            Ops.SumRows(qkv, keys, ((long)image.X * t + j) * 3 * c + c, d, g.Heads, row * d, d, 1f / g.Heads);
-            Ops.NormalizeRow(keys, keys, row * d, d, 1e-12f);
+            Ops.HeadMeanKeyRow(qkv, keys, ((long)image.X * t + j) * 3 * c + c, g.Heads, d, row * d, 1);
         }
         Ops.BestRows(keysA, keysB, partner, best, image * a, a, image * b, b, d, g.ClassToken, 0);
         Ops.TopKRanks(best, merged, best, image * a, image * ranked, a, ranked, 0, a, 0);

@@ -15,7 +15,10 @@ public class HeadMeanKeysTests
     public void Keys_are_the_float64_mean_over_heads(string backend)
     {
         var device = TokenPlanFixtures.Get(backend);
-        foreach (var (batch, tokens, heads, d) in new[] { (1, 1, 1, 1), (2, 7, 3, 7), (3, 31, 4, 33), (2, 32, 2, 32), (2, 197, 6, 64), (1, 33, 12, 1) })
+        // d 16 takes the CPU's one-register path; the others the general one.
+        var shapes = new[] { (1, 1, 1, 1), (2, 7, 3, 7), (3, 31, 4, 33), (2, 32, 2, 32), (2, 197, 6, 64), (1, 33, 12, 1), (2, 50, 4, 16), (1, 9, 1, 16) };
+        foreach (var (batch, tokens, heads, d) in shapes)
+        foreach (bool normalize in new[] { false, true })
         {
             int c = heads * d;
             var qkv = TestData.Uniform(tokens * heads + d, batch * tokens * 3 * c);
@@ -29,10 +32,17 @@ public class HeadMeanKeysTests
                     for (int h = 0; h < heads; h++) sum += qkv[row * 3 * c + c + h * d + e];
                     expected[row * d + e] = sum / heads;
                 }
+            if (normalize)
+                for (int row = 0; row < batch * tokens; row++)
+                {
+                    var key = expected.AsSpan(row * d, d);
+                    double norm = Math.Max(Math.Sqrt(key.ToArray().Sum(v => v * v)), 1e-12);
+                    for (int e = 0; e < d; e++) key[e] /= norm;
+                }
             using var tq = device.FromArray(qkv, batch, tokens, 3 * c);
             using var keys = device.FromArray(TestData.Uniform(1, batch * tokens * d, 50f), batch, tokens, d);
-            Ops.HeadMeanKeys(tq, heads, keys);
-            Check.Close(keys.ToArray(), expected, 1e-6, 1e-6, $"keys ({batch}, {tokens}, {heads} heads x {d})");
+            Ops.HeadMeanKeys(tq, heads, keys, normalize);
+            Check.Close(keys.ToArray(), expected, 1e-6, 1e-6, $"keys ({batch}, {tokens}, {heads} heads x {d}{(normalize ? ", normalised" : "")})");
         }
     }
 
