@@ -69,17 +69,15 @@ public static partial class Ops
             (clsAttention ?? qkv).View, scratch.View, g);
     }
 
-    // GPUs: the CLS rows (B, H, 1, T) out of the full probabilities (B, H, T, T), one element per index.
+    // GPUs: the CLS rows (B, H, 1, T) out of the full probabilities (B, H, T, T): row 0 of each of the B·H (T, T) heads, gathered.
     private static void CopyClsRows(Tensor<float> probabilities, Tensor<float> clsAttention, int tokens)
     {
-        var launch = clsAttention.Device.Kernel(static (acc, group) => acc.LoadIndexKernel<ArrayView<float>, ArrayView<float>, int>(
-            CopyClsRowsKernel, group));
-        launch(clsAttention.Device.Accelerator.DefaultStream, (int)clsAttention.Length, probabilities.View, clsAttention.View, tokens);
+        int pairs = (int)(clsAttention.Length / tokens);
+        using var heads = probabilities.Reshape(pairs, tokens, tokens);
+        using var rows = clsAttention.Reshape(pairs, 1, tokens);
+        using var first = Tensor<int>.Zeros(clsAttention.Device, pairs, 1);
+        GatherRows(heads, first, rows);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void CopyClsRowsKernel(Index1D i, ArrayView<float> probabilities, ArrayView<float> clsAttention, int tokens) =>
-        clsAttention[i] = probabilities[(long)(i.X / tokens) * tokens * tokens + i.X % tokens];
 
     /// <summary>
     /// Gradient of <see cref="AttentionForward"/> with respect to qkv: from <paramref name="qkv"/> (B, T, 3C), the saved
