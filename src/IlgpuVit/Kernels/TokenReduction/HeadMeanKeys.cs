@@ -47,23 +47,29 @@ public static partial class Ops
     internal static unsafe void HeadMeanKeyRow(ArrayView<float> qkv, ArrayView<float> keys, long srcOffset, int heads, int d, int dstOffset,
         int normalize)
     {
-        if (d != 16)
+        if (d % 16 != 0)
         {
             HeadMeanKeyRowPortable(qkv, keys, srcOffset, heads, d, dstOffset, normalize);
             return;
         }
-        // d = 16 (the micro models' heads): the key stays in one register from the loads to the store; the same sums,
-        // products and rounding as SumRows then NormalizeRow, without the calls and the reload.
+        // Whole 16-lane chunks: each is summed over the heads, scaled, stored and squared into the norm in one pass, the
+        // same sums, products and rounding as SumRows then NormalizeRow, without their calls and the reload for the norm.
         float* s = FastMath.Address(qkv, srcOffset);
-        var sum = Vector512.Load(s);
-        for (int h = 1; h < heads; h++) sum += Vector512.Load(s + h * 16);
-        sum *= Vector512.Create(1f / heads);
-        if (normalize != 0)
+        float* k = FastMath.Address(keys, dstOffset);
+        var scale = Vector512.Create(1f / heads);
+        var squares = Vector512<float>.Zero;
+        for (int e = 0; e < d; e += 16)
         {
-            float norm = MathF.Sqrt(Vector512.Sum(sum * sum));
-            sum *= Vector512.Create(1f / (norm < 1e-12f ? 1e-12f : norm));   // as MathF.Max(norm, eps), NaN kept
+            var sum = Vector512.Load(s + e);
+            for (int h = 1; h < heads; h++) sum += Vector512.Load(s + h * d + e);
+            sum *= scale;
+            sum.Store(k + e);
+            squares = Vector512.FusedMultiplyAdd(sum, sum, squares);
         }
-        sum.Store(FastMath.Address(keys, dstOffset));
+        if (normalize == 0) return;
+        float norm = MathF.Sqrt(Vector512.Sum(squares));
+        var inverse = Vector512.Create(1f / (norm < 1e-12f ? 1e-12f : norm));   // as MathF.Max(norm, eps), NaN kept
+        for (int e = 0; e < d; e += 16) (Vector512.Load(k + e) * inverse).Store(k + e);
     }
 
     internal static void HeadMeanKeyRowPortable(ArrayView<float> qkv, ArrayView<float> keys, long srcOffset, int heads, int d, int dstOffset,
