@@ -47,6 +47,12 @@ public sealed record ReductionPlan
     /// <summary>A token plan's gather form when the planner built it (as Ops.IndexPlan does, weights normalised if asked); null leaves it to the applier.</summary>
     public PlanIndex? Index { get; init; }
 
+    /// <summary>
+    /// (B, M, C): the tokens already combined by this plan, when the planner did it alongside <see cref="Index"/> (cheaper
+    /// than a launch of its own: ToMe on the CPU); null leaves it to the applier. Only read with <see cref="Index"/>.
+    /// </summary>
+    public Tensor<float>? Combined { get; init; }
+
     /// <summary>(B, M): the sizes of the output rows when the planner computed them; null leaves them to the applier.</summary>
     public Tensor<float>? Sizes { get; init; }
 

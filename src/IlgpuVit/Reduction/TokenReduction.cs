@@ -1,6 +1,6 @@
 // The one applier at the reduction seam (Block.Reducer, between the attention residual and the MLP):
 // it asks the method's planner for a plan and carries it out on the tape (kept rows: GatherRows; a
-// token plan: Ops.IndexPlan, then CombineRows), so gradients flow through the kept and combined rows
+// token plan: Ops.IndexPlan, then CombineRows, unless the planner combined the tokens itself), so gradients flow through the kept and combined rows
 // while the plan is a constant. It carries the token sizes (ones when the method tracks them and none
 // are set yet), sets the key bias λ log(size) the next block's attention adds when the plan gives λ,
 // adds the planner's MACs to the state, and hands every tensor of the plan to the tape (backward
@@ -61,12 +61,13 @@ public sealed class TokenReduction : ITokenReducer
             var weight = tape.Keep(plan.Weight!);
             tape.Keep(destination);
             var index = plan.Index;
+            var combined = index is null ? null : plan.Combined;
             if (index is null)
             {
                 index = PlanIndex.Empty(x.Device, x.Shape[0], x.Shape[1], plan.Outputs);
                 Ops.IndexPlan(destination, weight, state.Sizes ?? Ones(tape, x.Value), plan.Normalize, index.Offsets, index.Sources, index.Sizes);
             }
-            x = tape.CombineRows(x, destination, weight, tape.Keep(index.Offsets), tape.Keep(index.Sources));
+            x = tape.CombineRows(x, destination, weight, tape.Keep(index.Offsets), tape.Keep(index.Sources), combined);
             state.Sizes = tape.Keep(index.Sizes);
         }
         state.MethodMacs += plan.Macs;

@@ -79,4 +79,11 @@ internal static class IndexKernels
             ? (_, extent, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) => cpu.For(extent.X, i => kernel(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11))
             : accelerator.LoadImplicitlyGroupedKernel(kernel, group);
 
+    /// <inheritdoc cref="LoadIndexKernel{T1, T2, T3}"/>
+    public static Action<AcceleratorStream, Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13> LoadIndexKernel<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13>(this Accelerator accelerator,
+        Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13> kernel, int group) where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct where T12 : struct where T13 : struct =>
+        CpuLauncher.Of(accelerator) is { } cpu
+            ? (_, extent, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13) => cpu.For(extent.X, i => kernel(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13))
+            : accelerator.LoadImplicitlyGroupedKernel(kernel, group);
+
 }

@@ -174,16 +174,109 @@ public static partial class Ops
         int first = i / spans * rowsPerIndex, c0 = i % spans * span;
         int n = Math.Min(span, c - c0);
         for (int row = first; row < Math.Min((int)(y.Length / c), first + rowsPerIndex); row++)
+            CombineRow(x, offsets, sources, weight, y, row / m, row % m, t, m, c, c0, n);
+    }
+
+    /// <summary>
+    /// Output row <paramref name="k"/> of image <paramref name="b"/>, channels [c0, c0 + n): its sources' rows of x times
+    /// their weights, summed in source order (a product, then fused multiply-adds); zero without sources. CombineRows runs it
+    /// per row (and channel span); ToMe's CPU matching per image, right after the image's plan.
+    /// </summary>
+    // The CPU body reads the plan through pointers and keeps each 16-lane chunk's sum in a register across the sources:
+    // the roundings of ScaleRow's passes through memory, in the same order, without the view checks of every index read.
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(CombineRowPortable))]
+    internal static unsafe void CombineRow(ArrayView<float> x, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> weight,
+        ArrayView<float> y, int b, int k, int t, int m, int c, int c0, int n)
+    {
+        int* offset = FastMath.Address(offsets, (long)b * (m + 1) + k);
+        int start = offset[0], end = offset[1];
+        float* yo = FastMath.Address(y, ((long)b * m + k) * c + c0);
+        if (start == end)
         {
-            int b = row / m, orow = b * (m + 1) + row % m;
-            int dst = row * c + c0, start = offsets[orow], end = offsets[orow + 1];
-            if (start == end)
-                for (int k = 0; k < n; k++) y[dst + k] = 0f;
-            for (int k = start; k < end; k++)
+            new Span<float>(yo, n).Clear();
+            return;
+        }
+        int* src = FastMath.Address(sources, (long)b * t);
+        float* w = FastMath.Address(weight, (long)b * t);
+        float* xs = FastMath.Address(x, (long)b * t * c + c0);
+        int j = 0;
+        for (; j + 16 <= n; j += 16)
+        {
+            int s = src[start];
+            var sum = Vector512.Load(xs + (long)s * c + j) * Vector512.Create(w[s]);
+            for (int i = start + 1; i < end; i++)
             {
-                int s = b * t + sources[b * t + k];
-                ScaleRow(x, y, s * c + c0, dst, n, weight[s], k == start ? 0 : 1);
+                s = src[i];
+                sum = Vector512.FusedMultiplyAdd(Vector512.Load(xs + (long)s * c + j), Vector512.Create(w[s]), sum);
             }
+            sum.Store(yo + j);
+        }
+        for (; j < n; j++)
+        {
+            int s = src[start];
+            float sum = xs[(long)s * c + j] * w[s];
+            for (int i = start + 1; i < end; i++)
+            {
+                s = src[i];
+                sum = MathF.FusedMultiplyAdd(xs[(long)s * c + j], w[s], sum);
+            }
+            yo[j] = sum;
+        }
+    }
+
+    /// <summary>
+    /// Every output row of image <paramref name="b"/> (whole rows of c channels): the values <see cref="CombineRow"/> gives,
+    /// for callers that hold the image's plan with its <paramref name="destination"/> (ToMe's CPU matching).
+    /// </summary>
+    // The CPU body walks the tokens in order and adds each into its row (its first source a product, the rest FMAs: per row
+    // the same operations in the same order as CombineRow, since a row's sources are in token order). The reads are then
+    // sequential; walking the rows read ToMe's tokens at a stride of two (A tokens first, then B), which the prefetcher
+    // served at half the speed of a gather in token order (docs/benchmarks.md).
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(CombineImagePortable))]
+    internal static unsafe void CombineImage(ArrayView<float> x, ArrayView<int> destination, ArrayView<int> offsets, ArrayView<int> sources,
+        ArrayView<float> weight, ArrayView<float> y, int b, int t, int m, int c)
+    {
+        int* dest = FastMath.Address(destination, (long)b * t), src = FastMath.Address(sources, (long)b * t);
+        int* offset = FastMath.Address(offsets, (long)b * (m + 1));
+        float* w = FastMath.Address(weight, (long)b * t), xs = FastMath.Address(x, (long)b * t * c), ys = FastMath.Address(y, (long)b * m * c);
+        for (int k = 0; k < m; k++)
+            if (offset[k] == offset[k + 1]) new Span<float>(ys + (long)k * c, c).Clear();
+        for (int j = 0; j < t; j++)
+        {
+            int k = dest[j];
+            if ((uint)k >= (uint)m) continue;    // dropped
+            float* from = xs + (long)j * c, to = ys + (long)k * c;
+            var scale = Vector512.Create(w[j]);
+            int e = 0;
+            if (src[offset[k]] == j)
+            {
+                for (; e + 16 <= c; e += 16) (Vector512.Load(from + e) * scale).Store(to + e);
+                for (; e < c; e++) to[e] = from[e] * w[j];
+            }
+            else
+            {
+                for (; e + 16 <= c; e += 16) Vector512.FusedMultiplyAdd(Vector512.Load(from + e), scale, Vector512.Load(to + e)).Store(to + e);
+                for (; e < c; e++) to[e] = MathF.FusedMultiplyAdd(from[e], w[j], to[e]);
+            }
+        }
+    }
+
+    internal static void CombineImagePortable(ArrayView<float> x, ArrayView<int> destination, ArrayView<int> offsets, ArrayView<int> sources,
+        ArrayView<float> weight, ArrayView<float> y, int b, int t, int m, int c)
+    {
+        for (int k = 0; k < m; k++) CombineRow(x, offsets, sources, weight, y, b, k, t, m, c, 0, c);
+    }
+
+    internal static void CombineRowPortable(ArrayView<float> x, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> weight,
+        ArrayView<float> y, int b, int k, int t, int m, int c, int c0, int n)
+    {
+        int orow = b * (m + 1) + k, dst = (b * m + k) * c + c0, start = offsets[orow], end = offsets[orow + 1];
+        if (start == end)
+            for (int j = 0; j < n; j++) y[dst + j] = 0f;
+        for (int s = start; s < end; s++)
+        {
+            int token = b * t + sources[b * t + s];
+            ScaleRow(x, y, token * c + c0, dst, n, weight[token], s == start ? 0 : 1);
         }
     }
 }

@@ -9,9 +9,11 @@
 // unmerged A tokens in its argsort's order, best score first; that plan takes every A token by
 // descending score and keeps that order (docs/methods.md, method 6).
 // Match runs the whole chain from the fused qkv projection (head-mean keys, normalise, split, best
-// match, top r, plan, the plan's gather form (Ops.IndexPlan) and the next block's key bias): on GPUs
-// as those launches, on the CPU as one kernel index per image that calls the same row helpers in the
-// same order (the launches cost more than the work there).
+// match, top r, plan, the plan's gather form (Ops.IndexPlan) and the next block's key bias), and when
+// given the tokens, the merge itself (CombineRows): on GPUs as those launches, on the CPU as one kernel
+// index per image that calls the same row helpers in the same order (the launches cost more than the
+// work there). Merging there, image by image, reads each image's tokens while its plan is fresh; as a
+// launch of its own after all the matching, the tokens had left the cache (docs/benchmarks.md).
 
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
@@ -30,13 +32,15 @@ public static class TomeMatching
     /// offsets (B, T − r + 1), sources (B, T) and sizes (B, T − r), the weights normalised in place; and when the index has
     /// room for it, the next block's key bias <paramref name="lambda"/> log(size) (B, T − r). Without
     /// <paramref name="classToken"/>, token 0 may merge too and the plan is <see cref="TomePlanInScoreOrder"/>'s.
+    /// Given the tokens <paramref name="x"/> (B, T, C), it also merges them into <paramref name="combined"/> (B, T − r, C),
+    /// the values <see cref="Ops.CombineRows"/> gives for the plan.
     /// </summary>
-    /// <exception cref="ShapeMismatchException">The shapes do not fit.</exception>
+    /// <exception cref="ShapeMismatchException">The shapes do not fit, or only one of x and combined is given.</exception>
     /// <exception cref="ArgumentOutOfRangeException">r is not in [1, ⌈T/2⌉ − 1] (with a class token) or [1, ⌊T/2⌋] (without).</exception>
     public static void Match(Tensor<float> qkv, int heads, Tensor<float> sizes, int r, Tensor<int> destination, Tensor<float> weight, PlanIndex index,
-        float lambda = 1f, bool classToken = true)
+        float lambda = 1f, bool classToken = true, Tensor<float>? x = null, Tensor<float>? combined = null)
     {
-        var device = Ops.OnOneDevice("TomeMatch", qkv, sizes, destination, weight, index.Offsets, index.Sources, index.Sizes, index.KeyBias);
+        var device = Ops.OnOneDevice("TomeMatch", qkv, sizes, destination, weight, index.Offsets, index.Sources, index.Sizes, index.KeyBias, x, combined);
         ShapeMismatchException.Require(qkv.Shape.Rank == 3 && heads >= 1 && qkv.Shape[2] % (3 * heads) == 0 && qkv.Shape[1] >= 2, "TomeMatch",
             $"qkv has shape {qkv.Shape}; it needs (B, T, 3C) with T ≥ 2 and C a multiple of {heads} heads.");
         int batch = qkv.Shape[0], tokens = qkv.Shape[1], d = qkv.Shape[2] / 3 / heads;
@@ -51,7 +55,14 @@ public static class TomeMatching
         ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index offsets", new Shape(batch, tokens - r + 1), index.Offsets.Shape);
         ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index sizes", new Shape(batch, tokens - r), index.Sizes.Shape);
         if (index.KeyBias is { } bias) ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index key bias", index.Sizes.Shape, bias.Shape);
-        var g = new MatchArgs(batch, tokens, heads, d, r, lambda, index.KeyBias is null ? 0 : 1, classToken ? 1 : 0);
+        ShapeMismatchException.Require((x is null) == (combined is null), "TomeMatch", "x and combined come together: the tokens and the rows they merge into.");
+        int channels = x?.Shape.Rank == 3 ? x.Shape[2] : 0;
+        if (x is not null)
+        {
+            ShapeMismatchException.ThrowIfDifferent("TomeMatch", "x", new Shape(batch, tokens, channels), x.Shape);
+            ShapeMismatchException.ThrowIfDifferent("TomeMatch", "combined", new Shape(batch, tokens - r, channels), combined!.Shape);
+        }
+        var g = new MatchArgs(batch, tokens, heads, d, r, lambda, index.KeyBias is null ? 0 : 1, classToken ? 1 : 0, channels);
         if (!device.UsesCpuFastPath)
         {
             using var keys = Tensor<float>.Empty(device, batch, tokens, d);
@@ -69,6 +80,7 @@ public static class TomeMatching
             else TomePlanInScoreOrder(partner, merged, r, sizes, destination, weight);
             Ops.IndexPlan(destination, weight, sizes, normalize: true, index.Offsets, index.Sources, index.Sizes);
             if (index.KeyBias is not null) Ops.Map(index.Sizes, index.KeyBias, new ScaledLogOp(lambda));
+            if (x is not null) Ops.CombineRows(x, index.Offsets, index.Sources, weight, combined!);
             return;
         }
         // CPU scratch in two buffers: floats [keys A | keys B | best], ints [partner | ranked | mask].
@@ -76,16 +88,16 @@ public static class TomeMatching
         using var ints = Tensor<int>.Empty(device, batch * (2 * a + ranked));
         var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
             ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
-            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, MatchArgs>(MatchKernel, group));
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, MatchArgs>(MatchKernel, group));
         launch(device.Accelerator.DefaultStream, batch, qkv.View, floats.View, ints.View, sizes.View, destination.View, weight.View,
-            index.Offsets.View, index.Sources.View, index.Sizes.View, (index.KeyBias ?? index.Sizes).View, g);
+            index.Offsets.View, index.Sources.View, index.Sizes.View, (index.KeyBias ?? index.Sizes).View, (x ?? qkv).View, (combined ?? qkv).View, g);
     }
 
-    // CPU only: one index per image runs the six kernels' row work in order, on the same helpers.
+    // CPU only: one index per image runs the launches' row work in order, on the same helpers.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MatchKernel(Index1D image, ArrayView<float> qkv, ArrayView<float> floats, ArrayView<int> ints, ArrayView<float> sizes,
         ArrayView<int> destination, ArrayView<float> weight, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes,
-        ArrayView<float> keyBias, MatchArgs g)
+        ArrayView<float> keyBias, ArrayView<float> x, ArrayView<float> combined, MatchArgs g)
     {
         int d = g.HeadDim, c = g.Heads * d, t = g.Tokens, a = (t + 1) / 2, b = t / 2, r = g.R, batch = g.Batch;
         int ranked = g.ClassToken != 0 ? r : a;
@@ -108,10 +120,15 @@ public static class TomeMatching
         Ops.IndexPlanImage(image, destination, weight, sizes, offsets, sources, newSizes, t, t - r, 1);
         if (g.WriteKeyBias != 0)
             for (int m = image * (t - r); m < (image + 1) * (t - r); m++) keyBias[m] = g.Lambda * MathF.Log(newSizes[m]);
+        if (g.Channels > 0) Ops.CombineImage(x, destination, offsets, sources, weight, combined, image, t, t - r, g.Channels);
     }
 
-    /// <summary>One matching launch: batch, tokens, heads, head width, merges, the key bias's λ if it is written, and whether token 0 is a class token.</summary>
-    internal readonly record struct MatchArgs(int Batch, int Tokens, int Heads, int HeadDim, int R, float Lambda, int WriteKeyBias, int ClassToken);
+    /// <summary>
+    /// One matching launch: batch, tokens, heads, head width, merges, the key bias's λ if it is written, whether token 0 is a
+    /// class token, and the tokens' channels if it merges them (0: it does not).
+    /// </summary>
+    internal readonly record struct MatchArgs(int Batch, int Tokens, int Heads, int HeadDim, int R, float Lambda, int WriteKeyBias, int ClassToken,
+        int Channels);
 
     /// <summary>
     /// Fills ToMe's token plan (T − r output rows) for T tokens: <paramref name="merged"/> (B, r) are the merging A

@@ -59,9 +59,14 @@ public sealed record TomePlanner(LambdaSchedule Lambda, bool ClassToken = true) 
             var weight = Tensor<float>.Empty(device, batch, tokens);
             float lambda = Lambda.At(context.Layer + 1, context.Depth);
             var index = PlanIndex.Empty(device, batch, tokens, tokens - r, keyBias: lambda != 0f);
-            TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight, index, lambda, ClassToken);
+            var combined = Tensor<float>.Empty(device, batch, tokens - r, context.X.Shape[2]);
+            TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight, index, lambda, ClassToken,
+                context.X, combined);
             int d = context.Attention.Qkv.Shape[2] / 3 / context.Heads, scored = ClassToken ? a - 1 : a;
-            plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with { Index = index, Macs = (double)scored * b * d };
+            plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with
+            {
+                Index = index, Combined = combined, Macs = (double)scored * b * d,
+            };
         }
         return plan with { Lambda = Lambda.At(context.Layer + 1, context.Depth) };
     }

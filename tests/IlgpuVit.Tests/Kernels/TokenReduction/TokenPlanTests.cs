@@ -130,6 +130,48 @@ public class TokenPlanTests
         }
     }
 
+    [Fact]
+    public void The_cpu_combine_bodies_agree_bit_for_bit_with_their_portable_twins_and_with_each_other()
+    {
+        // CombineRow (a row's sources in order, sums in registers) and CombineImage (an image's tokens in order, sums in
+        // memory) against the portable twin that ScaleRow's passes make, rows without sources and dropped tokens included.
+        var device = Backends.Cpu;
+        foreach (var (batch, tokens, outputs, channels) in Shapes)
+        {
+            var destination = RandomDestinations(batch * 11 + tokens, batch, tokens, outputs);
+            var weight = TokenPlanFixtures.Positive(tokens + 5, batch * tokens);
+            var (offsets, sources, _, normalised) = Index(device, destination, weight, weight, batch, tokens, outputs, normalize: true);
+            using var tx = device.FromArray(TestData.Uniform(tokens + channels, batch * tokens * channels, 2f), batch, tokens, channels);
+            using var td = Tensor<int>.FromArray(device, destination, batch, tokens);
+            using var to = Tensor<int>.FromArray(device, offsets, batch, outputs + 1);
+            using var ts = Tensor<int>.FromArray(device, sources, batch, tokens);
+            using var tw = device.FromArray(normalised, batch, tokens);
+            float[] Combine(Action<Tensor<float>> body)
+            {
+                using var y = device.FromArray(Enumerable.Repeat(float.NaN, batch * outputs * channels).ToArray(), batch, outputs, channels);
+                body(y);
+                return y.ToArray();
+            }
+            var twin = Combine(y =>
+            {
+                for (int b = 0; b < batch; b++) Ops.CombineImagePortable(tx.View, td.View, to.View, ts.View, tw.View, y.View, b, tokens, outputs, channels);
+            });
+            var rows = Combine(y =>
+            {
+                for (int b = 0; b < batch; b++)
+                    for (int k = 0; k < outputs; k++) Ops.CombineRow(tx.View, to.View, ts.View, tw.View, y.View, b, k, tokens, outputs, channels, 0, channels);
+            });
+            var images = Combine(y =>
+            {
+                for (int b = 0; b < batch; b++) Ops.CombineImage(tx.View, td.View, to.View, ts.View, tw.View, y.View, b, tokens, outputs, channels);
+            });
+            string what = $"({batch}, {tokens} -> {outputs}, {channels})";
+            twin.Should().NotContain(float.NaN, $"every output row is written {what}");
+            rows.Should().Equal(twin, $"row by row {what}");
+            images.Should().Equal(twin, $"token by token {what}");
+        }
+    }
+
     [SkippableTheory]
     [MemberData(nameof(TokenPlanFixtures.Devices), MemberType = typeof(TokenPlanFixtures))]
     public void Normalize_leaves_a_row_whose_weights_sum_to_zero_alone(string backend)

@@ -160,16 +160,22 @@ public class TomeMatchingTests
         int c = heads * d;
         var qkv = TestData.Uniform(tokens + c, batch * tokens * 3 * c, 1f);
         var sizes = TokenPlanFixtures.Positive(r, batch * tokens, 1f, 4f);
-        (int[] Destination, float[] Weight, int[] Offsets, int[] Sources, float[] Sizes, float[] Bias) Run(Device device)
+        int channels = c + 3;     // the merged tokens' width: a 16-lane body and a tail
+        var x = TestData.Uniform(tokens * r + 5, batch * tokens * channels, 2f);
+        (int[] Destination, float[] Weight, int[] Offsets, int[] Sources, float[] Sizes, float[] Bias, float[] Combined, float[] Reference) Run(Device device)
         {
             using var tqkv = device.FromArray(qkv, batch, tokens, 3 * c);
             using var tsizes = device.FromArray(sizes, batch, tokens);
+            using var tx = device.FromArray(x, batch, tokens, channels);
+            using var combined = device.FromArray(Enumerable.Repeat(float.NaN, batch * (tokens - r) * channels).ToArray(), batch, tokens - r, channels);
+            using var reference = device.Zeros(batch, tokens - r, channels);
             using var destination = Tensor<int>.FromArray(device, Enumerable.Repeat(-7, batch * tokens).ToArray(), batch, tokens);
             using var weight = device.FromArray(Enumerable.Repeat(float.NaN, batch * tokens).ToArray(), batch, tokens);
             var index = PlanIndex.Empty(device, batch, tokens, tokens - r, keyBias: true);
-            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight, index, lambda: 0.5f, classToken);
+            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight, index, lambda: 0.5f, classToken, tx, combined);
+            Ops.CombineRows(tx, index.Offsets, index.Sources, weight, reference);
             var result = (destination.ToArray(), weight.ToArray(), index.Offsets.ToArray(), index.Sources.ToArray(), index.Sizes.ToArray(),
-                index.KeyBias!.ToArray());
+                index.KeyBias!.ToArray(), combined.ToArray(), reference.ToArray());
             index.KeyBias.Dispose();
             index.Offsets.Dispose();
             index.Sources.Dispose();
@@ -183,6 +189,9 @@ public class TomeMatchingTests
         cpu.Offsets.Should().Equal(simulator.Offsets);
         cpu.Sources.Should().Equal(simulator.Sources);
         cpu.Sizes.Should().Equal(simulator.Sizes);
+        cpu.Combined.Should().Equal(cpu.Reference, "merging while matching gives CombineRows' values for the plan, bit for bit");
+        simulator.Combined.Should().Equal(simulator.Reference, "the simulator's chain ends in CombineRows");
+        Check.Close(cpu.Combined, simulator.Combined.Select(v => (double)v).ToArray(), 1e-6, 1e-6, "the merged tokens on the cpu and the simulator");
         Check.Close(cpu.Bias, cpu.Sizes.Select(v => 0.5 * Math.Log(v)).ToArray(), 1e-6, 1e-6, "λ log(size) on the cpu");
         Check.Close(simulator.Bias, cpu.Sizes.Select(v => 0.5 * Math.Log(v)).ToArray(), 1e-6, 1e-6, "λ log(size) on the simulator");
         cpu.Destination.Should().OnlyContain(v => v >= 0 && v < tokens - r, "every token goes to one of the T − r output rows");
