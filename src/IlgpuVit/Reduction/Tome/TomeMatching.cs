@@ -115,12 +115,71 @@ public static class TomeMatching
         }
         Ops.BestRows(keysA, keysB, partner, best, image * a, a, image * b, b, d, g.ClassToken, 0);
         Ops.TopKRanks(best, merged, best, image * a, image * ranked, a, ranked, 0, a, 0);
-        if (g.ClassToken != 0) TomePlanKernel(image, partner, merged, sizes, mask, destination, weight, t, r);
-        else TomePlanInScoreOrderKernel(image, partner, merged, sizes, destination, weight, t, r);
-        Ops.IndexPlanImage(image, destination, weight, sizes, offsets, sources, newSizes, t, t - r, 1);
-        if (g.WriteKeyBias != 0)
-            for (int m = image * (t - r); m < (image + 1) * (t - r); m++) keyBias[m] = g.Lambda * MathF.Log(newSizes[m]);
+        if (g.ClassToken != 0)
+            TomePlanImage(image, partner, merged, sizes, mask, destination, weight, offsets, sources, newSizes, keyBias, t, r, g.Lambda, g.WriteKeyBias);
+        else
+        {
+            TomePlanInScoreOrderKernel(image, partner, merged, sizes, destination, weight, t, r);
+            Ops.IndexPlanImage(image, destination, weight, sizes, offsets, sources, newSizes, t, t - r, 1);
+            if (g.WriteKeyBias != 0) KeyBiasImage(image, newSizes, keyBias, t - r, g.Lambda);
+        }
         if (g.Channels > 0) Ops.CombineImage(x, destination, offsets, sources, weight, combined, image, t, t - r, g.Channels);
+    }
+
+    // ToMe's plan for one image with a class token, straight into its gather form: bit for bit what TomePlanKernel, then
+    // IndexPlanImage with normalize, then the key bias give (the portable twin runs exactly those). The plan's shape is
+    // known, each unmerged A token alone in its row and each B row its own token plus the A tokens merged into it, so the
+    // rows' starts come from r counts instead of a counting pass, and every read goes through a pointer, not a checked view.
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(TomePlanImagePortable)), SkipLocalsInit]
+    internal static unsafe void TomePlanImage(int image, ArrayView<int> partner, ArrayView<int> merged, ArrayView<float> sizes, ArrayView<int> mask,
+        ArrayView<int> destination, ArrayView<float> weight, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes,
+        ArrayView<float> keyBias, int t, int r, float lambda, int writeKeyBias)
+    {
+        int a = (t + 1) / 2, nb = t / 2, unmerged = a - r, m = t - r;
+        if (m > 4096)     // the row cursors below live on the stack
+        {
+            TomePlanImagePortable(image, partner, merged, sizes, mask, destination, weight, offsets, sources, newSizes, keyBias, t, r, lambda, writeKeyBias);
+            return;
+        }
+        int* part = FastMath.Address(partner, (long)image * a), chosen = FastMath.Address(merged, (long)image * r);
+        int* isMerged = FastMath.Address(mask, (long)image * a), dest = FastMath.Address(destination, (long)image * t);
+        int* src = FastMath.Address(sources, (long)image * t), off = FastMath.Address(offsets, (long)image * (m + 1));
+        float* size = FastMath.Address(sizes, (long)image * t), w = FastMath.Address(weight, (long)image * t);
+        float* newSize = FastMath.Address(newSizes, (long)image * m);
+        new Span<int>(isMerged, a).Clear();
+        for (int k = 0; k < r; k++) isMerged[chosen[k]] = 1;
+        for (int p = 0; p <= unmerged; p++) off[p] = p;
+        for (int i = 0; i < nb; i++) off[unmerged + 1 + i] = 1;                       // B row i: its own token ...
+        for (int k = 0; k < r; k++) off[unmerged + 1 + part[chosen[k]]]++;           // ... and those merged into it
+        for (int i = 0; i < nb; i++) off[unmerged + 1 + i] += off[unmerged + i];
+        for (int i = 0, next = 0; i < a; i++) dest[2 * i] = isMerged[i] == 0 ? next++ : unmerged + part[i];
+        for (int i = 0; i < nb; i++) dest[2 * i + 1] = unmerged + i;
+        int* cursor = stackalloc int[m];
+        new Span<int>(off, m).CopyTo(new Span<int>(cursor, m));
+        for (int j = 0; j < t; j++) src[cursor[dest[j]]++] = j;                      // each row's tokens in token order
+        for (int k = 0; k < m; k++)
+        {
+            float sum = 0f;                                                          // the weights are the sizes: one sum serves both
+            for (int s = off[k]; s < off[k + 1]; s++) sum += size[src[s]];
+            newSize[k] = sum;
+            for (int s = off[k]; s < off[k + 1]; s++) w[src[s]] = sum != 0f ? size[src[s]] / sum : size[src[s]];
+        }
+        if (writeKeyBias != 0) KeyBiasImage(image, newSizes, keyBias, m, lambda);
+    }
+
+    internal static void TomePlanImagePortable(int image, ArrayView<int> partner, ArrayView<int> merged, ArrayView<float> sizes, ArrayView<int> mask,
+        ArrayView<int> destination, ArrayView<float> weight, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes,
+        ArrayView<float> keyBias, int t, int r, float lambda, int writeKeyBias)
+    {
+        TomePlanKernel(image, partner, merged, sizes, mask, destination, weight, t, r);
+        Ops.IndexPlanImage(image, destination, weight, sizes, offsets, sources, newSizes, t, t - r, 1);
+        if (writeKeyBias != 0) KeyBiasImage(image, newSizes, keyBias, t - r, lambda);
+    }
+
+    // The next block's key bias for one image's m rows: λ log(size), ToMe's proportional attention.
+    private static void KeyBiasImage(int image, ArrayView<float> newSizes, ArrayView<float> keyBias, int m, float lambda)
+    {
+        for (int k = image * m; k < (image + 1) * m; k++) keyBias[k] = lambda * MathF.Log(newSizes[k]);
     }
 
     /// <summary>
