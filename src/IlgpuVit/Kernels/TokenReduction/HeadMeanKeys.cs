@@ -47,15 +47,15 @@ public static partial class Ops
     internal static unsafe void HeadMeanKeyRow(ArrayView<float> qkv, ArrayView<float> keys, long srcOffset, int heads, int d, int dstOffset,
         int normalize)
     {
-        if (d % 16 != 0)
-        {
-            HeadMeanKeyRowPortable(qkv, keys, srcOffset, heads, d, dstOffset, normalize);
-            return;
-        }
-        // Whole 16-lane chunks: each is summed over the heads, scaled, stored and squared into the norm in one pass, the
-        // same sums, products and rounding as SumRows then NormalizeRow, without their calls and the reload for the norm.
-        float* s = FastMath.Address(qkv, srcOffset);
-        float* k = FastMath.Address(keys, dstOffset);
+        if (d % 16 != 0) HeadMeanKeyRowPortable(qkv, keys, srcOffset, heads, d, dstOffset, normalize);
+        else HeadMeanKeyVectors(FastMath.Address(qkv, srcOffset), FastMath.Address(keys, dstOffset), heads, d, normalize);
+    }
+
+    // Whole 16-lane chunks: each is summed over the heads, scaled, stored and squared into the norm in one pass, the
+    // same sums, products and rounding as SumRows then NormalizeRow, without their calls and the reload for the norm.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void HeadMeanKeyVectors(float* s, float* k, int heads, int d, int normalize)
+    {
         var scale = Vector512.Create(1f / heads);
         var squares = Vector512<float>.Zero;
         for (int e = 0; e < d; e += 16)
@@ -70,6 +70,36 @@ public static partial class Ops
         float norm = MathF.Sqrt(Vector512.Sum(squares));
         var inverse = Vector512.Create(1f / (norm < 1e-12f ? 1e-12f : norm));   // as MathF.Max(norm, eps), NaN kept
         for (int e = 0; e < d; e += 16) (Vector512.Load(k + e) * inverse).Store(k + e);
+    }
+
+    /// <summary>
+    /// One image's normalised head-mean keys, split as ToMe splits its tokens: token j of the image's <paramref name="tokens"/>
+    /// (qkv rows from <paramref name="qkvRow0"/>) goes to row aRow0 + j / 2 of <paramref name="keysA"/> when j is even, to row
+    /// bRow0 + j / 2 of <paramref name="keysB"/> when odd; each as <see cref="HeadMeanKeyRow"/> gives it.
+    /// </summary>
+    // One call per image instead of one per token: the tokens' rows are a pointer step apart.
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(HeadMeanKeysSplitPortable))]
+    internal static unsafe void HeadMeanKeysSplit(ArrayView<float> qkv, ArrayView<float> keysA, ArrayView<float> keysB, long qkvRow0, int tokens,
+        int heads, int d, int aRow0, int bRow0)
+    {
+        if (d % 16 != 0)
+        {
+            HeadMeanKeysSplitPortable(qkv, keysA, keysB, qkvRow0, tokens, heads, d, aRow0, bRow0);
+            return;
+        }
+        int c = heads * d;
+        float* key = FastMath.Address(qkv, qkvRow0 * 3 * c + c);
+        float* a = FastMath.Address(keysA, (long)aRow0 * d), b = FastMath.Address(keysB, (long)bRow0 * d);
+        for (int j = 0; j < tokens; j++, key += 3 * c)
+            HeadMeanKeyVectors(key, (j % 2 == 0 ? a : b) + (long)(j / 2) * d, heads, d, 1);
+    }
+
+    internal static void HeadMeanKeysSplitPortable(ArrayView<float> qkv, ArrayView<float> keysA, ArrayView<float> keysB, long qkvRow0, int tokens,
+        int heads, int d, int aRow0, int bRow0)
+    {
+        int c = heads * d;
+        for (int j = 0; j < tokens; j++)
+            HeadMeanKeyRow(qkv, j % 2 == 0 ? keysA : keysB, (qkvRow0 + j) * 3 * c + c, heads, d, ((j % 2 == 0 ? aRow0 : bRow0) + j / 2) * d, 1);
     }
 
     internal static void HeadMeanKeyRowPortable(ArrayView<float> qkv, ArrayView<float> keys, long srcOffset, int heads, int d, int dstOffset,

@@ -99,7 +99,7 @@ public static class TomeMatching
         ArrayView<int> destination, ArrayView<float> weight, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes,
         ArrayView<float> keyBias, ArrayView<float> x, ArrayView<float> combined, MatchArgs g)
     {
-        int d = g.HeadDim, c = g.Heads * d, t = g.Tokens, a = (t + 1) / 2, b = t / 2, r = g.R, batch = g.Batch;
+        int d = g.HeadDim, t = g.Tokens, a = (t + 1) / 2, b = t / 2, r = g.R, batch = g.Batch;
         int ranked = g.ClassToken != 0 ? r : a;
         var keysA = floats.SubView(0, (long)batch * a * d);
         var keysB = floats.SubView((long)batch * a * d, (long)batch * b * d);
@@ -107,12 +107,7 @@ public static class TomeMatching
         var partner = ints.SubView(0, (long)batch * a);
         var merged = ints.SubView((long)batch * a, (long)batch * ranked);
         var mask = ints.SubView((long)batch * (a + ranked), (long)batch * a);
-        for (int j = 0; j < t; j++)
-        {
-            var keys = j % 2 == 0 ? keysA : keysB;
-            int row = j % 2 == 0 ? image * a + j / 2 : image * b + j / 2;
-            Ops.HeadMeanKeyRow(qkv, keys, ((long)image.X * t + j) * 3 * c + c, g.Heads, d, row * d, 1);
-        }
+        Ops.HeadMeanKeysSplit(qkv, keysA, keysB, (long)image.X * t, t, g.Heads, d, image * a, image * b);
         Ops.BestRows(keysA, keysB, partner, best, image * a, a, image * b, b, d, g.ClassToken, 0);
         Ops.TopKRanks(best, merged, best, image * a, image * ranked, a, ranked, 0, a, 0);
         if (g.ClassToken != 0)

@@ -46,6 +46,37 @@ public class HeadMeanKeysTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 2, 1, 16)]
+    [InlineData(2, 7, 3, 7)]
+    [InlineData(3, 50, 4, 16)]
+    [InlineData(2, 197, 6, 64)]
+    public void Split_keys_of_an_image_are_the_per_token_rows_bit_for_bit(int batch, int tokens, int heads, int d)
+    {
+        // ToMe's CPU matching computes an image's keys in one call (HeadMeanKeysSplit): even tokens to A, odd to B.
+        var device = Backends.Cpu;
+        int c = heads * d, a = (tokens + 1) / 2, b = tokens / 2;
+        using var qkv = device.FromArray(TestData.Uniform(tokens + d, batch * tokens * 3 * c, 3f), batch, tokens, 3 * c);
+        float[] Run(bool twin)
+        {
+            using var keysA = device.FromArray(Enumerable.Repeat(float.NaN, batch * a * d).ToArray(), batch * a * d);
+            using var keysB = device.FromArray(Enumerable.Repeat(float.NaN, batch * b * d).ToArray(), batch * b * d);
+            for (int image = 0; image < batch; image++)
+                if (twin) Ops.HeadMeanKeysSplitPortable(qkv.View, keysA.View, keysB.View, (long)image * tokens, tokens, heads, d, image * a, image * b);
+                else Ops.HeadMeanKeysSplit(qkv.View, keysA.View, keysB.View, (long)image * tokens, tokens, heads, d, image * a, image * b);
+            return [.. keysA.ToArray(), .. keysB.ToArray()];
+        }
+        var split = Run(twin: false);
+        split.Should().NotContain(float.NaN).And.Equal(Run(twin: true));
+        using var rows = device.Zeros(batch, tokens, d);
+        Ops.HeadMeanKeys(qkv, heads, rows, normalize: true);
+        var expected = rows.ToArray();
+        for (int image = 0; image < batch; image++)
+            for (int j = 0; j < tokens; j++)
+                split.AsSpan(((j % 2 == 0 ? image * a : batch * a + image * b) + j / 2) * d, d).ToArray()
+                    .Should().Equal(expected.AsSpan((image * tokens + j) * d, d).ToArray(), $"token {j} of image {image}");
+    }
+
     [Fact]
     public void Bad_shapes_are_named()
     {
