@@ -98,8 +98,8 @@ public static partial class Ops
         int heads, int d, int aRow0, int bRow0)
     {
         int c = heads * d;
-        for (int j = 0; j < tokens; j++)
-            HeadMeanKeyRow(qkv, j % 2 == 0 ? keysA : keysB, (qkvRow0 + j) * 3 * c + c, heads, d, ((j % 2 == 0 ? aRow0 : bRow0) + j / 2) * d, 1);
+        for (int j = 0; j < tokens; j++)     // the twin, not the helper: GPU code generation follows redirects two levels deep
+            HeadMeanKeyRowPortable(qkv, j % 2 == 0 ? keysA : keysB, (qkvRow0 + j) * 3 * c + c, heads, d, ((j % 2 == 0 ? aRow0 : bRow0) + j / 2) * d, 1);
     }
 
     internal static void HeadMeanKeyRowPortable(ArrayView<float> qkv, ArrayView<float> keys, long srcOffset, int heads, int d, int dstOffset,

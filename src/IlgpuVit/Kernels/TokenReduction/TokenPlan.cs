@@ -264,7 +264,8 @@ public static partial class Ops
     internal static void CombineImagePortable(ArrayView<float> x, ArrayView<int> destination, ArrayView<int> offsets, ArrayView<int> sources,
         ArrayView<float> weight, ArrayView<float> y, int b, int t, int m, int c)
     {
-        for (int k = 0; k < m; k++) CombineRow(x, offsets, sources, weight, y, b, k, t, m, c, 0, c);
+        // The twin, not the helper: GPU code generation follows redirects two levels deep, not three.
+        for (int k = 0; k < m; k++) CombineRowPortable(x, offsets, sources, weight, y, b, k, t, m, c, 0, c);
     }
 
     internal static void CombineRowPortable(ArrayView<float> x, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> weight,
