@@ -103,17 +103,23 @@ public class TokenPlanTests
             }
     }
 
+    /// <summary>A random plan of positive weights and sizes for one of <see cref="Shapes"/>, indexed on the CPU with normalize.</summary>
+    private static (int[] Destination, float[] Weight, float[] Sizes, (int[] Offsets, int[] Sources, float[] NewSizes, float[] Weight) Indexed)
+        IndexedPlan(int seed, int batch, int tokens, int outputs)
+    {
+        var destination = RandomDestinations(seed, batch, tokens, outputs);
+        var weight = TokenPlanFixtures.Positive(tokens + 3, batch * tokens);
+        var sizes = TokenPlanFixtures.Positive(tokens + 4, batch * tokens, 1f, 4f);
+        return (destination, weight, sizes, Index(Backends.Cpu, destination, weight, sizes, batch, tokens, outputs, normalize: true));
+    }
+
     [Fact]
     public void The_cpu_index_body_agrees_bit_for_bit_with_its_portable_twin()
     {
         var device = Backends.Cpu;
         foreach (var (batch, tokens, outputs, _) in Shapes)
         {
-            var destination = RandomDestinations(batch * 7 + tokens, batch, tokens, outputs);
-            var weight = TokenPlanFixtures.Positive(tokens + 3, batch * tokens);
-            var sizes = TokenPlanFixtures.Positive(tokens + 4, batch * tokens, 1f, 4f);
-            var (offsets, sources, newSizes, normalised) = Index(device, destination, weight, sizes, batch, tokens, outputs, normalize: true);
-
+            var (destination, weight, sizes, (offsets, sources, newSizes, normalised)) = IndexedPlan(batch * 7 + tokens, batch, tokens, outputs);
             using var td = Tensor<int>.FromArray(device, destination, batch, tokens);
             using var tw = device.FromArray(weight, batch, tokens);
             using var ts = device.FromArray(sizes, batch, tokens);
@@ -138,9 +144,7 @@ public class TokenPlanTests
         var device = Backends.Cpu;
         foreach (var (batch, tokens, outputs, channels) in Shapes)
         {
-            var destination = RandomDestinations(batch * 11 + tokens, batch, tokens, outputs);
-            var weight = TokenPlanFixtures.Positive(tokens + 5, batch * tokens);
-            var (offsets, sources, _, normalised) = Index(device, destination, weight, weight, batch, tokens, outputs, normalize: true);
+            var (destination, _, _, (offsets, sources, _, normalised)) = IndexedPlan(batch * 11 + tokens, batch, tokens, outputs);
             using var tx = device.FromArray(TestData.Uniform(tokens + channels, batch * tokens * channels, 2f), batch, tokens, channels);
             using var td = Tensor<int>.FromArray(device, destination, batch, tokens);
             using var to = Tensor<int>.FromArray(device, offsets, batch, outputs + 1);
