@@ -1,13 +1,13 @@
-// Inference latency of a model: forward passes on a no-grad tape, each timed until its logits are
-// back on the host (the copy waits for the device), after warm-up runs that compile kernels, fill
-// the tensor pool and let the JIT finish: .NET runs a method's first calls unoptimised (tier 0) and
-// recompiles it in the background once its calls stop bringing new code, so warm-up goes on until no
-// method has been compiled for a while. Without that, 30 timed forwards caught a reduction method's host
-// code (a few calls per block) at tier 0 for part of them: `tome:r=4`'s latency cut measured 0.53-0.62
-// of its FLOPs cut against 0.67-0.71 with 100 (docs/benchmarks.md). Reports the median and the 10th and 90th percentiles, since shared machines are
-// noisy, with the FLOPs counted from the token counts that ran. Several reduction specs of one model
-// are compared with their timed runs interleaved (run i of every spec, then run i + 1), so a load
-// that drifts during the measurement shifts every spec alike instead of biasing the last ones.
+// Inference latency of a model: forward passes on a no-grad tape, each timed until its logits are back on
+// the host (the copy waits for the device), after warm-up runs that compile kernels, fill the tensor pool
+// and let the JIT finish: .NET runs a method's first calls unoptimised (tier 0) and recompiles it in the
+// background once its calls stop bringing new code, so warm-up goes on until no method has been compiled
+// for a while. Without that, 30 timed forwards caught a reduction method's host code (a few calls per
+// block) at tier 0 for part of them: `tome:r=4`'s latency cut measured 0.53-0.62 of its FLOPs cut against
+// 0.67-0.71 with 100 (docs/benchmarks.md). Reports the median and the 10th and 90th percentiles, since
+// shared machines are noisy, with the FLOPs counted from the token counts that ran. Several reduction specs
+// of one model are compared with their timed runs interleaved (run i of every spec, then run i + 1), so a
+// load that drifts during the measurement shifts every spec alike instead of biasing the last ones.
 
 using System.Diagnostics;
 using IlgpuVit.Autodiff;

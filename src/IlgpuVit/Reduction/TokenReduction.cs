@@ -1,10 +1,11 @@
-// The one applier at the reduction seam (Block.Reducer, between the attention residual and the MLP):
-// it asks the method's planner for a plan and carries it out on the tape (kept rows: GatherRows; a
-// token plan: Ops.IndexPlan, then CombineRows, unless the planner combined the tokens itself), so gradients flow through the kept and combined rows
-// while the plan is a constant. It carries the token sizes (ones when the method tracks them and none
-// are set yet), sets the key bias λ log(size) the next block's attention adds when the plan gives λ,
-// adds the planner's MACs to the state, and hands every tensor of the plan to the tape (backward
-// reads them). The rate is live: a rate adjuster sets it between steps, nothing is built again.
+// The one applier at the reduction seam (Block.Reducer, between the attention residual and the MLP): it
+// asks the method's planner for a plan and carries it out on the tape (kept rows: GatherRows; a token plan:
+// Ops.IndexPlan, then CombineRows, unless the planner combined the tokens itself), so gradients flow
+// through the kept and combined rows while the plan is a constant. It carries the token sizes (ones when
+// the method tracks them and none are set yet), sets the key bias λ log(size) the next block's attention
+// adds when the plan gives λ, adds the planner's MACs to the state, and hands every tensor of the plan to
+// the tape (backward reads them). The rate is live: a rate adjuster sets it between steps, nothing is built
+// again.
 
 using IlgpuVit.Autodiff;
 using IlgpuVit.Kernels;

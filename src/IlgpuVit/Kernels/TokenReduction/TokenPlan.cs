@@ -180,47 +180,18 @@ public static partial class Ops
     /// <summary>
     /// Output row <paramref name="k"/> of image <paramref name="b"/>, channels [c0, c0 + n): its sources' rows of x times
     /// their weights, summed in source order (a product, then fused multiply-adds); zero without sources. CombineRows runs it
-    /// per row (and channel span); ToMe's CPU matching per image, right after the image's plan.
+    /// per row (and channel span).
     /// </summary>
-    // The CPU body reads the plan through pointers and keeps each 16-lane chunk's sum in a register across the sources:
-    // the roundings of ScaleRow's passes through memory, in the same order, without the view checks of every index read.
-    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(CombineRowPortable))]
-    internal static unsafe void CombineRow(ArrayView<float> x, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> weight,
+    internal static void CombineRow(ArrayView<float> x, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> weight,
         ArrayView<float> y, int b, int k, int t, int m, int c, int c0, int n)
     {
-        int* offset = FastMath.Address(offsets, (long)b * (m + 1) + k);
-        int start = offset[0], end = offset[1];
-        float* yo = FastMath.Address(y, ((long)b * m + k) * c + c0);
+        int orow = b * (m + 1) + k, dst = (b * m + k) * c + c0, start = offsets[orow], end = offsets[orow + 1];
         if (start == end)
+            for (int j = 0; j < n; j++) y[dst + j] = 0f;
+        for (int s = start; s < end; s++)
         {
-            new Span<float>(yo, n).Clear();
-            return;
-        }
-        int* src = FastMath.Address(sources, (long)b * t);
-        float* w = FastMath.Address(weight, (long)b * t);
-        float* xs = FastMath.Address(x, (long)b * t * c + c0);
-        int j = 0;
-        for (; j + 16 <= n; j += 16)
-        {
-            int s = src[start];
-            var sum = Vector512.Load(xs + (long)s * c + j) * Vector512.Create(w[s]);
-            for (int i = start + 1; i < end; i++)
-            {
-                s = src[i];
-                sum = Vector512.FusedMultiplyAdd(Vector512.Load(xs + (long)s * c + j), Vector512.Create(w[s]), sum);
-            }
-            sum.Store(yo + j);
-        }
-        for (; j < n; j++)
-        {
-            int s = src[start];
-            float sum = xs[(long)s * c + j] * w[s];
-            for (int i = start + 1; i < end; i++)
-            {
-                s = src[i];
-                sum = MathF.FusedMultiplyAdd(xs[(long)s * c + j], w[s], sum);
-            }
-            yo[j] = sum;
+            int token = b * t + sources[b * t + s];
+            ScaleRow(x, y, token * c + c0, dst, n, weight[token], s == start ? 0 : 1);
         }
     }
 
@@ -264,20 +235,6 @@ public static partial class Ops
     internal static void CombineImagePortable(ArrayView<float> x, ArrayView<int> destination, ArrayView<int> offsets, ArrayView<int> sources,
         ArrayView<float> weight, ArrayView<float> y, int b, int t, int m, int c)
     {
-        // The twin, not the helper: GPU code generation follows redirects two levels deep, not three.
-        for (int k = 0; k < m; k++) CombineRowPortable(x, offsets, sources, weight, y, b, k, t, m, c, 0, c);
-    }
-
-    internal static void CombineRowPortable(ArrayView<float> x, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> weight,
-        ArrayView<float> y, int b, int k, int t, int m, int c, int c0, int n)
-    {
-        int orow = b * (m + 1) + k, dst = (b * m + k) * c + c0, start = offsets[orow], end = offsets[orow + 1];
-        if (start == end)
-            for (int j = 0; j < n; j++) y[dst + j] = 0f;
-        for (int s = start; s < end; s++)
-        {
-            int token = b * t + sources[b * t + s];
-            ScaleRow(x, y, token * c + c0, dst, n, weight[token], s == start ? 0 : 1);
-        }
+        for (int k = 0; k < m; k++) CombineRow(x, offsets, sources, weight, y, b, k, t, m, c, 0, c);
     }
 }

@@ -139,8 +139,8 @@ public class TokenPlanTests
     [Fact]
     public void The_cpu_combine_bodies_agree_bit_for_bit_with_their_portable_twins_and_with_each_other()
     {
-        // CombineRow (a row's sources in order, sums in registers) and CombineImage (an image's tokens in order, sums in
-        // memory) against the portable twin that ScaleRow's passes make, rows without sources and dropped tokens included.
+        // CombineImage (an image's tokens in order) against its portable twin and against CombineRow (a row's sources in
+        // order, as CombineRows runs them), rows without sources and dropped tokens included.
         var device = Backends.Cpu;
         foreach (var (batch, tokens, outputs, channels) in Shapes)
         {
