@@ -16,7 +16,7 @@ internal sealed class TimedReducer(ITokenReducer inner, Device device, Stopwatch
     public ITokenReducer Inner { get; } = inner;
 
     /// <inheritdoc/>
-    public bool ReadsClsAttention(int layer, int tokens) => Inner.ReadsClsAttention(layer, tokens);
+    public AttentionExtras Reads(int layer, int tokens) => Inner.Reads(layer, tokens);
 
     /// <inheritdoc/>
     public Variable Reduce(Tape tape, Variable x, in ReductionContext context)

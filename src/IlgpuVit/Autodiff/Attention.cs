@@ -8,7 +8,8 @@
 // Backward:  dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = s dS K,  dK = s dSᵀ Q.
 // The probabilities P (B, H, T, T) are kept for the backward; token reducers of the Top-K family read only the
 // CLS query's row (their importance score), which the forward writes on its own (B, H, 1, T) when asked. A forward
-// that needs neither skips them, which runs the fused kernel on GPUs.
+// that needs neither skips them, which runs the fused kernel on GPUs. ToMe and VPA read the keys averaged over heads,
+// which the forward also writes when asked: on the CPU right after each image's last head, while its keys are in cache.
 
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
@@ -19,17 +20,19 @@ public sealed partial class Tape
 {
     /// <summary>
     /// Attention of <paramref name="heads"/> heads over <paramref name="qkv"/> (B, T, 3C); returns O (B, T, C) with
-    /// head h in columns h·d..h·d+d−1, and, when <paramref name="keepClsAttention"/>, the CLS query's attention
-    /// (B, H, 1, T), owned by this tape.
+    /// head h in columns h·d..h·d+d−1, and what <paramref name="keep"/> asks for besides, owned by this tape.
     /// </summary>
     /// <param name="qkv">Fused projections (B, T, 3C).</param>
     /// <param name="heads">Number of heads H; C must be a multiple of H.</param>
     /// <param name="keyBias">Optional additive logit bias per key (B, T), not differentiated.</param>
-    /// <param name="clsAttention">Row 0 of every head's probabilities (B, H, 1, T), or null unless <paramref name="keepClsAttention"/>.</param>
-    /// <param name="keepClsAttention">Whether the caller reads the CLS attention (a Top-K reducer).</param>
+    /// <param name="clsAttention">Row 0 of every head's probabilities (B, H, 1, T), or null unless <paramref name="keep"/> has
+    /// <see cref="AttentionExtras.ClsAttention"/>.</param>
+    /// <param name="headMeanKeys">Each token's key averaged over heads and L2-normalised (B, T, d), or null unless
+    /// <paramref name="keep"/> has <see cref="AttentionExtras.HeadMeanKeys"/>.</param>
+    /// <param name="keep">What the caller reads besides O (a token reducer's score or metric).</param>
     /// <exception cref="ShapeMismatchException">qkv is not (B, T, 3C) with C divisible by H, or the bias is not (B, T).</exception>
-    public Variable Attention(Variable qkv, int heads, Tensor<float>? keyBias, out Tensor<float>? clsAttention,
-        bool keepClsAttention = false)
+    public Variable Attention(Variable qkv, int heads, Tensor<float>? keyBias, out Tensor<float>? clsAttention, out Tensor<float>? headMeanKeys,
+        AttentionExtras keep = AttentionExtras.None)
     {
         ShapeMismatchException.Require(qkv.Shape.Rank == 3 && qkv.Shape[2] % 3 == 0 && heads >= 1 && qkv.Shape[2] / 3 % heads == 0,
             "Attention", $"qkv has shape {qkv.Shape}; it needs (B, T, 3C) with C a multiple of {heads} heads.");
@@ -39,10 +42,11 @@ public sealed partial class Tape
 
         bool grad = Needs(qkv);
         var p = grad ? Owned(Tensor<float>.Empty(qkv.Device, b, heads, t, t)) : null;
-        var cls = keepClsAttention ? Owned(Tensor<float>.Empty(qkv.Device, b, heads, 1, t)) : null;
+        var cls = keep.HasFlag(AttentionExtras.ClsAttention) ? Owned(Tensor<float>.Empty(qkv.Device, b, heads, 1, t)) : null;
+        var keys = keep.HasFlag(AttentionExtras.HeadMeanKeys) ? Owned(Tensor<float>.Empty(qkv.Device, b, t, d)) : null;
         var y = Output(qkv, grad, b, t, c);
-        Ops.AttentionForward(qkv.Value, heads, scale, keyBias, p, y.Value, cls);
-        clsAttention = cls;
+        Ops.AttentionForward(qkv.Value, heads, scale, keyBias, p, y.Value, cls, keys);
+        (clsAttention, headMeanKeys) = (cls, keys);
         if (!grad) return y;
         Record(() =>
         {
@@ -52,4 +56,19 @@ public sealed partial class Tape
         });
         return y;
     }
+}
+
+/// <summary>What an attention forward writes besides its output, for a token reducer to read.</summary>
+[Flags]
+public enum AttentionExtras
+{
+    /// <summary>The output only.</summary>
+    None = 0,
+
+    /// <summary>The CLS query's attention probabilities (B, H, 1, T): the Top-K family's score.</summary>
+    ClsAttention = 1,
+
+    /// <summary>Each token's key averaged over heads and L2-normalised (B, T, d): ToMe's metric, VPA's host search. The
+    /// CPU averages an image's keys while they are in cache after its last head.</summary>
+    HeadMeanKeys = 2,
 }

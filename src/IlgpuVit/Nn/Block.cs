@@ -44,9 +44,10 @@ public sealed class Block : Module
     /// <summary>The block applied to tokens <paramref name="x"/> (B, T, C); returns (B, T', C).</summary>
     public Variable Forward(Tape tape, Variable x, TokenState state)
     {
-        // Only a reducer that reads it needs the CLS attention (the tape keeps the probabilities itself for a backward).
-        bool keep = Reducer?.ReadsClsAttention(Index, x.Shape[1]) == true;
-        var attention = Attn.Forward(tape, Norm1.Forward(tape, x), x, state.KeyBias, keepClsAttention: keep);
+        // Attention writes the CLS attention or head-mean keys only for a reducer that reads them (the tape keeps the
+        // probabilities itself for a backward).
+        var keep = Reducer?.Reads(Index, x.Shape[1]) ?? AttentionExtras.None;
+        var attention = Attn.Forward(tape, Norm1.Forward(tape, x), x, state.KeyBias, keep);
         x = attention.Output;
         if (Reducer is not null) x = Reducer.Reduce(tape, x, new ReductionContext(Index, attention, state));
         state.TokensAfterLayer.Add(x.Shape[1]);

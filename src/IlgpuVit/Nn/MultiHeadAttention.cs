@@ -31,14 +31,14 @@ public sealed class MultiHeadAttention : Module
 
     /// <summary>
     /// residual + Proj(Attention(x)) for normalised tokens <paramref name="x"/> (B, T, C); the optional
-    /// <paramref name="keyBias"/> (B, T) is added to every logit of key j. The CLS query's attention is kept when
-    /// <paramref name="keepClsAttention"/> (a Top-K reducer reads it).
+    /// <paramref name="keyBias"/> (B, T) is added to every logit of key j. What <paramref name="keep"/> names is kept
+    /// besides (the CLS attention a Top-K reducer reads, the head-mean keys of ToMe).
     /// </summary>
-    public AttentionOutput Forward(Tape tape, Variable x, Variable residual, Tensor<float>? keyBias = null, bool keepClsAttention = false)
+    public AttentionOutput Forward(Tape tape, Variable x, Variable residual, Tensor<float>? keyBias = null, AttentionExtras keep = AttentionExtras.None)
     {
         var qkv = Qkv.Forward(tape, x);
-        var o = tape.Attention(qkv, Heads, keyBias, out var clsAttention, keepClsAttention);
-        return new AttentionOutput(Proj.Forward(tape, o, residual), qkv, Heads, clsAttention);
+        var o = tape.Attention(qkv, Heads, keyBias, out var clsAttention, out var headMeanKeys, keep);
+        return new AttentionOutput(Proj.Forward(tape, o, residual), qkv, Heads, clsAttention, headMeanKeys);
     }
 
     /// <inheritdoc/>
@@ -51,10 +51,13 @@ public sealed class MultiHeadAttention : Module
 /// <param name="Heads">Number of heads H.</param>
 /// <param name="ClsAttention">The CLS query's attention probabilities (B, H, 1, T), row 0 of each head's; null when the
 /// forward was not asked to keep them.</param>
-public readonly record struct AttentionOutput(Variable Output, Variable Qkv, int Heads, Tensor<float>? ClsAttention)
+/// <param name="HeadMeanKeys">Each token's key averaged over heads and L2-normalised (B, T, C / H); null when the forward was
+/// not asked to keep them.</param>
+public readonly record struct AttentionOutput(Variable Output, Variable Qkv, int Heads, Tensor<float>? ClsAttention,
+    Tensor<float>? HeadMeanKeys = null)
 {
     /// <summary>The CLS query's attention (B, H, 1, T).</summary>
     /// <exception cref="InvalidOperationException">The forward did not keep it.</exception>
     public Tensor<float> RequireClsAttention() => ClsAttention ??
-        throw new InvalidOperationException("The CLS attention was not kept: run the attention with keepClsAttention.");
+        throw new InvalidOperationException("The CLS attention was not kept: run the attention keeping AttentionExtras.ClsAttention.");
 }

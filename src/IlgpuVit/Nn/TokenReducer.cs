@@ -18,10 +18,11 @@ public interface ITokenReducer
     Variable Reduce(Tape tape, Variable x, in ReductionContext context);
 
     /// <summary>
-    /// Whether <see cref="Reduce"/> will read the CLS attention (<see cref="AttentionOutput.ClsAttention"/>) of block
-    /// <paramref name="layer"/> over <paramref name="tokens"/> tokens; when false the block's attention does not write it.
+    /// What <see cref="Reduce"/> will read of block <paramref name="layer"/>'s attention over <paramref name="tokens"/> tokens
+    /// besides its output (<see cref="AttentionOutput.ClsAttention"/>, <see cref="AttentionOutput.HeadMeanKeys"/>); the
+    /// block's attention writes only those. The CLS attention by default.
     /// </summary>
-    bool ReadsClsAttention(int layer, int tokens) => true;
+    AttentionExtras Reads(int layer, int tokens) => AttentionExtras.ClsAttention;
 }
 
 /// <summary>What a reducer may use.</summary>

@@ -5,6 +5,7 @@
 // the sizes and the key bias, counts the MACs and owns the tensors. Adding a method means a planner
 // file beside its kernels, its tests and one line of ReductionMethod's registry.
 
+using IlgpuVit.Autodiff;
 using IlgpuVit.Kernels;
 using IlgpuVit.Nn;
 using IlgpuVit.Runtime;
@@ -27,10 +28,11 @@ public interface ITokenPlanner
     bool TracksSizes { get; }
 
     /// <summary>
-    /// Whether <see cref="Plan"/> reads the CLS attention (<see cref="AttentionOutput.ClsAttention"/>, the Top-K family's
-    /// score); a method that does not (ToMe reads the keys) lets the block's attention skip it.
+    /// What <see cref="Plan"/> reads of the block's attention besides its output: the CLS attention
+    /// (<see cref="AttentionOutput.ClsAttention"/>, the Top-K family's score, the default) and/or the head-mean keys
+    /// (<see cref="AttentionOutput.HeadMeanKeys"/>, ToMe's metric). The block's attention writes only those.
     /// </summary>
-    bool ReadsClsAttention => true;
+    AttentionExtras Reads => AttentionExtras.ClsAttention;
 
     /// <summary>The plan of block <see cref="PlanningContext.Layer"/>; <see cref="ReductionPlan.Unchanged"/> when it does nothing.</summary>
     ReductionPlan Plan(in PlanningContext context);
@@ -63,10 +65,11 @@ public readonly record struct PlanningContext(int Layer, int Depth, ReductionRat
 
     /// <summary>
     /// Each token's key averaged over heads and L2-normalised, (B, T, C / H): ToMe's metric and VPA's host search
-    /// (Ops.HeadMeanKeys). The caller disposes it.
+    /// (Ops.HeadMeanKeys); a view of the attention's when it wrote them (<see cref="ITokenPlanner.Reads"/>). The caller disposes it.
     /// </summary>
     public Tensor<float> HeadMeanKeys()
     {
+        if (Attention.HeadMeanKeys is { } written) return written.Reshape(written.Shape.Dims.ToArray());
         var qkv = Attention.Qkv.Value;
         var keys = Tensor<float>.Empty(Device, Batch, Tokens, qkv.Shape[2] / 3 / Heads);
         Ops.HeadMeanKeys(qkv, Heads, keys, normalize: true);

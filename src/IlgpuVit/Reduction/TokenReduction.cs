@@ -43,7 +43,7 @@ public sealed class TokenReduction : ITokenReducer
     public void SetPruningRate(double rate) => Spec = Spec.WithPruningRate(rate);
 
     /// <inheritdoc/>
-    public bool ReadsClsAttention(int layer, int tokens) => Spec.Planner.ReadsClsAttention && Spec.Rate.Removed(layer, tokens) > 0;
+    public AttentionExtras Reads(int layer, int tokens) => Spec.Rate.Removed(layer, tokens) > 0 ? Spec.Planner.Reads : AttentionExtras.None;
 
     /// <inheritdoc/>
     public Variable Reduce(Tape tape, Variable x, in ReductionContext context)

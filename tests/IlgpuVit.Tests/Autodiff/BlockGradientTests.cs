@@ -42,7 +42,7 @@ public class BlockGradientTests
         {
             var x = v[0];
             var qkv = tape.Linear(tape.LayerNorm(x, v[1], v[2]), v[3], v[4]);
-            var x1 = tape.Linear(tape.Attention(qkv, h, state.KeyBias, out _), v[5], v[6], x);
+            var x1 = tape.Linear(tape.Attention(qkv, h, state.KeyBias, out _, out _), v[5], v[6], x);
             var hid = tape.Gelu(tape.Linear(tape.LayerNorm(x1, v[7], v[8]), v[9], v[10]));
             return tape.Linear(hid, v[11], v[12], x1);
         }

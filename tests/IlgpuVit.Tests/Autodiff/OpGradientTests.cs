@@ -51,7 +51,7 @@ public class OpGradientTests
         var bias = TestData.Uniform(9, batch * tokens, 1f);
         using var biasTensor = Tensor<float>.FromArray(Cpu, bias, batch, tokens);
         Run(Cpu, [In(1, 1f, batch, tokens, 3 * channels)],
-            (t, v) => t.Attention(v[0], heads, withBias ? biasTensor : null, out _),
+            (t, v) => t.Attention(v[0], heads, withBias ? biasTensor : null, out _, out _),
             x => Reference.Attention(x[0], batch, tokens, channels, heads, withBias ? bias.ToDouble() : null));
     }
 

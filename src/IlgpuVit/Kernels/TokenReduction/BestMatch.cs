@@ -90,7 +90,7 @@ public static partial class Ops
         for (int row = i * rowsPerIndex; row < Math.Min(total, (i + 1) * rowsPerIndex); row++)
         {
             if (row % na >= firstRow)
-                BestRow(a, b, index, score, row, (row / na) * nb, nb, d, firstColumn);
+                BestRow(a, b, index, score, row * d, row / na * nb * d, d, row, nb, d, firstColumn);
             else
             {
                 index[row] = firstColumn;
@@ -100,21 +100,21 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// index[row], score[row] = argmax and max over j in [firstColumn, nb) of a[row] · b[bRow0 + j] (rows of d),
-    /// ties to the lower j; a NaN dot never wins.
+    /// index[row], score[row] = argmax and max over j in [firstColumn, nb) of the dot of a's row of d at aStart with b's
+    /// row j at bStart + j·ld, ties to the lower j; a NaN dot never wins.
     /// </summary>
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(BestRowPortable))]
     internal static unsafe void BestRow(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
-        int row, int bRow0, int nb, int d, int firstColumn)
+        int aStart, int bStart, int ld, int row, int nb, int d, int firstColumn)
     {
         // Four b rows per pass share each load of a's row and amortise the loop; one horizontal sum per dot.
-        float* x = FastMath.Address(a, (long)row * d);
-        float* y = FastMath.Address(b, (long)bRow0 * d);
+        float* x = FastMath.Address(a, aStart);
+        float* y = FastMath.Address(b, bStart);
         int arg = firstColumn, j = firstColumn;
         float best = float.NegativeInfinity;
         for (; j + 4 <= nb; j += 4)
         {
-            float* y0 = y + (long)j * d, y1 = y0 + d, y2 = y1 + d, y3 = y2 + d;
+            float* y0 = y + (long)j * ld, y1 = y0 + ld, y2 = y1 + ld, y3 = y2 + ld;
             Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
             int e = 0;
             for (; e + 16 <= d; e += 16)
@@ -140,7 +140,7 @@ public static partial class Ops
         }
         for (; j < nb; j++)
         {
-            float dot = Dot(a, b, row * d, (bRow0 + j) * d, d);
+            float dot = Dot(a, b, aStart, bStart + j * ld, d);
             if (dot > best) { best = dot; arg = j; }
         }
         index[row] = arg;
@@ -148,13 +148,13 @@ public static partial class Ops
     }
 
     internal static void BestRowPortable(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
-        int row, int bRow0, int nb, int d, int firstColumn)
+        int aStart, int bStart, int ld, int row, int nb, int d, int firstColumn)
     {
         int arg = firstColumn;
         float best = float.NegativeInfinity;
         for (int j = firstColumn; j < nb; j++)
         {
-            float dot = Dot(a, b, row * d, (bRow0 + j) * d, d);
+            float dot = Dot(a, b, aStart, bStart + j * ld, d);
             if (dot > best) { best = dot; arg = j; }
         }
         index[row] = arg;
@@ -162,25 +162,26 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// BestMatchKernel's rows for one image: A rows [row0, row0 + rows) against the nb B rows from bRow0, the first
-    /// <paramref name="firstRow"/> of them scored −inf. ToMe's CPU matching calls it once per image. On the CPU the B rows
-    /// are staged transposed (d x 16-lane blocks) once, so 16 dots are 16 lanes of d broadcast-FMAs, not 16 horizontal
-    /// sums; ties still go to the lower column and a NaN dot still never wins.
+    /// BestMatchKernel's rows for one image: the A rows r &lt; <paramref name="rows"/> of d at aStart + r·ld against the
+    /// nb B rows at bStart + j·ld, into index and score at row0 + r, the first <paramref name="firstRow"/> scored −inf.
+    /// ToMe's CPU matching calls it once per image, on the image's keys in token order (A even, B odd: ld = 2d). On the
+    /// CPU the B rows are staged transposed (d x 16-lane blocks) once, so 16 dots are 16 lanes of d broadcast-FMAs, not
+    /// 16 horizontal sums; ties still go to the lower column and a NaN dot still never wins.
     /// </summary>
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(BestRowsPortable)), SkipLocalsInit]
     internal static unsafe void BestRows(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
-        int row0, int rows, int bRow0, int nb, int d, int firstRow, int firstColumn)
+        int aStart, int bStart, int ld, int row0, int rows, int nb, int d, int firstRow, int firstColumn)
     {
         int np = (nb + 15) / 16 * 16;
         if ((long)d * np > 16384)
         {
             for (int r = 0; r < rows; r++)
-                if (r >= firstRow) BestRow(a, b, index, score, row0 + r, bRow0, nb, d, firstColumn);
+                if (r >= firstRow) BestRow(a, b, index, score, aStart + r * ld, bStart, ld, row0 + r, nb, d, firstColumn);
                 else (index[row0 + r], score[row0 + r]) = (firstColumn, float.NegativeInfinity);
             return;
         }
         float* bt = stackalloc float[d * np];
-        StageTransposed(FastMath.Address(b, (long)bRow0 * d), nb, d, d, bt, np);
+        StageTransposed(FastMath.Address(b, bStart), nb, d, ld, bt, np);
         // Four A rows at a time: each B vector feeds four independent FMA chains (one chain was latency-bound).
         // Past the last row the block repeats it; those results are not stored.
         var lanes = Vector512<int>.Indices;
@@ -188,10 +189,10 @@ public static partial class Ops
         var end = Vector512.Create(nb);
         for (int r0 = 0; r0 < rows; r0 += 4)
         {
-            float* x0 = FastMath.Address(a, (long)(row0 + r0) * d);
-            float* x1 = FastMath.Address(a, (long)(row0 + Math.Min(r0 + 1, rows - 1)) * d);
-            float* x2 = FastMath.Address(a, (long)(row0 + Math.Min(r0 + 2, rows - 1)) * d);
-            float* x3 = FastMath.Address(a, (long)(row0 + Math.Min(r0 + 3, rows - 1)) * d);
+            float* x0 = FastMath.Address(a, aStart + (long)r0 * ld);
+            float* x1 = FastMath.Address(a, aStart + (long)Math.Min(r0 + 1, rows - 1) * ld);
+            float* x2 = FastMath.Address(a, aStart + (long)Math.Min(r0 + 2, rows - 1) * ld);
+            float* x3 = FastMath.Address(a, aStart + (long)Math.Min(r0 + 3, rows - 1) * ld);
             var bestValues = new BestLanes(firstColumn);
             for (int j0 = 0; j0 < np; j0 += 16)
             {
@@ -257,11 +258,11 @@ public static partial class Ops
     }
 
     internal static void BestRowsPortable(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
-        int row0, int rows, int bRow0, int nb, int d, int firstRow, int firstColumn)
+        int aStart, int bStart, int ld, int row0, int rows, int nb, int d, int firstRow, int firstColumn)
     {
         for (int r = 0; r < rows; r++)
         {
-            if (r >= firstRow) BestRowPortable(a, b, index, score, row0 + r, bRow0, nb, d, firstColumn);
+            if (r >= firstRow) BestRowPortable(a, b, index, score, aStart + r * ld, bStart, ld, row0 + r, nb, d, firstColumn);
             else
             {
                 index[row0 + r] = firstColumn;

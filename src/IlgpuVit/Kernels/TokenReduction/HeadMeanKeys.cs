@@ -34,21 +34,28 @@ public static partial class Ops
     internal static void HeadMeanKeysKernel(Index1D i, ArrayView<float> qkv, ArrayView<float> keys, int c, int heads, int rows, int rowsPerIndex,
         int normalize)
     {
-        int d = c / heads;
-        for (int row = i * rowsPerIndex; row < Math.Min(rows, (i + 1) * rowsPerIndex); row++)
-            HeadMeanKeyRow(qkv, keys, (long)row * 3 * c + c, heads, d, row * d, normalize);
+        int first = i * rowsPerIndex;
+        HeadMeanKeyRows(qkv, keys, first, Math.Min(rowsPerIndex, rows - first), heads, c / heads, normalize);
     }
 
     /// <summary>
-    /// One token's key averaged over <paramref name="heads"/> heads of width <paramref name="d"/> (qkv from
-    /// <paramref name="srcOffset"/>) into keys at <paramref name="dstOffset"/>, L2-normalised when <paramref name="normalize"/>.
+    /// The keys of <paramref name="rows"/> tokens from row <paramref name="row0"/> of qkv (B·T rows of 3C) averaged over
+    /// <paramref name="heads"/> heads of width <paramref name="d"/> into the same rows of keys (B·T rows of d), each
+    /// L2-normalised when <paramref name="normalize"/>. The attention calls it for an image after its last head, ToMe's
+    /// CPU matching for an image whose keys it was not given, HeadMeanKeys for its block of rows.
     /// </summary>
-    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(HeadMeanKeyRowPortable))]
-    internal static unsafe void HeadMeanKeyRow(ArrayView<float> qkv, ArrayView<float> keys, long srcOffset, int heads, int d, int dstOffset,
-        int normalize)
+    // One call per block of rows, not per token: the rows are a pointer step apart.
+    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(HeadMeanKeyRowsPortable))]
+    internal static unsafe void HeadMeanKeyRows(ArrayView<float> qkv, ArrayView<float> keys, long row0, int rows, int heads, int d, int normalize)
     {
-        if (d % 16 != 0) HeadMeanKeyRowPortable(qkv, keys, srcOffset, heads, d, dstOffset, normalize);
-        else HeadMeanKeyVectors(FastMath.Address(qkv, srcOffset), FastMath.Address(keys, dstOffset), heads, d, normalize);
+        if (d % 16 != 0)
+        {
+            HeadMeanKeyRowsPortable(qkv, keys, row0, rows, heads, d, normalize);
+            return;
+        }
+        int c = heads * d;
+        float* key = FastMath.Address(qkv, row0 * 3 * c + c), mean = FastMath.Address(keys, row0 * d);
+        for (int j = 0; j < rows; j++, key += 3 * c, mean += d) HeadMeanKeyVectors(key, mean, heads, d, normalize);
     }
 
     // Whole 16-lane chunks: each is summed over the heads, scaled, stored and squared into the norm in one pass, the
@@ -72,40 +79,13 @@ public static partial class Ops
         for (int e = 0; e < d; e += 16) (Vector512.Load(k + e) * inverse).Store(k + e);
     }
 
-    /// <summary>
-    /// One image's normalised head-mean keys, split as ToMe splits its tokens: token j of the image's <paramref name="tokens"/>
-    /// (qkv rows from <paramref name="qkvRow0"/>) goes to row aRow0 + j / 2 of <paramref name="keysA"/> when j is even, to row
-    /// bRow0 + j / 2 of <paramref name="keysB"/> when odd; each as <see cref="HeadMeanKeyRow"/> gives it.
-    /// </summary>
-    // One call per image instead of one per token: the tokens' rows are a pointer step apart.
-    [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(HeadMeanKeysSplitPortable))]
-    internal static unsafe void HeadMeanKeysSplit(ArrayView<float> qkv, ArrayView<float> keysA, ArrayView<float> keysB, long qkvRow0, int tokens,
-        int heads, int d, int aRow0, int bRow0)
+    internal static void HeadMeanKeyRowsPortable(ArrayView<float> qkv, ArrayView<float> keys, long row0, int rows, int heads, int d, int normalize)
     {
-        if (d % 16 != 0)
+        int c = heads * d;
+        for (long row = row0; row < row0 + rows; row++)
         {
-            HeadMeanKeysSplitPortable(qkv, keysA, keysB, qkvRow0, tokens, heads, d, aRow0, bRow0);
-            return;
+            SumRows(qkv, keys, row * 3 * c + c, d, heads, (int)(row * d), d, 1f / heads);
+            if (normalize != 0) NormalizeRow(keys, keys, (int)(row * d), d, 1e-12f);
         }
-        int c = heads * d;
-        float* key = FastMath.Address(qkv, qkvRow0 * 3 * c + c);
-        float* a = FastMath.Address(keysA, (long)aRow0 * d), b = FastMath.Address(keysB, (long)bRow0 * d);
-        for (int j = 0; j < tokens; j++, key += 3 * c)
-            HeadMeanKeyVectors(key, (j % 2 == 0 ? a : b) + (long)(j / 2) * d, heads, d, 1);
-    }
-
-    internal static void HeadMeanKeysSplitPortable(ArrayView<float> qkv, ArrayView<float> keysA, ArrayView<float> keysB, long qkvRow0, int tokens,
-        int heads, int d, int aRow0, int bRow0)
-    {
-        int c = heads * d;
-        for (int j = 0; j < tokens; j++)     // the twin, not the helper: GPU code generation follows redirects two levels deep
-            HeadMeanKeyRowPortable(qkv, j % 2 == 0 ? keysA : keysB, (qkvRow0 + j) * 3 * c + c, heads, d, ((j % 2 == 0 ? aRow0 : bRow0) + j / 2) * d, 1);
-    }
-
-    internal static void HeadMeanKeyRowPortable(ArrayView<float> qkv, ArrayView<float> keys, long srcOffset, int heads, int d, int dstOffset,
-        int normalize)
-    {
-        SumRows(qkv, keys, srcOffset, d, heads, dstOffset, d, 1f / heads);
-        if (normalize != 0) NormalizeRow(keys, keys, dstOffset, d, 1e-12f);
     }
 }

@@ -34,22 +34,27 @@ public static partial class Ops
     /// <param name="probabilities">Written when not null: the attention probabilities (B, H, T, T).</param>
     /// <param name="output">Written: the attended values (B, T, C).</param>
     /// <param name="clsAttention">Written when not null: row 0 of every head's probabilities, the CLS query's attention (B, H, 1, T).</param>
+    /// <param name="headMeanKeys">Written when not null: each token's key averaged over heads and L2-normalised (B, T, C / H), as
+    /// <see cref="HeadMeanKeys"/> with normalize gives it (ToMe's metric, VPA's host search).</param>
     /// <exception cref="ShapeMismatchException">qkv is not (B, T, 3C) with C divisible by H, or another shape does not fit it.</exception>
     public static void AttentionForward(Tensor<float> qkv, int heads, float scale, Tensor<float>? keyBias,
-        Tensor<float>? probabilities, Tensor<float> output, Tensor<float>? clsAttention = null)
+        Tensor<float>? probabilities, Tensor<float> output, Tensor<float>? clsAttention = null, Tensor<float>? headMeanKeys = null)
     {
         const string op = "AttentionForward";
-        var device = OnOneDevice(op, qkv, keyBias, probabilities, output, clsAttention);
+        var device = OnOneDevice(op, qkv, keyBias, probabilities, output, clsAttention, headMeanKeys);
         var g = AttentionArgs.Check(op, qkv, heads, scale, probabilities);
         ShapeMismatchException.ThrowIfDifferent(op, "output", new Shape(g.Batch, g.Tokens, g.Channels), output.Shape);
         if (keyBias is not null) ShapeMismatchException.ThrowIfDifferent(op, "key bias", new Shape(g.Batch, g.Tokens), keyBias.Shape);
         if (clsAttention is not null)
             ShapeMismatchException.ThrowIfDifferent(op, "CLS attention", new Shape(g.Batch, g.Heads, 1, g.Tokens), clsAttention.Shape);
+        if (headMeanKeys is not null)
+            ShapeMismatchException.ThrowIfDifferent(op, "head-mean keys", new Shape(g.Batch, g.Tokens, g.HeadDim), headMeanKeys.Shape);
         g.HasBias = keyBias is null ? 0 : 1;
         g.SkipsProbabilities = probabilities is null ? 1 : 0;
         g.WritesClsAttention = clsAttention is null ? 0 : 1;
         if (!device.UsesCpuFastPath)
         {
+            if (headMeanKeys is not null) HeadMeanKeys(qkv, heads, headMeanKeys, normalize: true);
             if (probabilities is null && clsAttention is null && g.HeadDim <= FusedAttentionMaxHeadDim)
             {
                 AttentionForwardFused(device, qkv, g, keyBias, output);
@@ -60,13 +65,17 @@ public static partial class Ops
             if (clsAttention is not null) CopyClsRows(probabilities ?? temporary!, clsAttention, g.Tokens);
             return;
         }
+        // The CPU averages an image's keys right after its last head, while they are in cache, when every task can hold
+        // whole images without leaving a worker idle; otherwise in a launch of its own.
+        g.WritesHeadMeanKeys = headMeanKeys is not null && g.Batch >= Device.CpuWorkers ? 1 : 0;
         g.Plan(device, g.ForwardScratch);
         using var scratch = Tensor<float>.Empty(device, g.Tasks, g.ScratchPerTask);
         var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs>(
-            AttentionHeadKernel, group));
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            AttentionArgs>(AttentionHeadKernel, group));
         launch(device.Accelerator.DefaultStream, g.Tasks, qkv.View, (keyBias ?? qkv).View, (probabilities ?? qkv).View, output.View,
-            (clsAttention ?? qkv).View, scratch.View, g);
+            (clsAttention ?? qkv).View, (headMeanKeys ?? qkv).View, scratch.View, g);
+        if (headMeanKeys is not null && g.WritesHeadMeanKeys == 0) HeadMeanKeys(qkv, heads, headMeanKeys, normalize: true);
     }
 
     // GPUs: the CLS rows (B, H, 1, T) out of the full probabilities (B, H, T, T): row 0 of each of the B·H (T, T) heads, gathered.
@@ -117,10 +126,10 @@ public static partial class Ops
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AttentionHeadKernel(Index1D task, ArrayView<float> qkv, ArrayView<float> bias, ArrayView<float> probabilities,
-        ArrayView<float> output, ArrayView<float> clsAttention, ArrayView<float> scratch, AttentionArgs g)
+        ArrayView<float> output, ArrayView<float> clsAttention, ArrayView<float> headMeanKeys, ArrayView<float> scratch, AttentionArgs g)
     {
         int first = task * g.PairsPerTask;
-        AttentionHeads(qkv, bias, probabilities, output, clsAttention, scratch, g, first, Math.Min(g.PairsPerTask, g.Batch * g.Heads - first),
+        AttentionHeads(qkv, bias, probabilities, output, clsAttention, headMeanKeys, scratch, g, first, Math.Min(g.PairsPerTask, g.Batch * g.Heads - first),
             (long)task.X * g.ScratchPerTask);
     }
 
@@ -168,6 +177,7 @@ internal struct AttentionArgs
     public int HasBias, Accumulate;
     public int SkipsProbabilities;        // CPU forward: 1 keeps P in its scratch only (the portable twin always writes P)
     public int WritesClsAttention;        // forward: 1 also writes row 0 of every head's P into a (B, H, 1, T) tensor
+    public int WritesHeadMeanKeys;        // CPU forward: 1 also writes each image's head-mean keys after its last head (tasks hold whole images)
     public int Tasks, PairsPerTask, ScratchPerTask;
 
     /// <summary>Checks qkv (B, T, 3C) against the heads and the probabilities (B, H, T, T), if any; the geometry.</summary>
@@ -198,7 +208,8 @@ internal struct AttentionArgs
 
     /// <summary>
     /// Splits the B·H pairs into tasks: about 8 per CPU worker so that a busy core does not stall the launch, fewer
-    /// where the scratch would pass 32M floats (long sequences), never fewer than the workers.
+    /// where the scratch would pass 32M floats (long sequences), never fewer than the workers; whole images per task
+    /// when the forward writes the head-mean keys.
     /// </summary>
     public void Plan(Device device, int scratchPerPair)
     {
@@ -206,6 +217,7 @@ internal struct AttentionArgs
         int byMemory = Math.Max(Device.CpuWorkers, (int)Math.Min(int.MaxValue, (32L << 20) / scratchPerPair));
         Tasks = Math.Min(pairs, Math.Min(8 * Device.CpuWorkers, byMemory));
         PairsPerTask = (pairs + Tasks - 1) / Tasks;
+        if (WritesHeadMeanKeys != 0) PairsPerTask = (PairsPerTask + Heads - 1) / Heads * Heads;
         Tasks = (pairs + PairsPerTask - 1) / PairsPerTask;
         ScratchPerTask = scratchPerPair;
     }

@@ -25,7 +25,8 @@ public static partial class Ops
     // reads P(i, j) = Pᵀ[j, i] by scalar broadcasts, which the product takes at any strides.
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(AttentionHeadsPortable))]
     internal static unsafe void AttentionHeads(ArrayView<float> qkv, ArrayView<float> bias, ArrayView<float> probabilities,
-        ArrayView<float> output, ArrayView<float> clsAttention, ArrayView<float> scratch, AttentionArgs g, int first, int count, long scratchOffset)
+        ArrayView<float> output, ArrayView<float> clsAttention, ArrayView<float> headMeanKeys, ArrayView<float> scratch, AttentionArgs g,
+        int first, int count, long scratchOffset)
     {
         int t = g.Tokens, d = g.HeadDim, tp = g.PaddedTokens, dp = g.PaddedDim, c = g.Channels, ld = 3 * c;
         float* qt = FastMath.Address(scratch, scratchOffset);   // Qᵀ (d, Tp), queries past T zero
@@ -51,11 +52,14 @@ public static partial class Ops
             }
             AttentionProduct(st, t, 1, tp, vs, dp, t, dp, os, dp);                         // O = P V
             StoreHead(os, dp, t, d, FastMath.Address(output, g.OOffset(z)), c, 1f, 0);
+            if (g.WritesHeadMeanKeys != 0 && z % g.Heads == g.Heads - 1)                  // the image's keys are still in cache
+                HeadMeanKeyRows(qkv, headMeanKeys, (long)(z / g.Heads) * t, t, g.Heads, d, 1);
         }
     }
 
     internal static void AttentionHeadsPortable(ArrayView<float> qkv, ArrayView<float> bias, ArrayView<float> probabilities,
-        ArrayView<float> output, ArrayView<float> clsAttention, ArrayView<float> scratch, AttentionArgs g, int first, int count, long scratchOffset)
+        ArrayView<float> output, ArrayView<float> clsAttention, ArrayView<float> headMeanKeys, ArrayView<float> scratch, AttentionArgs g,
+        int first, int count, long scratchOffset)
     {
         int t = g.Tokens, d = g.HeadDim, c = g.Channels;
         long ld = 3 * c;
@@ -82,6 +86,8 @@ public static partial class Ops
             }
             if (g.WritesClsAttention != 0)
                 for (int j = 0; j < t; j++) clsAttention[(long)z * t + j] = probabilities[p + j];
+            if (g.WritesHeadMeanKeys != 0 && z % g.Heads == g.Heads - 1)
+                HeadMeanKeyRowsPortable(qkv, headMeanKeys, (long)(z / g.Heads) * t, t, g.Heads, d, 1);
         }
     }
 

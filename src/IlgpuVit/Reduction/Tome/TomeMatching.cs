@@ -10,9 +10,10 @@
 // descending score and keeps that order (docs/methods.md, method 6).
 // Match runs the whole chain from the fused qkv projection (head-mean keys, normalise, split, best
 // match, top r, plan, the plan's gather form (Ops.IndexPlan) and the next block's key bias), and when
-// given the tokens, the merge itself (CombineRows): on GPUs as those launches, on the CPU as one kernel
-// index per image that calls the same row helpers in the same order (the launches cost more than the
-// work there). Merging there, image by image, reads each image's tokens while its plan is fresh; as a
+// given the tokens, the merge itself (CombineRows), starting from the keys when the block's attention averaged them
+// while they were in cache (AttentionExtras.HeadMeanKeys): on GPUs as those launches, on the CPU as one kernel index
+// per image that calls the same row helpers in the same order, reading A and B in place (the even and odd rows of the
+// keys) instead of splitting them (the launches cost more than the work there). Merging there, image by image, reads each image's tokens while its plan is fresh; as a
 // launch of its own after all the matching, the tokens had left the cache (docs/benchmarks.md).
 
 using IlgpuVit.Runtime;
@@ -33,14 +34,16 @@ public static class TomeMatching
     /// room for it, the next block's key bias <paramref name="lambda"/> log(size) (B, T − r). Without
     /// <paramref name="classToken"/>, token 0 may merge too and the plan is <see cref="TomePlanInScoreOrder"/>'s.
     /// Given the tokens <paramref name="x"/> (B, T, C), it also merges them into <paramref name="combined"/> (B, T − r, C),
-    /// the values <see cref="Ops.CombineRows"/> gives for the plan.
+    /// the values <see cref="Ops.CombineRows"/> gives for the plan. Given the head-mean keys <paramref name="keys"/>
+    /// (B, T, C / heads, normalised, as the block's attention writes them), it reads those instead of averaging qkv's.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The shapes do not fit, or only one of x and combined is given.</exception>
     /// <exception cref="ArgumentOutOfRangeException">r is not in [1, ⌈T/2⌉ − 1] (with a class token) or [1, ⌊T/2⌋] (without).</exception>
     public static void Match(Tensor<float> qkv, int heads, Tensor<float> sizes, int r, Tensor<int> destination, Tensor<float> weight, PlanIndex index,
-        float lambda = 1f, bool classToken = true, Tensor<float>? x = null, Tensor<float>? combined = null)
+        float lambda = 1f, bool classToken = true, Tensor<float>? x = null, Tensor<float>? combined = null, Tensor<float>? keys = null)
     {
-        var device = Ops.OnOneDevice("TomeMatch", qkv, sizes, destination, weight, index.Offsets, index.Sources, index.Sizes, index.KeyBias, x, combined);
+        var device = Ops.OnOneDevice("TomeMatch", qkv, sizes, destination, weight, index.Offsets, index.Sources, index.Sizes, index.KeyBias, x, combined,
+            keys);
         ShapeMismatchException.Require(qkv.Shape.Rank == 3 && heads >= 1 && qkv.Shape[2] % (3 * heads) == 0 && qkv.Shape[1] >= 2, "TomeMatch",
             $"qkv has shape {qkv.Shape}; it needs (B, T, 3C) with T ≥ 2 and C a multiple of {heads} heads.");
         int batch = qkv.Shape[0], tokens = qkv.Shape[1], d = qkv.Shape[2] / 3 / heads;
@@ -55,6 +58,7 @@ public static class TomeMatching
         ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index offsets", new Shape(batch, tokens - r + 1), index.Offsets.Shape);
         ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index sizes", new Shape(batch, tokens - r), index.Sizes.Shape);
         if (index.KeyBias is { } bias) ShapeMismatchException.ThrowIfDifferent("TomeMatch", "index key bias", index.Sizes.Shape, bias.Shape);
+        if (keys is not null) ShapeMismatchException.ThrowIfDifferent("TomeMatch", "keys", new Shape(batch, tokens, d), keys.Shape);
         ShapeMismatchException.Require((x is null) == (combined is null), "TomeMatch", "x and combined come together: the tokens and the rows they merge into.");
         int channels = x?.Shape.Rank == 3 ? x.Shape[2] : 0;
         if (x is not null)
@@ -62,18 +66,18 @@ public static class TomeMatching
             ShapeMismatchException.ThrowIfDifferent("TomeMatch", "x", new Shape(batch, tokens, channels), x.Shape);
             ShapeMismatchException.ThrowIfDifferent("TomeMatch", "combined", new Shape(batch, tokens - r, channels), combined!.Shape);
         }
-        var g = new MatchArgs(batch, tokens, heads, d, r, lambda, index.KeyBias is null ? 0 : 1, classToken ? 1 : 0, channels);
+        var g = new MatchArgs(batch, tokens, heads, d, r, lambda, index.KeyBias is null ? 0 : 1, classToken ? 1 : 0, channels, keys is null ? 0 : 1);
         if (!device.UsesCpuFastPath)
         {
-            using var keys = Tensor<float>.Empty(device, batch, tokens, d);
+            using var averaged = keys is null ? Tensor<float>.Empty(device, batch, tokens, d) : null;
             using var keysA = Tensor<float>.Empty(device, batch, a, d);
             using var keysB = Tensor<float>.Empty(device, batch, b, d);
             using var partner = Tensor<int>.Empty(device, batch, a);
             using var best = Tensor<float>.Empty(device, batch, a);
             using var merged = Tensor<int>.Empty(device, batch, ranked);
             using var mask = Tensor<int>.Empty(device, batch, a);
-            Ops.HeadMeanKeys(qkv, heads, keys, normalize: true);
-            Ops.SplitAlternate(keys, keysA, keysB);
+            if (averaged is not null) Ops.HeadMeanKeys(qkv, heads, averaged, normalize: true);
+            Ops.SplitAlternate(keys ?? averaged!, keysA, keysB);
             Ops.BestMatch(keysA, keysB, firstRow: classToken ? 1 : 0, firstColumn: 0, partner, best);     // CLS scores −inf: never merges
             Ops.TopK(best, merged);
             if (classToken) TomePlan(partner, merged, sizes, mask, destination, weight);
@@ -83,32 +87,32 @@ public static class TomeMatching
             if (x is not null) Ops.CombineRows(x, index.Offsets, index.Sources, weight, combined!);
             return;
         }
-        // CPU scratch in two buffers: floats [keys A | keys B | best], ints [partner | ranked | mask].
+        // CPU scratch in two buffers: floats [keys | best], ints [partner | ranked | mask].
         using var floats = Tensor<float>.Empty(device, batch * (tokens * d + a));
         using var ints = Tensor<int>.Empty(device, batch * (2 * a + ranked));
         var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
             ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
             ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, MatchArgs>(MatchKernel, group));
-        launch(device.Accelerator.DefaultStream, batch, qkv.View, floats.View, ints.View, sizes.View, destination.View, weight.View,
+        launch(device.Accelerator.DefaultStream, batch, (keys ?? qkv).View, floats.View, ints.View, sizes.View, destination.View, weight.View,
             index.Offsets.View, index.Sources.View, index.Sizes.View, (index.KeyBias ?? index.Sizes).View, (x ?? qkv).View, (combined ?? qkv).View, g);
     }
 
-    // CPU only: one index per image runs the launches' row work in order, on the same helpers.
+    // CPU only: one index per image runs the launches' row work in order, on the same helpers. `source` is qkv, or the
+    // head-mean keys when g.KeysGiven. The keys stay in token order: A rows are the even ones, B rows the odd (stride 2d).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void MatchKernel(Index1D image, ArrayView<float> qkv, ArrayView<float> floats, ArrayView<int> ints, ArrayView<float> sizes,
+    internal static void MatchKernel(Index1D image, ArrayView<float> source, ArrayView<float> floats, ArrayView<int> ints, ArrayView<float> sizes,
         ArrayView<int> destination, ArrayView<float> weight, ArrayView<int> offsets, ArrayView<int> sources, ArrayView<float> newSizes,
         ArrayView<float> keyBias, ArrayView<float> x, ArrayView<float> combined, MatchArgs g)
     {
         int d = g.HeadDim, t = g.Tokens, a = (t + 1) / 2, b = t / 2, r = g.R, batch = g.Batch;
         int ranked = g.ClassToken != 0 ? r : a;
-        var keysA = floats.SubView(0, (long)batch * a * d);
-        var keysB = floats.SubView((long)batch * a * d, (long)batch * b * d);
+        var keys = g.KeysGiven != 0 ? source : floats.SubView(0, (long)batch * t * d);
         var best = floats.SubView((long)batch * t * d, (long)batch * a);
         var partner = ints.SubView(0, (long)batch * a);
         var merged = ints.SubView((long)batch * a, (long)batch * ranked);
         var mask = ints.SubView((long)batch * (a + ranked), (long)batch * a);
-        Ops.HeadMeanKeysSplit(qkv, keysA, keysB, (long)image.X * t, t, g.Heads, d, image * a, image * b);
-        Ops.BestRows(keysA, keysB, partner, best, image * a, a, image * b, b, d, g.ClassToken, 0);
+        if (g.KeysGiven == 0) Ops.HeadMeanKeyRows(source, keys, (long)image.X * t, t, g.Heads, d, 1);
+        Ops.BestRows(keys, keys, partner, best, image * t * d, (image * t + 1) * d, 2 * d, image * a, a, b, d, g.ClassToken, 0);
         Ops.TopKRanks(best, merged, best, image * a, image * ranked, a, ranked, 0, a, 0);
         if (g.ClassToken != 0)
             TomePlanImage(image, partner, merged, sizes, mask, destination, weight, offsets, sources, newSizes, keyBias, t, r, g.Lambda, g.WriteKeyBias);
@@ -179,10 +183,10 @@ public static class TomeMatching
 
     /// <summary>
     /// One matching launch: batch, tokens, heads, head width, merges, the key bias's λ if it is written, whether token 0 is a
-    /// class token, and the tokens' channels if it merges them (0: it does not).
+    /// class token, the tokens' channels if it merges them (0: it does not), and whether the head-mean keys are given.
     /// </summary>
     internal readonly record struct MatchArgs(int Batch, int Tokens, int Heads, int HeadDim, int R, float Lambda, int WriteKeyBias, int ClassToken,
-        int Channels);
+        int Channels, int KeysGiven);
 
     /// <summary>
     /// Fills ToMe's token plan (T − r output rows) for T tokens: <paramref name="merged"/> (B, r) are the merging A

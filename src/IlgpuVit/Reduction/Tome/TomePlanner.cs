@@ -6,6 +6,7 @@
 // "cls=0" is ToMe without a class token (docs/methods.md, method 6): token 0 may merge like any other,
 // r ≤ ⌊T/2⌋, and the unmerged A tokens go on in descending score order, as merge.py leaves them.
 
+using IlgpuVit.Autodiff;
 using IlgpuVit.Runtime;
 using IlgpuVit.Kernels;
 
@@ -43,7 +44,7 @@ public sealed record TomePlanner(LambdaSchedule Lambda, bool ClassToken = true) 
     public bool TracksSizes => true;
 
     /// <inheritdoc/>
-    public bool ReadsClsAttention => false;   // the keys are ToMe's metric
+    public AttentionExtras Reads => AttentionExtras.HeadMeanKeys;   // the keys are ToMe's metric, not the CLS attention
 
     /// <inheritdoc/>
     public ReductionPlan Plan(in PlanningContext context)
@@ -61,7 +62,7 @@ public sealed record TomePlanner(LambdaSchedule Lambda, bool ClassToken = true) 
             var index = PlanIndex.Empty(device, batch, tokens, tokens - r, keyBias: lambda != 0f);
             var combined = Tensor<float>.Empty(device, batch, tokens - r, context.X.Shape[2]);
             TomeMatching.Match(context.Attention.Qkv.Value, context.Heads, context.Sizes!, r, destination, weight, index, lambda, ClassToken,
-                context.X, combined);
+                context.X, combined, context.Attention.HeadMeanKeys);
             int d = context.Attention.Qkv.Shape[2] / 3 / context.Heads, scored = ClassToken ? a - 1 : a;
             plan = ReductionPlan.Combine(destination, weight, tokens - r, normalize: true) with
             {

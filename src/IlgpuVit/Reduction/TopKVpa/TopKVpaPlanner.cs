@@ -4,6 +4,7 @@
 // λ_l log(size) to every logit. λ may be constant or a linear ramp from the first to the last layer.
 // λ = 0 is exactly Top-K; the sizes always sum to the initial tokens.
 
+using IlgpuVit.Autodiff;
 using IlgpuVit.Runtime;
 
 namespace IlgpuVit.Reduction;
@@ -32,6 +33,9 @@ public sealed record TopKVpaPlanner(LambdaSchedule Lambda, SizeMode Mode = SizeM
 
     /// <inheritdoc/>
     public bool TracksSizes => true;
+
+    /// <inheritdoc/>
+    public AttentionExtras Reads => Mode == SizeMode.Host ? AttentionExtras.ClsAttention | AttentionExtras.HeadMeanKeys : AttentionExtras.ClsAttention;
 
     /// <inheritdoc/>
     public ReductionPlan Plan(in PlanningContext context)

@@ -81,13 +81,50 @@ public class BestMatchTests
                 void Match(Tensor<float> x, Tensor<float> y, Tensor<int> i, Tensor<float> v)
                 {
                     for (int image = 0; image < batch; image++)
-                        if (portable) Ops.BestRowsPortable(x.View, y.View, i.View, v.View, image * na, na, image * nb, nb, d, firstRow, firstColumn);
-                        else Ops.BestRows(x.View, y.View, i.View, v.View, image * na, na, image * nb, nb, d, firstRow, firstColumn);
+                        if (portable) Ops.BestRowsPortable(x.View, y.View, i.View, v.View, image * na * d, image * nb * d, d, image * na, na, nb, d, firstRow, firstColumn);
+                        else Ops.BestRows(x.View, y.View, i.View, v.View, image * na * d, image * nb * d, d, image * na, na, nb, d, firstRow, firstColumn);
                 }
                 Run(device, UnitRows(na + d, batch * na, d), UnitRows(nb + d, batch * nb, d), batch, na, nb, d, firstRow, firstColumn, "unit " + what, Match);
                 Run(device, TopKTests.Quantised(na, batch * na * d), TopKTests.Quantised(nb, batch * nb * d), batch, na, nb, d, firstRow, firstColumn,
                     "quantised " + what, Match);
             }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Interleaved_rows_as_tome_reads_its_keys_match_the_split_rows(bool portable)
+    {
+        // ToMe's CPU matching reads an image's keys in token order, A the even rows and B the odd (stride 2d); 601 tokens
+        // of 64 pass the 16,384 staged floats, so the row-by-row path runs too. Coarse values: ties are common.
+        var device = Backends.Cpu;
+        foreach (var (batch, tokens, d) in new[] { (1, 2, 1), (2, 7, 5), (3, 50, 16), (2, 197, 64), (1, 601, 64) })
+        {
+            int na = (tokens + 1) / 2, nb = tokens / 2;
+            var keys = TopKTests.Quantised(tokens, batch * tokens * d);
+            float[] Rows(int parity) => Enumerable.Range(0, batch * tokens).Where(row => row % tokens % 2 == parity)
+                .SelectMany(row => keys.AsSpan(row * d, d).ToArray()).ToArray();
+            using var interleaved = device.FromArray(keys, batch * tokens * d);
+            using var a = device.FromArray(Rows(0), batch * na * d);
+            using var b = device.FromArray(Rows(1), batch * nb * d);
+            (int[], float[]) Best(bool split)
+            {
+                using var index = Tensor<int>.Zeros(device, batch * na);
+                using var score = device.Zeros(batch * na);
+                for (int image = 0; image < batch; image++)
+                {
+                    var (x, y) = split ? (a, b) : (interleaved, interleaved);
+                    var (aStart, bStart, ld) = split ? (image * na * d, image * nb * d, d) : (image * tokens * d, (image * tokens + 1) * d, 2 * d);
+                    if (portable) Ops.BestRowsPortable(x.View, y.View, index.View, score.View, aStart, bStart, ld, image * na, na, nb, d, 1, 0);
+                    else Ops.BestRows(x.View, y.View, index.View, score.View, aStart, bStart, ld, image * na, na, nb, d, 1, 0);
+                }
+                return (index.ToArray(), score.ToArray());
+            }
+            var (splitIndex, splitScore) = Best(split: true);
+            var (index, score) = Best(split: false);
+            index.Should().Equal(splitIndex, $"({batch}, {tokens}, {d})");
+            score.Should().Equal(splitScore, $"({batch}, {tokens}, {d})");
+        }
     }
 
     [Theory]
@@ -105,8 +142,8 @@ public class BestMatchTests
         using var y = device.FromArray(b, 1, nb, d);
         using var index = Tensor<int>.Zeros(device, 1, na);
         using var score = device.Zeros(1, na);
-        if (portable) Ops.BestRowsPortable(x.View, y.View, index.View, score.View, 0, na, 0, nb, d, 0, 0);
-        else Ops.BestRows(x.View, y.View, index.View, score.View, 0, na, 0, nb, d, 0, 0);
+        if (portable) Ops.BestRowsPortable(x.View, y.View, index.View, score.View, 0, 0, d, 0, na, nb, d, 0, 0);
+        else Ops.BestRows(x.View, y.View, index.View, score.View, 0, 0, d, 0, na, nb, d, 0, 0);
         var (got, best) = (index.ToArray(), score.ToArray());
         for (int i = 0; i < na; i++)
         {

@@ -51,30 +51,28 @@ public class HeadMeanKeysTests
     [InlineData(2, 7, 3, 7)]
     [InlineData(3, 50, 4, 16)]
     [InlineData(2, 197, 6, 64)]
-    public void Split_keys_of_an_image_are_the_per_token_rows_bit_for_bit(int batch, int tokens, int heads, int d)
+    public void Keys_of_an_image_in_one_call_are_the_launch_rows_bit_for_bit(int batch, int tokens, int heads, int d)
     {
-        // ToMe's CPU matching computes an image's keys in one call (HeadMeanKeysSplit): even tokens to A, odd to B.
+        // The attention and ToMe's CPU matching average an image's keys in one call (HeadMeanKeyRows), raw or normalised.
         var device = Backends.Cpu;
-        int c = heads * d, a = (tokens + 1) / 2, b = tokens / 2;
+        int c = heads * d;
         using var qkv = device.FromArray(TestData.Uniform(tokens + d, batch * tokens * 3 * c, 3f), batch, tokens, 3 * c);
-        float[] Run(bool twin)
+        foreach (bool normalize in new[] { false, true })
         {
-            using var keysA = device.FromArray(Enumerable.Repeat(float.NaN, batch * a * d).ToArray(), batch * a * d);
-            using var keysB = device.FromArray(Enumerable.Repeat(float.NaN, batch * b * d).ToArray(), batch * b * d);
-            for (int image = 0; image < batch; image++)
-                if (twin) Ops.HeadMeanKeysSplitPortable(qkv.View, keysA.View, keysB.View, (long)image * tokens, tokens, heads, d, image * a, image * b);
-                else Ops.HeadMeanKeysSplit(qkv.View, keysA.View, keysB.View, (long)image * tokens, tokens, heads, d, image * a, image * b);
-            return [.. keysA.ToArray(), .. keysB.ToArray()];
+            float[] Run(bool twin)
+            {
+                using var keys = device.FromArray(Enumerable.Repeat(float.NaN, batch * tokens * d).ToArray(), batch * tokens * d);
+                for (int image = 0; image < batch; image++)
+                    if (twin) Ops.HeadMeanKeyRowsPortable(qkv.View, keys.View, (long)image * tokens, tokens, heads, d, normalize ? 1 : 0);
+                    else Ops.HeadMeanKeyRows(qkv.View, keys.View, (long)image * tokens, tokens, heads, d, normalize ? 1 : 0);
+                return keys.ToArray();
+            }
+            var perImage = Run(twin: false);
+            perImage.Should().NotContain(float.NaN).And.Equal(Run(twin: true));
+            using var rows = device.Zeros(batch, tokens, d);
+            Ops.HeadMeanKeys(qkv, heads, rows, normalize);
+            perImage.Should().Equal(rows.ToArray(), $"({batch}, {tokens}, {heads} x {d}){(normalize ? ", normalised" : "")}");
         }
-        var split = Run(twin: false);
-        split.Should().NotContain(float.NaN).And.Equal(Run(twin: true));
-        using var rows = device.Zeros(batch, tokens, d);
-        Ops.HeadMeanKeys(qkv, heads, rows, normalize: true);
-        var expected = rows.ToArray();
-        for (int image = 0; image < batch; image++)
-            for (int j = 0; j < tokens; j++)
-                split.AsSpan(((j % 2 == 0 ? image * a : batch * a + image * b) + j / 2) * d, d).ToArray()
-                    .Should().Equal(expected.AsSpan((image * tokens + j) * d, d).ToArray(), $"token {j} of image {image}");
     }
 
     [Fact]

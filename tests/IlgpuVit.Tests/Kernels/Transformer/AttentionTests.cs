@@ -149,6 +149,31 @@ public class AttentionTests
         }
     }
 
+    /// <summary>
+    /// The head-mean keys the forward writes on request are bit for bit Ops.HeadMeanKeys' normalised ones: on the CPU inside
+    /// the launch (batches of at least a worker per image, tasks then holding whole images, T and d round and odd, d past 16
+    /// lanes) or after it (batch 1), elsewhere after the attention; the output is unchanged by the request.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Backends.AllAndSimulator), MemberType = typeof(Backends))]
+    public void Head_mean_keys_are_those_of_HeadMeanKeys(string backend)
+    {
+        var device = Backends.Get(backend);
+        foreach (var (batch, tokens, channels, heads) in new[] { (1, 50, 64, 4), (3, 17, 48, 3), (64, 50, 64, 4), (5, 7, 96, 2), (2, 33, 42, 6) })
+        {
+            var qkv = TestData.Uniform(tokens + 5, batch * tokens * 3 * channels, 2f);
+            using var tq = device.FromArray(qkv, batch, tokens, 3 * channels);
+            using var o = device.Zeros(batch, tokens, channels);
+            using var keys = device.FromArray(TestData.Uniform(6, batch * tokens * (channels / heads), 50f), batch, tokens, channels / heads);
+            using var expected = device.Zeros(batch, tokens, channels / heads);
+            Ops.AttentionForward(tq, heads, Scale(channels, heads), null, null, o, headMeanKeys: keys);
+            Ops.HeadMeanKeys(tq, heads, expected, normalize: true);
+            string what = $"({batch}, {tokens}, {channels}, {heads})";
+            keys.ToArray().Should().Equal(expected.ToArray(), $"the keys of {what}");
+            Check.Close(o.ToArray(), Reference.Attention(qkv.ToDouble(), batch, tokens, channels, heads, null), 1e-4, 1e-5, $"O {what}");
+        }
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Backends.All), MemberType = typeof(Backends))]
     public void Backward_matches_finite_differences_of_the_float64_forward(string backend)
@@ -217,21 +242,25 @@ public class AttentionTests
         using var twinO = device.Zeros(batch, tokens, channels);
         using var cls = device.Zeros(batch, heads, 1, tokens);
         using var twinCls = device.Zeros(batch, heads, 1, tokens);
+        using var keys = device.Zeros(batch, tokens, channels / heads);
+        using var twinKeys = device.Zeros(batch, tokens, channels / heads);
         using var dQkv = device.FromArray(TestData.Uniform(14, qkv.Length), batch, tokens, 3 * channels);
         using var twinDQkv = device.FromArray(TestData.Uniform(14, qkv.Length), batch, tokens, 3 * channels);
         var g = AttentionArgs.Check("test", tq, heads, Scale(channels, heads), p);
         g.HasBias = 1;
         g.Accumulate = 1;
         g.WritesClsAttention = 1;
+        g.WritesHeadMeanKeys = 1;
         int pairs = batch * heads;
         using var scratch = device.Zeros(Math.Max(g.ForwardScratch, g.BackwardScratch));
 
-        Ops.AttentionHeads(tq.View, bias.View, p.View, o.View, cls.View, scratch.View, g, 0, pairs, 0);
-        Ops.AttentionHeadsPortable(tq.View, bias.View, twinP.View, twinO.View, twinCls.View, scratch.View, g, 0, pairs, 0);
+        Ops.AttentionHeads(tq.View, bias.View, p.View, o.View, cls.View, keys.View, scratch.View, g, 0, pairs, 0);
+        Ops.AttentionHeadsPortable(tq.View, bias.View, twinP.View, twinO.View, twinCls.View, twinKeys.View, scratch.View, g, 0, pairs, 0);
         string what = $"({batch}, {tokens}, {channels}, {heads})";
         Check.Close(p.ToArray(), twinP.ToArray().ToDouble(), 1e-5, 1e-7, $"P {what}");
         Check.Close(o.ToArray(), twinO.ToArray().ToDouble(), 1e-4, 1e-6, $"O {what}");
         Check.Close(cls.ToArray(), twinCls.ToArray().ToDouble(), 1e-5, 1e-7, $"CLS attention {what}");
+        Check.Close(keys.ToArray(), twinKeys.ToArray().ToDouble(), 1e-6, 1e-7, $"head-mean keys {what}");
 
         Ops.AttentionHeadsBackward(tq.View, p.View, dO.View, dQkv.View, scratch.View, g, 0, pairs, 0);
         Ops.AttentionHeadsBackwardPortable(tq.View, p.View, dO.View, twinDQkv.View, scratch.View, g, 0, pairs, 0);
@@ -266,6 +295,8 @@ public class AttentionTests
             .WithMessage("AttentionForward: output has shape (2, 4, 4), expected (2, 5, 4).");
         ((Action)(() => Ops.AttentionForward(qkv, 2, 0.5f, null, null, o, wrongP))).Should().Throw<ShapeMismatchException>()
             .WithMessage("AttentionForward: CLS attention has shape (2, 2, 5, 4), expected (2, 2, 1, 5).");
+        ((Action)(() => Ops.AttentionForward(qkv, 2, 0.5f, null, null, o, headMeanKeys: wrongO))).Should().Throw<ShapeMismatchException>()
+            .WithMessage("AttentionForward: head-mean keys has shape (2, 4, 4), expected (2, 5, 2).");
         ((Action)(() => Forward(qkv, 2, wrongBias, p, o))).Should().Throw<ShapeMismatchException>()
             .WithMessage("AttentionForward: key bias has shape (2, 4), expected (2, 5).");
         ((Action)(() => Ops.AttentionBackward(qkv, p, wrongO, qkv, 2, 0.5f, false))).Should().Throw<ShapeMismatchException>()

@@ -162,9 +162,12 @@ public class TomeMatchingTests
         var sizes = TokenPlanFixtures.Positive(r, batch * tokens, 1f, 4f);
         int channels = c + 3;     // the merged tokens' width: a 16-lane body and a tail
         var x = TestData.Uniform(tokens * r + 5, batch * tokens * channels, 2f);
-        (int[] Destination, float[] Weight, int[] Offsets, int[] Sources, float[] Sizes, float[] Bias, float[] Combined, float[] Reference) Run(Device device)
+        (int[] Destination, float[] Weight, int[] Offsets, int[] Sources, float[] Sizes, float[] Bias, float[] Combined, float[] Reference) Run(Device device,
+            bool givenKeys = false)
         {
             using var tqkv = device.FromArray(qkv, batch, tokens, 3 * c);
+            using var keys = givenKeys ? device.Zeros(batch, tokens, d) : null;     // as the block's attention writes them
+            if (keys is not null) Ops.HeadMeanKeys(tqkv, heads, keys, normalize: true);
             using var tsizes = device.FromArray(sizes, batch, tokens);
             using var tx = device.FromArray(x, batch, tokens, channels);
             using var combined = device.FromArray(Enumerable.Repeat(float.NaN, batch * (tokens - r) * channels).ToArray(), batch, tokens - r, channels);
@@ -172,7 +175,7 @@ public class TomeMatchingTests
             using var destination = Tensor<int>.FromArray(device, Enumerable.Repeat(-7, batch * tokens).ToArray(), batch, tokens);
             using var weight = device.FromArray(Enumerable.Repeat(float.NaN, batch * tokens).ToArray(), batch, tokens);
             var index = PlanIndex.Empty(device, batch, tokens, tokens - r, keyBias: true);
-            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight, index, lambda: 0.5f, classToken, tx, combined);
+            TomeMatching.Match(tqkv, heads, tsizes, r, destination, weight, index, lambda: 0.5f, classToken, tx, combined, keys);
             Ops.CombineRows(tx, index.Offsets, index.Sources, weight, reference);
             var result = (destination.ToArray(), weight.ToArray(), index.Offsets.ToArray(), index.Sources.ToArray(), index.Sizes.ToArray(),
                 index.KeyBias!.ToArray(), combined.ToArray(), reference.ToArray());
@@ -184,6 +187,14 @@ public class TomeMatchingTests
         }
         var cpu = Run(Backends.Cpu);
         var simulator = Run(Backends.GpuSimulator);
+        foreach (var (given, without) in new[] { (Run(Backends.Cpu, givenKeys: true), cpu), (Run(Backends.GpuSimulator, givenKeys: true), simulator) })
+        {
+            const string because = "given the head-mean keys, the plan and merge are those that average them";
+            given.Sources.Should().Equal(without.Sources, because);
+            given.Weight.Should().Equal(without.Weight, because);
+            given.Combined.Should().Equal(without.Combined, because);
+            given.Bias.Should().Equal(without.Bias, because);
+        }
         cpu.Destination.Should().Equal(simulator.Destination);
         cpu.Weight.Should().Equal(simulator.Weight, "the weights are the sizes, normalised per output row in one order");
         cpu.Offsets.Should().Equal(simulator.Offsets);

@@ -58,7 +58,7 @@ public class TopKPlannerTests
         using var input = new Variable(device.FromArray(x, b, t, 16));
         using var tape = Tape.NoGrad();
         // The block's own attention, then the expected selection on the host.
-        var attention = block.Attn.Forward(tape, block.Norm1.Forward(tape, input), input, keepClsAttention: true);
+        var attention = block.Attn.Forward(tape, block.Norm1.Forward(tape, input), input, keep: AttentionExtras.ClsAttention);
         attention.RequireClsAttention().Shape.Should().Be(new Shape(b, 2, 1, t));
         var p = attention.RequireClsAttention().ToArray();
         var residual = attention.Output.Value.ToArray();
