@@ -165,96 +165,70 @@ public static partial class Ops
     /// BestMatchKernel's rows for one image: the A rows r &lt; <paramref name="rows"/> of d at aStart + r·ld against the
     /// nb B rows at bStart + j·ld, into index and score at row0 + r, the first <paramref name="firstRow"/> scored −inf.
     /// ToMe's CPU matching calls it once per image, on the image's keys in token order (A even, B odd: ld = 2d). On the
-    /// CPU the B rows are staged transposed (d x 16-lane blocks) once, so 16 dots are 16 lanes of d broadcast-FMAs, not
-    /// 16 horizontal sums; ties still go to the lower column and a NaN dot still never wins.
+    /// CPU the A rows are staged transposed (d x 16-lane blocks) once, so 16 A rows' dots with a B row are d
+    /// broadcast-FMAs and every lane keeps its own best as the B rows go by in order: ties go to the lower column, a NaN
+    /// dot never wins, and no horizontal reduction is left.
     /// </summary>
     [IntrinsicImplementation, MethodImpl(MethodImplOptions.AggressiveOptimization), PortableTwin(nameof(BestRowsPortable)), SkipLocalsInit]
     internal static unsafe void BestRows(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
         int aStart, int bStart, int ld, int row0, int rows, int nb, int d, int firstRow, int firstColumn)
     {
-        int np = (nb + 15) / 16 * 16;
-        if ((long)d * np > 16384)
+        int rp = (rows + 15) / 16 * 16;
+        if ((long)d * rp > 16384)
         {
             for (int r = 0; r < rows; r++)
                 if (r >= firstRow) BestRow(a, b, index, score, aStart + r * ld, bStart, ld, row0 + r, nb, d, firstColumn);
                 else (index[row0 + r], score[row0 + r]) = (firstColumn, float.NegativeInfinity);
             return;
         }
-        float* bt = stackalloc float[d * np];
-        StageTransposed(FastMath.Address(b, bStart), nb, d, ld, bt, np);
-        // Four A rows at a time: each B vector feeds four independent FMA chains (one chain was latency-bound).
-        // Past the last row the block repeats it; those results are not stored.
-        var lanes = Vector512<int>.Indices;
-        var first = Vector512.Create(firstColumn);
-        var end = Vector512.Create(nb);
-        for (int r0 = 0; r0 < rows; r0 += 4)
+        float* at = stackalloc float[d * rp];
+        StageTransposed(FastMath.Address(a, aStart), rows, d, ld, at, rp);
+        float* y = FastMath.Address(b, bStart);
+        float* bestLanes = stackalloc float[16];
+        int* argLanes = stackalloc int[16];
+        for (int r0 = 0; r0 < rows; r0 += 16)
         {
-            float* x0 = FastMath.Address(a, aStart + (long)r0 * ld);
-            float* x1 = FastMath.Address(a, aStart + (long)Math.Min(r0 + 1, rows - 1) * ld);
-            float* x2 = FastMath.Address(a, aStart + (long)Math.Min(r0 + 2, rows - 1) * ld);
-            float* x3 = FastMath.Address(a, aStart + (long)Math.Min(r0 + 3, rows - 1) * ld);
-            var bestValues = new BestLanes(firstColumn);
-            for (int j0 = 0; j0 < np; j0 += 16)
+            var best = Vector512.Create(float.NegativeInfinity);
+            var arg = Vector512.Create(firstColumn);
+            int j = firstColumn;
+            for (; j + 2 <= nb; j += 2)      // two B rows per pass: two independent FMA chains
             {
-                Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
+                float* y0 = y + (long)j * ld, y1 = y0 + ld;
+                Vector512<float> d0 = default, d1 = default;
                 for (int e = 0; e < d; e++)
                 {
-                    var y = Vector512.Load(bt + e * np + j0);
-                    d0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[e]), y, d0);
-                    d1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[e]), y, d1);
-                    d2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[e]), y, d2);
-                    d3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[e]), y, d3);
+                    var x = Vector512.Load(at + e * rp + r0);
+                    d0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(y0[e]), d0);
+                    d1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(y1[e]), d1);
                 }
-                var columns = lanes + Vector512.Create(j0);
-                var inRange = Vector512.GreaterThanOrEqual(columns, first) & Vector512.LessThan(columns, end);
-                bestValues.Keep(d0, d1, d2, d3, columns, inRange);
+                KeepBetter(ref best, ref arg, d0, j);
+                KeepBetter(ref best, ref arg, d1, j + 1);
             }
-            for (int k = 0; k < 4 && r0 + k < rows; k++)
+            for (; j < nb; j++)
+            {
+                float* y0 = y + (long)j * ld;
+                var d0 = Vector512<float>.Zero;
+                for (int e = 0; e < d; e++) d0 = Vector512.FusedMultiplyAdd(Vector512.Load(at + e * rp + r0), Vector512.Create(y0[e]), d0);
+                KeepBetter(ref best, ref arg, d0, j);
+            }
+            best.Store(bestLanes);
+            arg.Store(argLanes);
+            for (int k = 0; k < 16 && r0 + k < rows; k++)
             {
                 int row = row0 + r0 + k;
                 if (r0 + k < firstRow) (index[row], score[row]) = (firstColumn, float.NegativeInfinity);
-                else (index[row], score[row]) = bestValues.Best(k, firstColumn);
+                else (index[row], score[row]) = (argLanes[k], bestLanes[k]);
             }
         }
     }
 
-    // Per lane, the best dot so far of four A rows and its column; a lane keeps its earlier column on a tie.
-    private struct BestLanes(int firstColumn)
+    // Per lane: B row `column`'s dots replace the best so far where strictly larger (a NaN never is; a tie keeps the earlier column).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KeepBetter(ref Vector512<float> best, ref Vector512<int> arg, Vector512<float> dots, int column)
     {
-        private Vector512<float> v0 = Vector512.Create(float.NegativeInfinity), v1 = Vector512.Create(float.NegativeInfinity),
-            v2 = Vector512.Create(float.NegativeInfinity), v3 = Vector512.Create(float.NegativeInfinity);
-        private Vector512<int> c0 = Vector512.Create(firstColumn), c1 = Vector512.Create(firstColumn),
-            c2 = Vector512.Create(firstColumn), c3 = Vector512.Create(firstColumn);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Keep(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3,
-            Vector512<int> columns, Vector512<int> inRange)
-        {
-            Keep(ref v0, ref c0, d0, columns, inRange);
-            Keep(ref v1, ref c1, d1, columns, inRange);
-            Keep(ref v2, ref c2, d2, columns, inRange);
-            Keep(ref v3, ref c3, d3, columns, inRange);
-        }
-
-        // Across lanes: the largest value (no NaN enters a lane: the compare is strict), then the lowest column holding it.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public readonly (int Column, float Score) Best(int k, int firstColumn)
-        {
-            var (values, columns) = k switch { 0 => (v0, c0), 1 => (v1, c1), 2 => (v2, c2), _ => (v3, c3) };
-            float best = FastMath.MaxAcross(values);
-            if (best == float.NegativeInfinity) return (firstColumn, best);
-            var holding = Vector512.Equals(values, Vector512.Create(best)).AsInt32();
-            return (FastMath.MinAcross(Vector512.ConditionalSelect(holding, columns, Vector512.Create(int.MaxValue))), best);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Keep(ref Vector512<float> values, ref Vector512<int> columns, Vector512<float> dots,
-            Vector512<int> candidates, Vector512<int> inRange)
-        {
-            var better = inRange & Vector512.GreaterThan(dots, values).AsInt32();
-            values = Vector512.ConditionalSelect(better.AsSingle(), dots, values);
-            columns = Vector512.ConditionalSelect(better, candidates, columns);
-        }
+        var better = Vector512.GreaterThan(dots, best);
+        best = Vector512.ConditionalSelect(better, dots, best);
+        arg = Vector512.ConditionalSelect(better.AsInt32(), Vector512.Create(column), arg);
     }
 
     internal static void BestRowsPortable(ArrayView<float> a, ArrayView<float> b, ArrayView<int> index, ArrayView<float> score,
