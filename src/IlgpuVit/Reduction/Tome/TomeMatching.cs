@@ -175,10 +175,15 @@ public static class TomeMatching
         if (writeKeyBias != 0) KeyBiasImage(image, newSizes, keyBias, t - r, lambda);
     }
 
-    // The next block's key bias for one image's m rows: λ log(size), ToMe's proportional attention.
+    // The next block's key bias for one image's m rows: λ log(size), ToMe's proportional attention. Most rows are single
+    // tokens of size 1 in the early blocks, and λ · 0 is what λ log(1) gives, bit for bit, without the log.
     private static void KeyBiasImage(int image, ArrayView<float> newSizes, ArrayView<float> keyBias, int m, float lambda)
     {
-        for (int k = image * m; k < (image + 1) * m; k++) keyBias[k] = lambda * MathF.Log(newSizes[k]);
+        for (int k = image * m; k < (image + 1) * m; k++)
+        {
+            float size = newSizes[k];
+            keyBias[k] = lambda * (size == 1f ? 0f : MathF.Log(size));
+        }
     }
 
     /// <summary>
