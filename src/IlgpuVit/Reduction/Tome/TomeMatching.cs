@@ -87,8 +87,8 @@ public static class TomeMatching
             if (x is not null) Ops.CombineRows(x, index.Offsets, index.Sources, weight, combined!);
             return;
         }
-        // CPU scratch in two buffers: floats [keys | best], ints [partner | ranked | mask].
-        using var floats = Tensor<float>.Empty(device, batch * (tokens * d + a));
+        // CPU scratch in two buffers: floats [keys, unless given | best], ints [partner | ranked | mask].
+        using var floats = Tensor<float>.Empty(device, batch * ((keys is null ? tokens * d : 0) + a));
         using var ints = Tensor<int>.Empty(device, batch * (2 * a + ranked));
         var launch = device.Kernel(static (acc, group) => acc.LoadIndexKernel<
             ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
@@ -106,8 +106,9 @@ public static class TomeMatching
     {
         int d = g.HeadDim, t = g.Tokens, a = (t + 1) / 2, b = t / 2, r = g.R, batch = g.Batch;
         int ranked = g.ClassToken != 0 ? r : a;
-        var keys = g.KeysGiven != 0 ? source : floats.SubView(0, (long)batch * t * d);
-        var best = floats.SubView((long)batch * t * d, (long)batch * a);
+        long keysLength = g.KeysGiven != 0 ? 0 : (long)batch * t * d;
+        var keys = g.KeysGiven != 0 ? source : floats.SubView(0, keysLength);
+        var best = floats.SubView(keysLength, (long)batch * a);
         var partner = ints.SubView(0, (long)batch * a);
         var merged = ints.SubView((long)batch * a, (long)batch * ranked);
         var mask = ints.SubView((long)batch * (a + ranked), (long)batch * a);
